@@ -1,0 +1,1 @@
+"""Device drivers: one module per device class, each wrapping one real library."""

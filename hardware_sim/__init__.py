@@ -1,0 +1,1 @@
+"""Everything that stands in for hardware or for the central service, speaking the real protocols."""

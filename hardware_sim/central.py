@@ -1,0 +1,365 @@
+"""The simulated central Dukcapil service: the other side of docs/central-api.yaml.
+
+State lives in its own SQLite file so ``adm-kiosk sim issue-pin`` (another process) can
+create requests that the running kiosk then redeems. PINs are stored as salted hashes and
+compared in constant time; each request's PIN works until every document printed.
+Faults are one-shot and scriptable: ``faults.fail_next(503, 2)``, ``faults.delay_s``,
+``faults.down``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from hardware_sim import citizens
+from hardware_sim.documents import a4_pdf, document_qr_payload
+from kiosk.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
+from kiosk.model import DocumentKind, Identity, mask_nik
+
+PIN_TTL_S = 7 * 24 * 3600
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS citizens (nik TEXT PRIMARY KEY, identity TEXT NOT NULL, kk TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, nik TEXT NOT NULL, pin_salt TEXT NOT NULL,
+    pin_hash TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, state TEXT NOT NULL,
+    qr_token TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, kind TEXT NOT NULL,
+    number TEXT NOT NULL, pages INTEGER NOT NULL, state TEXT NOT NULL, sha256 TEXT NOT NULL DEFAULT '',
+    pdf BLOB, printed_serial TEXT, superseded INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS redemptions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, kiosk TEXT NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (idem_key TEXT PRIMARY KEY, kiosk TEXT NOT NULL, document_id TEXT NOT NULL,
+    outcome TEXT NOT NULL, payload TEXT NOT NULL, received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS whatsapp_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, to_nik TEXT NOT NULL,
+    message TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS heartbeats (kiosk TEXT NOT NULL, received_at REAL NOT NULL, snapshot TEXT NOT NULL);
+"""
+
+
+@dataclass
+class CentralFaults:
+    """One-shot failures: a test says "central answers 503 twice" or "central is down"."""
+
+    down: bool = False
+    delay_s: float = 0.0
+    _queue: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, status: int, count: int = 1) -> None:
+        with self._lock:
+            self._queue.extend([status] * count)
+
+    def take(self) -> int | None:
+        with self._lock:
+            return self._queue.pop(0) if self._queue else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+        self.down = False
+        self.delay_s = 0.0
+
+
+@dataclass(frozen=True)
+class IssuedPin:
+    request_id: str
+    nik: str
+    pin: str
+    documents: list[DocumentKind]
+    whatsapp: str
+    qr_token: str
+
+
+class CentralSim:
+    def __init__(self, db_path: str | Path, doc_key: bytes | None = None, seed: int | None = None) -> None:
+        self.path = Path(db_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+        self.kiosk_keys: dict[str, bytes] = {}
+        self.doc_key = doc_key or self._persistent_key()
+        self.faults = CentralFaults()
+        self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
+        self._seed_citizens()
+
+    def _persistent_key(self) -> bytes:
+        path = self.path.with_suffix(".dockey")
+        if not path.exists():
+            path.write_bytes(secrets.token_bytes(32))
+            path.chmod(0o600)
+        return path.read_bytes()
+
+    def _seed_citizens(self) -> None:
+        with self._lock:
+            for ident, _ in citizens.DEMO:
+                self._db.execute("INSERT OR IGNORE INTO citizens VALUES (?,?,?)",
+                                 (ident.nik, json.dumps(citizens.identity_dict(ident)), citizens.KK_NUMBER))
+
+    def register_kiosk(self, kiosk_id: str, key: bytes) -> None:
+        self.kiosk_keys[kiosk_id] = key
+
+    # -- administration (the staff side, and the tests) ----------------------------------
+
+    def identity(self, nik: str) -> Identity | None:
+        with self._lock:
+            row = self._db.execute("SELECT identity FROM citizens WHERE nik=?", (nik,)).fetchone()
+        return Identity(**json.loads(row[0])) if row else None
+
+    def issue_pin(self, nik: str, kinds: list[DocumentKind], pin: str | None = None,
+                  ttl_s: float = PIN_TTL_S) -> IssuedPin:
+        """A verified request with a fresh PIN; the WhatsApp message is queued in the outbox."""
+        ident = self.identity(nik)
+        if ident is None:
+            raise KeyError(f"no citizen with NIK {mask_nik(nik)} in the simulated central")
+        pin = pin or f"{self._rand.randrange(10**6):06d}"
+        salt = secrets.token_hex(8)
+        req_id = "R" + secrets.token_hex(6).upper()
+        qr_token = secrets.token_urlsafe(18)
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE requests SET state='superseded' WHERE nik=? AND state='ready'", (nik,))
+            self._db.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?)",
+                             (req_id, nik, salt, _pin_hash(salt, pin), now, now + ttl_s, "ready", qr_token))
+            for kind in kinds:
+                self._add_document(req_id, ident, kind)
+            names = ", ".join(_SHORT[k] for k in kinds)
+            msg = (f"Yth. {ident.name}, permohonan Anda ({names}) telah diverifikasi dan siap dicetak di "
+                   f"Anjungan Dukcapil Mandiri (ADM).\nNIK: {mask_nik(nik)}\nPIN: {pin}\n"
+                   f"Berlaku sampai {time.strftime('%d-%m-%Y', time.localtime(now + ttl_s))}. "
+                   "Jangan berikan PIN ini kepada siapa pun, termasuk petugas.")
+            self._db.execute("INSERT INTO whatsapp_outbox(to_nik, message, created_at) VALUES (?,?,?)",
+                             (mask_nik(nik), msg, now))
+            self._db.execute("COMMIT")
+        return IssuedPin(req_id, nik, pin, list(kinds), msg, qr_token)
+
+    def _add_document(self, req_id: str, ident: Identity, kind: DocumentKind) -> None:
+        doc_id = "D" + secrets.token_hex(6).upper()
+        if kind.medium == "card":
+            number, pages, pdf, digest = ident.nik, 1, None, ""
+        else:
+            number = citizens.KK_NUMBER if kind is DocumentKind.KK else f"3201-LT-{ident.nik[-6:]}-{kind.value[:4].upper()}"
+            members = [self.identity(i.nik) or i for i, _ in citizens.DEMO[:3]] if kind is DocumentKind.KK else []
+            pdf = a4_pdf(kind, number, ident, members, document_qr_payload(self.doc_key, kind, number, doc_id))
+            pages, digest = 1, hashlib.sha256(pdf).hexdigest()
+        self._db.execute("INSERT INTO documents(id, request_id, kind, number, pages, state, sha256, pdf) "
+                         "VALUES (?,?,?,?,?,?,?,?)", (doc_id, req_id, kind.value, number, pages, "ready", digest, pdf))
+
+    def whatsapp_messages(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT message FROM whatsapp_outbox ORDER BY id")]
+
+    def document_states(self, request_id: str) -> dict[str, str]:
+        with self._lock:
+            return {r[0]: r[1] for r in self._db.execute("SELECT kind, state FROM documents WHERE request_id=?",
+                                                         (request_id,))}
+
+    def request_state(self, request_id: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM requests WHERE id=?", (request_id,)).fetchone()
+        return row[0] if row else ""
+
+    def report_count(self, outcome: str | None = None) -> int:
+        with self._lock:
+            if outcome:
+                return self._db.execute("SELECT COUNT(*) FROM reports WHERE outcome=?", (outcome,)).fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+
+    def heartbeats(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(r[0]) for r in self._db.execute("SELECT snapshot FROM heartbeats ORDER BY rowid")]
+
+    # -- the API (called by the Flask views) ----------------------------------------------
+
+    def redeem(self, kiosk: str, nik: str, pin: str) -> tuple[int, dict[str, Any]]:
+        now = time.time()
+        with self._lock:
+            rows = self._db.execute("SELECT id, pin_salt, pin_hash, expires_at FROM requests "
+                                    "WHERE nik=? AND state='ready' ORDER BY created_at DESC", (nik,)).fetchall()
+            if not rows:
+                return 404, {"error": "no-documents"}
+            req_id, salt, pin_hash, expires = rows[0]
+            if not hmac.compare_digest(_pin_hash(salt, pin), pin_hash):
+                return 401, {"error": "wrong-pin"}
+            if expires < now:
+                return 410, {"error": "pin-expired"}
+            docs = self._db.execute("SELECT id, kind, number, pages, sha256 FROM documents "
+                                    "WHERE request_id=? AND state='ready'", (req_id,)).fetchall()
+            rid = "X" + secrets.token_hex(8).upper()
+            self._db.execute("INSERT INTO redemptions VALUES (?,?,?,?)", (rid, req_id, kiosk, now))
+        return 200, {"redemption_id": rid, "documents": [
+            {"id": d[0], "kind": d[1], "number": d[2], "pages": d[3], "sha256": d[4]} for d in docs]}
+
+    def document(self, redemption_id: str, doc_id: str) -> tuple[int, Any]:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT d.kind, d.pdf, r.nik FROM documents d JOIN redemptions x ON x.request_id=d.request_id "
+                "JOIN requests r ON r.id=d.request_id WHERE x.id=? AND d.id=?", (redemption_id, doc_id)).fetchone()
+        if row is None:
+            return 404, {"error": "not-found"}
+        kind, pdf, nik = DocumentKind(row[0]), row[1], row[2]
+        if kind.medium == "a4":
+            return 200, bytes(pdf)
+        ident = self.identity(nik)
+        assert ident is not None
+        return 200, {"identity": citizens.identity_dict(ident),
+                     "photo": base64.b64encode(citizens.photo_jpeg(ident)).decode(),
+                     "signature": base64.b64encode(citizens.signature_png(ident)).decode()}
+
+    def report(self, kiosk: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        key, doc_id, outcome = payload.get("idempotency_key"), payload.get("document_id"), payload.get("outcome")
+        if not isinstance(key, str) or not isinstance(doc_id, str) or outcome not in ("printed", "failed"):
+            return 422, {"error": "bad-report"}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?)",
+                                   (key, kiosk, doc_id, outcome, json.dumps(payload), time.time()))
+            if cur.rowcount and outcome == "printed":
+                self._db.execute("UPDATE documents SET state='printed', printed_serial=? WHERE id=?",
+                                 (payload.get("card_serial"), doc_id))
+                req = self._db.execute("SELECT request_id FROM documents WHERE id=?", (doc_id,)).fetchone()
+                if req and not self._db.execute("SELECT 1 FROM documents WHERE request_id=? AND state='ready'",
+                                                (req[0],)).fetchone():
+                    self._db.execute("UPDATE requests SET state='used' WHERE id=?", (req[0],))
+            self._db.execute("COMMIT")
+        return 200, {"accepted": bool(cur.rowcount)}
+
+    def verify(self, qr: str) -> dict[str, Any]:
+        parts = qr.split("|")
+        if len(parts) != 5 or parts[0] != "ADMDOC1":
+            return {"status": "unknown"}
+        expected = document_qr_payload(self.doc_key, DocumentKind(parts[1]) if parts[1] in DocumentKind._value2member_map_
+                                       else DocumentKind.KK, parts[2], parts[3])
+        if not hmac.compare_digest(expected, qr):
+            return {"status": "unknown"}
+        with self._lock:
+            row = self._db.execute("SELECT kind, number, superseded FROM documents WHERE id=?", (parts[3],)).fetchone()
+        if row is None:
+            return {"status": "unknown"}
+        return {"status": "superseded" if row[2] else "valid", "kind": row[0], "number": row[1],
+                "issue_date": "14-02-2024", "office": "Disdukcapil Kabupaten Bogor"}
+
+    def heartbeat(self, kiosk: str, snapshot: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO heartbeats VALUES (?,?,?)", (kiosk, time.time(), json.dumps(snapshot)))
+
+    def authenticate(self, header: str, method: str, path: str, body: bytes) -> str | None:
+        """The kiosk ID when the signature is good and fresh, else None."""
+        if not header.startswith(AUTH_SCHEME + " "):
+            return None
+        try:
+            kiosk, ts, sig = header[len(AUTH_SCHEME) + 1:].split(":")
+            fresh = abs(time.time() - int(ts)) <= MAX_CLOCK_SKEW_S
+        except ValueError:
+            return None
+        key = self.kiosk_keys.get(kiosk)
+        if key is None or not fresh or not hmac.compare_digest(sign(key, method, path, ts, body), sig):
+            return None
+        return kiosk
+
+
+_SHORT = {DocumentKind.KTP_EL: "KTP-el", DocumentKind.KIA: "KIA", DocumentKind.KK: "Kartu Keluarga",
+          DocumentKind.AKTA_KELAHIRAN: "Akta Kelahiran", DocumentKind.AKTA_KEMATIAN: "Akta Kematian",
+          DocumentKind.SURAT_PINDAH: "Surat Pindah"}
+
+
+def _pin_hash(salt: str, pin: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", pin.encode(), salt.encode(), 20_000).hex()
+
+
+def create_app(sim: CentralSim) -> Flask:
+    app = Flask("central-sim")
+    app.config["MAX_CONTENT_LENGTH"] = 1 << 20
+
+    @app.before_request
+    def _gate() -> Any:
+        if sim.faults.delay_s:
+            time.sleep(sim.faults.delay_s)
+        if sim.faults.down:
+            return jsonify(error="down"), 503
+        status = sim.faults.take()
+        if status:
+            return jsonify(error="injected"), status
+        if request.path == "/v1/health":
+            return None
+        kiosk = sim.authenticate(request.headers.get("Authorization", ""), request.method, request.path,
+                                 request.get_data())
+        if kiosk is None:
+            return jsonify(error="kiosk-auth"), 401
+        request.environ["adm.kiosk"] = kiosk
+        return None
+
+    def body() -> dict[str, Any]:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else {}
+
+    @app.get("/v1/health")
+    def health() -> Any:
+        return jsonify(status="ok")
+
+    @app.post("/v1/redemptions")
+    def redeem() -> Any:
+        data = body()
+        nik, pin = data.get("nik"), data.get("pin")
+        if not isinstance(nik, str) or not isinstance(pin, str):
+            return jsonify(error="bad-request"), 422
+        status, out = sim.redeem(request.environ["adm.kiosk"], nik, pin)
+        return jsonify(out), status
+
+    @app.get("/v1/redemptions/<rid>/documents/<doc_id>")
+    def document(rid: str, doc_id: str) -> Any:
+        status, out = sim.document(rid, doc_id)
+        if isinstance(out, bytes):
+            return Response(out, status, mimetype="application/pdf")
+        return jsonify(out), status
+
+    @app.post("/v1/reports")
+    def report() -> Any:
+        status, out = sim.report(request.environ["adm.kiosk"], body())
+        return jsonify(out), status
+
+    @app.post("/v1/verify")
+    def verify() -> Any:
+        qr = body().get("qr")
+        if not isinstance(qr, str) or len(qr) > 512:
+            return jsonify(error="bad-request"), 422
+        return jsonify(sim.verify(qr))
+
+    @app.post("/v1/heartbeat")
+    def heartbeat() -> Any:
+        sim.heartbeat(request.environ["adm.kiosk"], body())
+        return jsonify(status="ok")
+
+    return app
+
+
+class CentralServer:
+    """The simulated central on a loopback port, in a thread."""
+
+    def __init__(self, sim: CentralSim, port: int = 0) -> None:
+        self.sim = sim
+        self._srv: BaseWSGIServer = make_server("127.0.0.1", port, create_app(sim), threaded=True)
+        self.url = f"http://127.0.0.1:{self._srv.server_port}"
+        self._thread = threading.Thread(target=self._srv.serve_forever, name="central-sim", daemon=True)
+
+    def start(self) -> CentralServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._srv.shutdown()
+        self._thread.join(5)

@@ -1,0 +1,72 @@
+"""The simulated central's document factory: signed A4 PDFs with a QR code at the bottom right."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+
+import segno
+from fpdf import FPDF
+
+from kiosk.model import DocumentKind, Identity
+
+_FIXED_DATE = dt.datetime(2024, 2, 14, 9, 0, tzinfo=dt.UTC)
+TITLES = {
+    DocumentKind.KK: "KARTU KELUARGA",
+    DocumentKind.AKTA_KELAHIRAN: "KUTIPAN AKTA KELAHIRAN",
+    DocumentKind.AKTA_KEMATIAN: "KUTIPAN AKTA KEMATIAN",
+    DocumentKind.SURAT_PINDAH: "SURAT KETERANGAN PINDAH",
+}
+
+
+def document_qr_payload(key: bytes, kind: DocumentKind, number: str, doc_id: str) -> str:
+    """What the QR on a printed A4 document carries: enough for central to verify, nothing personal."""
+    body = f"ADMDOC1|{kind.value}|{number}|{doc_id}"
+    tag = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:20]
+    return f"{body}|{tag}"
+
+
+def a4_pdf(kind: DocumentKind, number: str, holder: Identity, members: list[Identity], qr_payload: str,
+           office: str = "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL KABUPATEN BOGOR") -> bytes:
+    pdf = FPDF(orientation="L" if kind is DocumentKind.KK else "P", format="A4")
+    pdf.set_creation_date(_FIXED_DATE)
+    pdf.set_title(TITLES.get(kind, kind.value))
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, TITLES.get(kind, kind.value.upper()), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 11)
+    pdf.cell(0, 7, f"No. {number}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    if kind is DocumentKind.KK:
+        pdf.set_font("helvetica", "", 9)
+        pdf.cell(0, 6, f"Alamat: {holder.address} RT/RW {holder.rt_rw}, {holder.village}, {holder.district}, "
+                 f"{holder.regency}, {holder.province}", new_x="LMARGIN", new_y="NEXT")
+        cols = ("No", "Nama Lengkap", "NIK", "Jenis Kelamin", "Tempat Lahir", "Tanggal Lahir", "Agama",
+                "Pekerjaan", "Status Perkawinan")
+        with pdf.table(col_widths=(8, 50, 38, 26, 28, 26, 20, 42, 30), text_align="LEFT") as table:
+            table.row(cols)
+            for i, m in enumerate(members, 1):
+                table.row((str(i), m.name, m.nik, m.sex, m.birth_place, m.birth_date, m.religion, m.occupation,
+                           m.marital_status))
+    else:
+        pdf.set_font("helvetica", "", 12)
+        lines = [
+            f"Berdasarkan data kependudukan, telah tercatat atas nama {holder.name},",
+            f"NIK {holder.nik}, lahir di {holder.birth_place} pada tanggal {holder.birth_date}.",
+        ]
+        if kind is DocumentKind.AKTA_KEMATIAN:
+            lines.append("Telah meninggal dunia sebagaimana tercatat dalam register akta kematian.")
+        for line in lines:
+            pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 8)
+    y = pdf.h - 50
+    pdf.set_xy(pdf.l_margin, y)
+    pdf.multi_cell(pdf.w - 80, 5, f"Dokumen ini telah ditandatangani secara elektronik oleh {office} "
+                   "menggunakan sertifikat elektronik (TTE). Pindai kode QR untuk memeriksa keaslian.")
+    qr = io.BytesIO()
+    segno.make(qr_payload, error="m").save(qr, kind="png", scale=6, border=2)
+    qr.seek(0)
+    pdf.image(qr, x=pdf.w - 55, y=pdf.h - 55, w=40, h=40)
+    return bytes(pdf.output())

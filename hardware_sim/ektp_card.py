@@ -1,0 +1,164 @@
+"""The virtual e-KTP: one APDU implementation of docs/ektp-card-protocol.md.
+
+It shares no code with the driver (only the document), so a test through it checks the
+driver against the protocol rather than against itself. ``process()`` takes a command
+APDU and returns the response APDU (data + SW1 SW2); transports in this package carry it
+in-process or through pcscd's vpcd socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from kiosk.model import Identity
+
+ATR = bytes.fromhex("3B8880010000000000718100F9")  # T=CL style ATR, historical bytes empty
+AID = bytes.fromhex("A0000006364B54504C01")
+SW_OK, SW_EOF = b"\x90\x00", b"\x62\x82"
+SW_WRONG_LENGTH, SW_SECURITY, SW_AUTH_FAILED = b"\x67\x00", b"\x69\x82", b"\x63\x00"
+SW_NOT_FOUND, SW_WRONG_P1P2, SW_INS, SW_CLA = b"\x6a\x82", b"\x6b\x00", b"\x6d\x00", b"\x6e\x00"
+SW_NO_EF = b"\x69\x86"
+FIELDS = ["nik", "name", "birth_place", "birth_date", "sex", "blood_type", "address", "rt_rw", "village",
+          "district", "regency", "province", "religion", "marital_status", "occupation", "nationality",
+          "valid_until", "issue_place", "issue_date"]
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    n = len(value)
+    length = bytes([n]) if n < 0x80 else (bytes([0x81, n]) if n < 0x100 else b"\x82" + n.to_bytes(2, "big"))
+    return tag.to_bytes(1 if tag < 0x100 else 2, "big") + length + value
+
+
+@dataclass
+class CardFaults:
+    """Fault switches; each is one-shot unless said otherwise."""
+
+    pull_after_apdus: int | None = None  # the card leaves the field after N APDUs
+    slow_s: float = 0.0  # every answer is delayed
+    wrong_sw: bytes | None = None  # the next READ BINARY answers this SW
+    corrupt_tlv: bool = False  # identity file's TLV lengths are broken
+    tamper: bool = False  # the photo is altered after signing (digest mismatch)
+
+
+@dataclass
+class VirtualEktp:
+    identity: Identity
+    photo: bytes
+    signature: bytes
+    sam_key: bytes
+    faults: CardFaults = field(default_factory=CardFaults)
+    max_le: int = 65536  # what the card returns at most per READ BINARY
+
+    def __post_init__(self) -> None:
+        ident = b"".join(_tlv(0x5F01 + i, str(getattr(self.identity, name)).encode())
+                         for i, name in enumerate(FIELDS))
+        self.files = {1: _tlv(0x61, ident), 2: _tlv(0x5F40, self.photo), 3: _tlv(0x5F43, self.signature)}
+        sod = b"".join(_tlv(0x30, _tlv(0x02, bytes([sfi])) + _tlv(0x04, hashlib.sha256(body).digest()))
+                       for sfi, body in sorted(self.files.items()))
+        self.files[0x1D] = _tlv(0x77, sod)
+        self.reset()
+        self.apdu_count = 0
+        self.removed = threading.Event()
+
+    def reset(self) -> None:
+        self.selected_app = False
+        self.authenticated = False
+        self.challenge = b""
+        self.current_ef: int | None = None
+
+    def _file(self, sfi: int) -> bytes:
+        body = self.files[sfi]
+        if sfi == 1 and self.faults.corrupt_tlv:
+            return body[:4] + b"\xff\xff" + body[6:]
+        if sfi == 2 and self.faults.tamper:
+            return body[:-10] + bytes(10)
+        return body
+
+    def process(self, apdu: bytes) -> bytes:
+        self.apdu_count += 1
+        if self.faults.pull_after_apdus is not None and self.apdu_count > self.faults.pull_after_apdus:
+            self.faults.pull_after_apdus = None
+            self.removed.set()
+            raise ConnectionError("card removed")
+        if self.faults.slow_s:
+            time.sleep(self.faults.slow_s)
+        if len(apdu) < 4:
+            return SW_WRONG_LENGTH
+        cla, ins, p1, p2 = apdu[:4]
+        if cla != 0x00:
+            return SW_CLA
+        data, le = _parse_body(apdu[4:])
+        if data is None:
+            return SW_WRONG_LENGTH
+        if ins == 0xA4 and p1 == 0x04:
+            if data != AID:
+                return SW_NOT_FOUND
+            self.reset()
+            self.selected_app = True
+            return SW_OK
+        if not self.selected_app:
+            return SW_INS if ins not in (0x84, 0x82, 0xB0) else SW_SECURITY
+        if ins == 0x84:
+            self.challenge = os.urandom(8)
+            return self.challenge + SW_OK
+        if ins == 0x82:
+            good = self.challenge and hmac.compare_digest(
+                hmac.new(self.sam_key, self.challenge, hashlib.sha256).digest(), data)
+            self.challenge = b""
+            self.authenticated = bool(good)
+            return SW_OK if good else SW_AUTH_FAILED
+        if ins == 0xB0:
+            return self._read_binary(p1, p2, le)
+        return SW_INS
+
+    def _read_binary(self, p1: int, p2: int, le: int | None) -> bytes:
+        if not self.authenticated:
+            return SW_SECURITY
+        if p1 & 0x80:
+            sfi = p1 & 0x1F
+            if sfi not in self.files:
+                return SW_NOT_FOUND
+            self.current_ef, offset = sfi, p2
+        else:
+            if self.current_ef is None:
+                return SW_NO_EF
+            offset = (p1 << 8) | p2
+        if self.faults.wrong_sw is not None:
+            sw, self.faults.wrong_sw = self.faults.wrong_sw, None
+            return sw
+        body = self._file(self.current_ef)
+        if offset > len(body):
+            return SW_WRONG_P1P2
+        n = min(le or 256, self.max_le)
+        chunk = body[offset:offset + n]
+        return chunk + (SW_EOF if len(chunk) < n else SW_OK)
+
+
+def _parse_body(body: bytes) -> tuple[bytes | None, int | None]:
+    """ISO 7816-4 cases 1-4, short and extended: (data, Le) or (None, None) when malformed."""
+    if not body:
+        return b"", None
+    if len(body) == 1:
+        return b"", body[0] or 256
+    if body[0] == 0 and len(body) == 3:
+        return b"", int.from_bytes(body[1:], "big") or 65536
+    if body[0] == 0 and len(body) >= 3:
+        lc = int.from_bytes(body[1:3], "big")
+        rest = body[3:]
+        if len(rest) == lc:
+            return rest, None
+        if len(rest) == lc + 2:
+            return rest[:lc], int.from_bytes(rest[lc:], "big") or 65536
+        return None, None
+    lc = body[0]
+    rest = body[1:]
+    if len(rest) == lc:
+        return rest, None
+    if len(rest) == lc + 1:
+        return rest[:lc], rest[lc] or 256
+    return None, None

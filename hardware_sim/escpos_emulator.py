@@ -1,0 +1,166 @@
+"""An ESC/POS thermal printer emulator: parses the byte stream, answers ``DLE EOT``, keeps receipts.
+
+The same object serves in-process (default simulation: it is the driver's byte stream) and
+behind a pty or TCP 9100 (``--sim=system``). State switches: ``paper`` (ok | near-end |
+out), ``cover_open``, ``mute`` (answers nothing, like a dead line).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
+# ESC commands and how many parameter bytes follow them
+_ESC_ARGS = {0x40: 0, 0x21: 1, 0x45: 1, 0x2D: 1, 0x61: 1, 0x64: 1, 0x74: 1, 0x4D: 1, 0x47: 1, 0x7B: 1,
+             0x4A: 1, 0x32: 0, 0x33: 1, 0x52: 1, 0x56: 1, 0x20: 1, 0x70: 3, 0x63: 2, 0x69: 0, 0x6D: 0}
+_GS_ARGS = {0x21: 1, 0x42: 1, 0x48: 1, 0x66: 1, 0x68: 1, 0x77: 1, 0x62: 1, 0x61: 1, 0x49: 1, 0x72: 1}
+
+
+@dataclass
+class Printed:
+    """One receipt: from one cut (or start) to the next."""
+
+    lines: list[str] = field(default_factory=list)
+    qr: list[bytes] = field(default_factory=list)
+    raw: bytearray = field(default_factory=bytearray)
+    cut: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class EscposEmulator:
+    def __init__(self) -> None:
+        self.paper = "ok"  # ok | near-end | out
+        self.cover_open = False
+        self.mute = False
+        self.receipts: list[Printed] = []
+        self._current = Printed()
+        self._line = bytearray()
+        self._buf = bytearray()
+        self._answers = bytearray()
+        self._lock = threading.Condition()
+        self.bytes_in = 0
+
+    # -- the byte stream (the driver's ByteStream protocol) ------------------------------
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self.bytes_in += len(data)
+            self._buf += data
+            self._parse()
+            self._lock.notify_all()
+
+    def read(self, timeout_s: float = 0.2) -> bytes:
+        with self._lock:
+            if not self._answers:
+                self._lock.wait(timeout_s)
+            out, self._answers = bytes(self._answers), bytearray()
+            return out
+
+    # -- status -------------------------------------------------------------------------
+
+    def status_byte(self, n: int) -> int:
+        if n == 1:
+            return 0x1A if self.cover_open or self.paper == "out" else 0x12
+        if n == 2:
+            return 0x12 | (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)
+        if n == 3:
+            return 0x12
+        if n == 4:
+            return {"ok": 0x12, "near-end": 0x1E, "out": 0x7E}[self.paper]
+        return 0x12
+
+    # -- parser ---------------------------------------------------------------------------
+
+    def _need(self, n: int) -> bool:
+        return len(self._buf) >= n
+
+    def _parse(self) -> None:
+        buf = self._buf
+        while buf:
+            b = buf[0]
+            consumed = 1
+            if b == DLE:
+                if not self._need(3):
+                    return
+                if buf[1] == 0x04:
+                    if not self.mute:
+                        self._answers.append(self.status_byte(buf[2]))
+                    consumed = 3
+                else:
+                    consumed = 2
+            elif b == ESC:
+                if not self._need(2):
+                    return
+                n = _ESC_ARGS.get(buf[1], 1)
+                if not self._need(2 + n):
+                    return
+                consumed = 2 + n
+            elif b == GS:
+                if not self._need(2):
+                    return
+                consumed = self._gs()
+                if consumed == 0:
+                    return
+            elif b == LF:
+                self._newline()
+            elif b >= 0x20 or b == 0x09:
+                if self.paper != "out" and not self.cover_open:
+                    self._line.append(b)
+            if self.paper != "out" and not self.cover_open:
+                self._current.raw += buf[:consumed]
+            del buf[:consumed]
+
+    def _gs(self) -> int:
+        buf = self._buf
+        cmd = buf[1]
+        if cmd == 0x56:  # GS V m [n]
+            if not self._need(3):
+                return 0
+            n = 4 if buf[2] in (65, 66) else 3
+            if not self._need(n):
+                return 0
+            self._cut()
+            return n
+        if cmd == 0x28:  # GS ( k pL pH cn fn [...]
+            if not self._need(5):
+                return 0
+            size = buf[3] | (buf[4] << 8)
+            if not self._need(5 + size):
+                return 0
+            body = bytes(buf[5:5 + size])
+            if buf[2] == 0x6B and len(body) >= 3 and body[0] == 0x31 and body[1] == 0x50:  # QR store data
+                self._current.qr.append(body[3:])
+            return 5 + size
+        if cmd == 0x76:  # GS v 0 m xL xH yL yH data
+            if not self._need(8):
+                return 0
+            width = buf[4] | (buf[5] << 8)
+            height = buf[6] | (buf[7] << 8)
+            return 8 + width * height if self._need(8 + width * height) else 0
+        if cmd == 0x6B:  # GS k m ...
+            if not self._need(3):
+                return 0
+            if buf[2] >= 65:
+                return 4 + buf[3] if self._need(4) and self._need(4 + buf[3]) else 0
+            end = buf.find(b"\x00", 3)
+            return end + 1 if end >= 0 else 0
+        if cmd == 0x4C or cmd == 0x57:  # GS L / GS W nL nH
+            return 4 if self._need(4) else 0
+        return 2 + _GS_ARGS.get(cmd, 1) if self._need(2 + _GS_ARGS.get(cmd, 1)) else 0
+
+    def _newline(self) -> None:
+        if self.paper == "out" or self.cover_open:
+            return
+        self._current.lines.append(self._line.decode("cp437", errors="replace"))
+        self._line.clear()
+
+    def _cut(self) -> None:
+        if self._line:
+            self._newline()
+        self._current.cut = True
+        self.receipts.append(self._current)
+        self._current = Printed()

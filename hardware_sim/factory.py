@@ -1,0 +1,75 @@
+"""The default (in-process) simulation: production drivers over simulated transports.
+
+``SimHardware`` owns the simulated peers (a PC/SC reader with virtual e-KTPs, a CUPS-like
+spool, an ESC/POS emulator, a frame source) and is what the simulator panel and the tests
+use to insert a card, show a QR code or inject a fault.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from drivers.base import Device
+from hardware_sim import citizens
+from hardware_sim.camera import SimFrameSource
+from hardware_sim.ektp_card import VirtualEktp
+from hardware_sim.escpos_emulator import EscposEmulator
+from hardware_sim.pcsc_inprocess import SimPcsc
+from hardware_sim.spool import SimCups
+from kiosk.config import Config, DeviceSection
+from printer_profiles import PrinterProfile
+
+
+class SimHardware:
+    def __init__(self, cfg: Config, sam_key: bytes) -> None:
+        self.cfg = cfg
+        self.sam_key = sam_key
+        self.output_dir = Path(cfg.sim.output_dir)
+        self.pcsc = SimPcsc()
+        self.cups = SimCups(self.output_dir)
+        self.escpos = EscposEmulator()
+        self.camera = SimFrameSource()
+        self.cards = {ident.nik: VirtualEktp(ident, citizens.photo_jpeg(ident), citizens.signature_png(ident), sam_key)
+                      for ident, _ in citizens.DEMO}
+
+    def build(self, name: str, dc: DeviceSection, profile: PrinterProfile | None) -> Device:
+        if name == "card_reader":
+            from drivers.card_reader import CardReader
+            return CardReader(name, self.pcsc, self.sam_key)
+        if name in ("card_printer", "document_printer"):
+            from drivers.printers import CupsPrinter
+            assert profile is not None
+            hopper = profile.supplies["hopper"].capacity if "hopper" in profile.supplies else None
+            markers = [k for k in profile.supplies if k in ("ribbon", "film", "toner")]
+            self.cups.add_queue(dc.queue, seconds_per_job=0.4 if name == "card_printer" else 0.2, hopper=hopper,
+                                marker_names=markers, marker_levels=[100] * len(markers))
+            return CupsPrinter(name, dc.queue, self.cups, profile.cups_options)
+        if name == "receipt_printer":
+            from drivers.receipt import ReceiptPrinter, stream_printer
+            assert profile is not None
+            esc = profile.escpos
+            return ReceiptPrinter(name, stream_printer(self.escpos, str(esc.get("capabilities", "default"))),
+                                  int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
+        if name == "camera":
+            from drivers.camera import Camera
+            return Camera(name, lambda: self.camera)
+        raise ValueError(f"unknown device {name!r}")
+
+    # -- the simulator panel's verbs -----------------------------------------------------
+
+    def insert_card(self, nik: str) -> None:
+        self.pcsc.slot.insert(self.cards[nik])
+
+    def pull_card(self) -> None:
+        self.pcsc.slot.pull()
+
+    def show_qr(self, payload: str) -> None:
+        self.camera.show(payload)
+
+    def hide_qr(self) -> None:
+        self.camera.clear()
+
+    def queue(self, device: str) -> Any:
+        dc = getattr(self.cfg.devices, device)
+        return self.cups.queues[dc.queue]

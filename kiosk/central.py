@@ -1,0 +1,206 @@
+"""Client for the central Dukcapil service (docs/central-api.yaml).
+
+Every request is signed with the kiosk's key (HMAC over method, path, timestamp and body
+digest), so a stolen request cannot be replayed later or altered. Reads and idempotent
+writes are retried with backoff; a PIN redemption is retried only when the request never
+reached central (connection refused), so a slow central never burns a PIN attempt twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from kiosk.model import Document, DocumentKind, Identity
+
+AUTH_SCHEME = "ADM-HMAC"
+MAX_CLOCK_SKEW_S = 300
+
+
+def sign(key: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:
+    msg = "\n".join([method.upper(), path, timestamp, hashlib.sha256(body).hexdigest()]).encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def auth_header(kiosk_id: str, key: bytes, method: str, path: str, body: bytes, now: float | None = None) -> str:
+    ts = str(int(now if now is not None else time.time()))
+    return f"{AUTH_SCHEME} {kiosk_id}:{ts}:{sign(key, method, path, ts, body)}"
+
+
+class CentralError(Exception):
+    """Base: ``message`` is a translation msgid for the citizen."""
+
+    message = "The Dukcapil server is not available right now. Your PIN is still valid. Please try again later."
+
+
+class CentralUnavailable(CentralError):
+    pass
+
+
+class WrongPin(CentralError):
+    message = "The PIN is wrong."
+
+
+class NoDocuments(CentralError):
+    message = "There are no documents ready to print for this NIK."
+
+
+class PinExpired(CentralError):
+    message = "This PIN has expired. Please ask for a new one."
+
+
+class CentralRejected(CentralError):
+    """Central refused the kiosk itself (auth, clock, bad request): a technician's problem."""
+
+    message = "This kiosk cannot reach the Dukcapil server. Please ask staff for help."
+
+
+@dataclass(frozen=True)
+class Redemption:
+    id: str
+    documents: list[Document]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # valid | superseded | unknown
+    kind: str = ""
+    number: str = ""
+    issue_date: str = ""
+    office: str = ""
+
+
+class CentralClient:
+    def __init__(self, base_url: str, kiosk_id: str, key: bytes, timeout_s: float = 5.0, retries: int = 2,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.kiosk_id = kiosk_id
+        self._key = key
+        self.retries = retries
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport,
+                                  headers={"User-Agent": "adm-kiosk"})
+        self.last_ok: float = 0.0
+        self.last_error: str = ""
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, json_body: Any = None, idempotent: bool = True) -> httpx.Response:
+        body = b"" if json_body is None else httpx.Request("POST", "/", json=json_body).content
+        attempt = 0
+        while True:
+            headers = {"Authorization": auth_header(self.kiosk_id, self._key, method, path, body)}
+            if body:
+                headers["Content-Type"] = "application/json"
+            try:
+                resp = self._http.request(method, path, content=body or None, headers=headers)
+            except httpx.ConnectError as exc:
+                err: Exception = exc
+                retry = True
+            except httpx.TransportError as exc:  # timeouts, torn connections
+                err = exc
+                retry = idempotent
+            else:
+                if resp.status_code in (502, 503, 504) or (resp.status_code >= 500 and idempotent):
+                    err = CentralUnavailable(f"central answered {resp.status_code}")
+                    retry = idempotent or resp.status_code == 503
+                else:
+                    self.last_ok = time.time()
+                    self.last_error = ""
+                    return resp
+            attempt += 1
+            self.last_error = f"{type(err).__name__}: {err}"
+            if not retry or attempt > self.retries:
+                raise CentralUnavailable(self.last_error) from err
+            time.sleep(min(2.0, 0.1 * 2 ** attempt))
+
+    @staticmethod
+    def _json(resp: httpx.Response) -> dict[str, Any]:
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise CentralUnavailable("central sent a body that is not JSON") from exc
+        if not isinstance(data, dict):
+            raise CentralUnavailable("central sent an unexpected JSON document")
+        return data
+
+    def _fail(self, resp: httpx.Response) -> CentralError:
+        code = ""
+        try:
+            code = str(resp.json().get("error", ""))
+        except ValueError:
+            pass
+        if resp.status_code in (401, 403) and code in ("", "kiosk-auth"):
+            return CentralRejected(f"central refused this kiosk ({resp.status_code} {code})")
+        return {"wrong-pin": WrongPin, "no-documents": NoDocuments, "pin-expired": PinExpired}.get(
+            code, CentralRejected)(f"{resp.status_code} {code}")
+
+    # -- API ----------------------------------------------------------------------------
+
+    def redeem(self, nik: str, pin: str) -> Redemption:
+        """Opens a redemption: the ready documents for this NIK. The PIN stays valid until all print."""
+        resp = self._request("POST", "/v1/redemptions", {"nik": nik, "pin": pin}, idempotent=False)
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        data = self._json(resp)
+        try:
+            docs = [Document(id=str(d["id"]), kind=DocumentKind(d["kind"]), number=str(d["number"]),
+                             pages=int(d.get("pages", 1)), sha256=str(d.get("sha256", "")))
+                    for d in data["documents"]]
+            return Redemption(str(data["redemption_id"]), docs)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CentralUnavailable(f"central sent a malformed redemption: {exc}") from exc
+
+    def fetch(self, redemption_id: str, doc: Document) -> Document:
+        """Fills in the document's content: the signed PDF (checksum verified) or the card data."""
+        resp = self._request("GET", f"/v1/redemptions/{redemption_id}/documents/{doc.id}")
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        if doc.medium == "a4":
+            pdf = resp.content
+            digest = hashlib.sha256(pdf).hexdigest()
+            if not pdf.startswith(b"%PDF-") or not hmac.compare_digest(digest, doc.sha256):
+                raise CentralUnavailable("the document's checksum does not match: not printed")
+            doc.pdf = pdf
+            return doc
+        data = self._json(resp)
+        try:
+            ident = data["identity"]
+            doc.identity = Identity(**{k: str(v) for k, v in ident.items() if k in Identity.__dataclass_fields__})
+            doc.photo = base64.b64decode(data["photo"]) if data.get("photo") else None
+            doc.signature = base64.b64decode(data["signature"]) if data.get("signature") else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CentralUnavailable(f"central sent malformed card data: {exc}") from exc
+        return doc
+
+    def report(self, payload: dict[str, Any]) -> None:
+        """Delivers one outbox report; central ignores a repeated ``idempotency_key``."""
+        resp = self._request("POST", "/v1/reports", payload)
+        if resp.status_code not in (200, 201):
+            raise self._fail(resp)
+
+    def heartbeat(self, snapshot: dict[str, Any]) -> None:
+        resp = self._request("POST", "/v1/heartbeat", snapshot)
+        if resp.status_code != 200:
+            raise self._fail(resp)
+
+    def verify(self, qr_payload: str) -> Verdict:
+        resp = self._request("POST", "/v1/verify", {"qr": qr_payload})
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        data = self._json(resp)
+        return Verdict(str(data.get("status", "unknown")), str(data.get("kind", "")), str(data.get("number", "")),
+                       str(data.get("issue_date", "")), str(data.get("office", "")))
+
+    def ping(self) -> bool:
+        try:
+            return self._request("GET", "/v1/health").status_code == 200
+        except CentralError:
+            return False

@@ -1,0 +1,147 @@
+"""The ``adm-kiosk`` command.
+
+Subcommands owned by other modules register themselves through ``COMMAND_MODULES``: each
+module exposes ``register(subparsers)``. Nothing imports ``ui`` but this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import Config, ConfigError, load
+from kiosk.logs import setup_logging
+
+COMMAND_MODULES: list[str] = []
+
+
+def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
+    overrides: dict[str, object] = {}
+    mode = sim if sim is not None else getattr(args, "sim", None)
+    if mode:
+        overrides["sim.mode"] = mode
+    if getattr(args, "host", None):
+        overrides["ui.host"] = args.host
+    if getattr(args, "port", None):
+        overrides["ui.port"] = args.port
+    return load(args.config, overrides=overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.service import Kiosk
+    from ui import create_app
+    from ui.server import serve
+
+    cfg = _config(args)
+    kiosk = Kiosk.build(cfg)
+    kiosk.start()
+    try:
+        app = create_app(kiosk)
+        print(kiosk.banner(), flush=True)
+        serve(app, cfg.ui.host, cfg.ui.port)
+    finally:
+        kiosk.stop()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kiosk.service import Kiosk
+
+    cfg = _config(args)
+    kiosk = Kiosk.build(cfg)
+    try:
+        kiosk.monitor.refresh()
+        report = kiosk.doctor()
+    finally:
+        kiosk.stop()
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(f"config: {report['config']}")
+        for name, st in report["devices"].items():
+            flag = "ok " if st["ready"] else ("-- " if not st["required"] else "!! ")
+            print(f"{flag}{name:18} {st['state']:14} {st['detail']}")
+        print(f"central: {'reachable' if report['central']['reachable'] else 'UNREACHABLE'}")
+        print("available" if report["available"] else "NOT AVAILABLE: " + "; ".join(report["reasons"]))
+    return 0 if report["available"] else 1
+
+
+def cmd_sim_issue_pin(args: argparse.Namespace) -> int:
+    from hardware_sim.central import CentralSim
+    from kiosk.model import DocumentKind, InvalidNik, Nik
+
+    cfg = _config(args, sim="inprocess")
+    try:
+        nik = Nik.parse(args.nik)
+        kinds = [DocumentKind(k.strip()) for k in args.documents.split(",") if k.strip()]
+    except InvalidNik as exc:
+        print(f"invalid NIK: {exc.reason}", file=sys.stderr)
+        return 2
+    except ValueError:
+        print(f"unknown document kind; use: {', '.join(k.value for k in DocumentKind)}", file=sys.stderr)
+        return 2
+    sim = CentralSim(Path(cfg.sim.state_dir) / "central.db")
+    try:
+        issued = sim.issue_pin(nik.value, kinds)
+    except KeyError as exc:
+        print(str(exc.args[0]), file=sys.stderr)
+        return 2
+    print("WhatsApp message:\n" + issued.whatsapp)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="adm-kiosk", description="ADM kiosk controller")
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", help="TOML settings file (ADM_* environment variables override it)")
+        sp.add_argument("--sim", nargs="?", const="inprocess", choices=["inprocess", "system"],
+                        help="simulated hardware: in-process (default) or system peers")
+
+    run = sub.add_parser("run", help="start the kiosk")
+    common(run)
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.set_defaults(func=cmd_run)
+
+    doc = sub.add_parser("doctor", help="check config and every device; non-zero when not available")
+    common(doc)
+    doc.add_argument("--json", action="store_true")
+    doc.set_defaults(func=cmd_doctor)
+
+    sim = sub.add_parser("sim", help="simulator tools")
+    simsub = sim.add_subparsers(dest="sim_command", required=True)
+    ip = simsub.add_parser("issue-pin", help="create a ready request in the simulated central; prints the WhatsApp message")
+    ip.add_argument("--config")
+    ip.add_argument("--nik", required=True)
+    ip.add_argument("--documents", default="ktp-el,kk", help="comma-separated: ktp-el,kia,kk,akta-kelahiran,...")
+    ip.set_defaults(func=cmd_sim_issue_pin)
+
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod).register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser().parse_args(argv)
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Settings: schema defaults, then one TOML file, then ``ADM_*`` environment variables.
+
+``ADM_SECTION__KEY=value`` overrides ``[section] key``; nested sections use more ``__``
+(``ADM_DEVICES__CARD_PRINTER__QUEUE``). Every wrong key or value is reported with its
+dotted name, and unknown keys suggest the nearest known one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class KioskSection:
+    id: str = "ADM-SIM-0001"
+    location: str = "Simulator"
+    data_dir: str = "var/data"
+    language: str = "id"
+    assist_phone: str = ""
+    help_text: str = ""
+    secret_file: str = ""  # per-kiosk key (HMAC of NIKs in the journal); made on first start
+
+
+@dataclass
+class CentralSection:
+    url: str = ""  # empty in --sim: the simulated central's loopback address is used
+    kiosk_key: str = ""  # secret: set ADM_CENTRAL__KIOSK_KEY or a file; never in the repo
+    kiosk_key_file: str = ""
+    timeout_s: float = 5.0
+    retries: int = 2
+
+
+@dataclass
+class PinSection:
+    max_failures_per_nik: int = 3
+    nik_lockout_s: int = 900
+    max_failures_per_kiosk: int = 10
+    kiosk_window_s: int = 600
+    kiosk_lockout_s: int = 300
+
+
+@dataclass
+class SessionSection:
+    idle_timeout_s: int = 90
+    warn_before_s: int = 20
+    print_timeout_s: int = 180
+
+
+@dataclass
+class DeviceSection:
+    """One device. ``transport``: ``sim`` (in-process simulator) or the real one."""
+
+    enabled: bool = True
+    required: bool = True
+    transport: str = "sim"  # card_reader: pcsc|sim; printers: cups|sim; receipt: serial|network|usb|sim; camera: opencv|sim
+    profile: str = ""  # printer_profiles/<name>.toml
+    queue: str = ""  # CUPS queue name
+    reader: str = ""  # PC/SC reader name (substring)
+    sam_key: str = ""  # secret: the reader's SAM key (hex); env ADM_DEVICES__CARD_READER__SAM_KEY
+    sam_key_file: str = ""
+    source: str = ""  # camera: index, file pattern or MJPEG URL
+    port: str = ""  # receipt: serial device or host:port
+    baudrate: int = 115200
+    usb_vendor: int = 0
+    usb_product: int = 0
+
+
+def _device(**kw: Any) -> Any:
+    return field(default_factory=lambda: DeviceSection(**kw))
+
+
+@dataclass
+class DevicesSection:
+    card_reader: DeviceSection = _device(required=False)
+    camera: DeviceSection = _device(required=False)
+    card_printer: DeviceSection = _device(profile="evolis-primacy2", queue="card")
+    document_printer: DeviceSection = _device(profile="office-laser-a4", queue="a4")
+    receipt_printer: DeviceSection = _device(profile="thermal-80mm", required=False)
+    poll_interval_s: float = 2.0
+
+
+@dataclass
+class SimSection:
+    mode: str = "off"  # off | inprocess | system
+    state_dir: str = "var/sim"  # the simulated central's database and the system peers' work files
+    output_dir: str = "var/sim/output"  # what the simulated printers "print"
+    seed: int = 2024
+    demo_citizens: int = 3
+    central_port: int = 0  # 0: any free loopback port
+
+
+@dataclass
+class UiSection:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""  # Flask session key; generated per start when empty
+
+
+@dataclass
+class Config:
+    kiosk: KioskSection = field(default_factory=KioskSection)
+    central: CentralSection = field(default_factory=CentralSection)
+    pins: PinSection = field(default_factory=PinSection)
+    session: SessionSection = field(default_factory=SessionSection)
+    devices: DevicesSection = field(default_factory=DevicesSection)
+    sim: SimSection = field(default_factory=SimSection)
+    ui: UiSection = field(default_factory=UiSection)
+    source: str = ""  # where it was loaded from, for doctor
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.kiosk.data_dir)
+
+    def device_configs(self) -> dict[str, DeviceSection]:
+        return {f.name: getattr(self.devices, f.name) for f in dataclasses.fields(self.devices)
+                if f.type in ("DeviceSection", DeviceSection)}
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings with every secret blanked, for doctor and diagnostics bundles."""
+        def walk(obj: Any) -> Any:
+            if dataclasses.is_dataclass(obj):
+                return {f.name: ("***" if _is_secret(f.name) and getattr(obj, f.name) else walk(getattr(obj, f.name)))
+                        for f in dataclasses.fields(obj)}
+            return obj
+        return walk(self)
+
+
+def _is_secret(name: str) -> bool:
+    return name in ("kiosk_key", "sam_key", "secret_key")
+
+
+def load(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None,
+         overrides: dict[str, Any] | None = None) -> Config:
+    """Builds the settings; raises ``ConfigError`` listing every problem at once."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError([f"config file not found: {path}"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    for key, value in env.items():
+        if key.startswith("ADM_") and "__" in key:
+            parts = key[4:].lower().split("__")
+            node = data
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node[parts[-1]] = value
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *head, last = dotted.split(".")
+        for p in head:
+            node = node.setdefault(p, {})
+        node[last] = value
+    problems: list[str] = []
+    cfg = _build(Config, data, "", problems)
+    if problems:
+        raise ConfigError(problems)
+    cfg.source = str(path or "")
+    _check(cfg, problems)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"{prefix.rstrip('.') or 'config'}: expected a table, got {data!r}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            problems.append(f"unknown key '{name}'{hint}")
+            continue
+        typ = hints[key]
+        if dataclasses.is_dataclass(typ):
+            kwargs[key] = _build(typ, value, name + ".", problems)
+        else:
+            try:
+                kwargs[key] = _coerce(typ, value)
+            except (TypeError, ValueError):
+                problems.append(f"'{name}': expected {_type_name(typ)}, got {value!r}")
+    return cls(**kwargs)
+
+
+def _type_name(typ: Any) -> str:
+    return getattr(typ, "__name__", str(typ))
+
+
+def _coerce(typ: Any, value: Any) -> Any:
+    if isinstance(typ, types.UnionType):
+        typ = next(t for t in typing.get_args(typ) if t is not type(None))
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ValueError(value)
+    if typ is int:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return int(value, 0) if isinstance(value, str) else int(value)
+    if typ is float:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str | int | float):
+            raise TypeError(value)
+        return str(value)
+    return value
+
+
+def _check(cfg: Config, problems: list[str]) -> None:
+    if cfg.kiosk.language not in ("id", "en"):
+        problems.append("'kiosk.language': expected 'id' or 'en'")
+    if cfg.sim.mode not in ("off", "inprocess", "system"):
+        problems.append("'sim.mode': expected off, inprocess or system")
+    for name, dev in cfg.device_configs().items():
+        allowed = _TRANSPORTS[name]
+        if dev.transport not in allowed:
+            problems.append(f"'devices.{name}.transport': expected one of {', '.join(allowed)}, got {dev.transport!r}")
+    if cfg.session.warn_before_s >= cfg.session.idle_timeout_s:
+        problems.append("'session.warn_before_s' must be shorter than 'session.idle_timeout_s'")
+    for sec in ("pins", "session"):
+        for f in dataclasses.fields(getattr(cfg, sec)):
+            if getattr(getattr(cfg, sec), f.name) <= 0:
+                problems.append(f"'{sec}.{f.name}' must be positive")
+    if cfg.sim.mode == "off" and not cfg.central.url:
+        problems.append("'central.url' is required outside simulation")
+
+
+_TRANSPORTS = {
+    "card_reader": ("sim", "pcsc"),
+    "camera": ("sim", "opencv"),
+    "card_printer": ("sim", "cups"),
+    "document_printer": ("sim", "cups"),
+    "receipt_printer": ("sim", "serial", "network", "usb"),
+}
+
+
+def secret(value: str, file: str) -> str:
+    """A secret from its file when one is named (systemd credentials, a 0600 file), else the value."""
+    if file:
+        return Path(file).read_text().strip()
+    return value

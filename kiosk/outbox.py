@@ -1,0 +1,54 @@
+"""Delivers journaled reports to central: idempotent, retried with backoff, survives restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from kiosk.central import CentralClient, CentralError
+from kiosk.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender:
+    def __init__(self, store: Store, central: CentralClient, max_backoff_s: float = 300.0) -> None:
+        self.store = store
+        self.central = central
+        self.max_backoff_s = max_backoff_s
+
+    def backlog(self) -> int:
+        return int(self.store.query_one("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0])
+
+    def oldest_pending_age_s(self) -> float:
+        row = self.store.query_one("SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL")
+        return time.time() - row[0] if row and row[0] else 0.0
+
+    def flush(self, limit: int = 50) -> int:
+        """Sends what is due; returns how many were delivered. Stops at the first network failure."""
+        sent = 0
+        now = time.time()
+        for row in self.store.query("SELECT id, kind, payload, attempts FROM outbox WHERE sent_at IS NULL "
+                                    "AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit)):
+            msg_id, kind, payload, attempts = row
+            try:
+                data = json.loads(payload)
+                if kind == "report":
+                    self.central.report(data)
+                elif kind == "heartbeat":
+                    self.central.heartbeat(data)
+                else:
+                    raise ValueError(f"unknown outbox kind {kind!r}")
+            except (CentralError, ValueError) as exc:
+                delay = min(self.max_backoff_s, 2.0 ** min(attempts + 1, 12))
+                with self.store.tx() as db:
+                    db.execute("UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
+                               (time.time() + delay, f"{type(exc).__name__}: {exc}"[:300], msg_id))
+                if attempts == 0:
+                    log.warning("outbox: %s not delivered yet (%s); will retry", kind, type(exc).__name__)
+                break
+            with self.store.tx() as db:
+                db.execute("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (time.time(), msg_id))
+            sent += 1
+        return sent

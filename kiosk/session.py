@@ -1,0 +1,228 @@
+"""The citizen session: identify -> PIN -> choose -> print -> done, with an idle timeout.
+
+The journal row records each step (masked NIK and a keyed hash only). The personal data a
+session needs (documents, photo, the NIK itself) lives in this object in memory and is
+dropped when the session ends; its rendered files are deleted by the print service.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kiosk.central import CentralClient, CentralError, CentralUnavailable, WrongPin
+from kiosk.model import Document, Nik, PrintOutcome, Progress
+from kiosk.pins import Lockout, PinPolicy
+from kiosk.printing import PlanRefused, PrintService
+from kiosk.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Step(enum.StrEnum):
+    IDENTIFIED = "identified"
+    AUTHENTICATED = "authenticated"
+    PRINTING = "printing"
+    DONE = "done"
+    ENDED = "ended"
+
+
+class SessionError(Exception):
+    """A step refused; ``message`` is a translation msgid, ``code`` a stable reason."""
+
+    def __init__(self, code: str, message: str, **info: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.info = info
+
+
+@dataclass
+class ActiveSession:
+    id: str
+    nik: Nik
+    nik_hash: str
+    method: str
+    step: Step = Step.IDENTIFIED
+    started: float = field(default_factory=time.time)
+    last_activity: float = field(default_factory=time.monotonic)
+    redemption_id: str = ""
+    documents: list[Document] = field(default_factory=list)
+    progress: dict[str, Progress] = field(default_factory=dict)
+    reference: str = ""
+    outcome: PrintOutcome | None = None
+    receipt_error: str = ""
+    lang: str = "id"
+
+    def __repr__(self) -> str:
+        return f"ActiveSession(id={self.id!r}, nik={self.nik.masked!r}, step={self.step.value})"
+
+
+@dataclass(frozen=True)
+class PinResult:
+    ok: bool
+    tries_left: int = 0
+    lockout: Lockout | None = None
+
+
+class Sessions:
+    def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
+                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None) -> None:
+        self.store = store
+        self.central = central
+        self.pins = pins
+        self.printing = printing
+        self._nik_key = nik_key
+        self.idle_timeout_s = idle_timeout_s
+        self._receipt = receipt
+        self._active: dict[str, ActiveSession] = {}
+        self._lock = threading.RLock()
+        self.threads: dict[str, threading.Thread] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, nik_text: str, method: str, lang: str = "id") -> ActiveSession:
+        """Raises ``InvalidNik`` for a bad NIK, ``SessionError('locked')`` for a locked one."""
+        nik = Nik.parse(nik_text)
+        nik_hash = nik.digest(self._nik_key)
+        with self._lock:
+            for other in list(self._active.values()):
+                if other.step is not Step.PRINTING:
+                    self.end(other.id, "abandoned")
+            lock = self.pins.lockout(nik_hash)
+            if lock:
+                raise SessionError("locked", "Too many wrong PINs. Please wait before trying again.",
+                                   seconds=lock.seconds_left, scope=lock.scope)
+            s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
+            with self.store.tx() as db:
+                db.execute("INSERT INTO sessions(id, started_at, method, nik_masked, nik_hash, state) "
+                           "VALUES (?,?,?,?,?,?)", (s.id, s.started, method, nik.masked, nik_hash, s.step.value))
+            self._active[s.id] = s
+        log.info("session %s started by %s for %s", s.id[:6], method, nik.masked)
+        return s
+
+    def get(self, sid: str | None) -> ActiveSession | None:
+        if not sid:
+            return None
+        with self._lock:
+            return self._active.get(sid)
+
+    def touch(self, sid: str) -> None:
+        s = self.get(sid)
+        if s:
+            s.last_activity = time.monotonic()
+
+    def _set_step(self, s: ActiveSession, step: Step) -> None:
+        s.step = step
+        with self.store.tx() as db:
+            db.execute("UPDATE sessions SET state=? WHERE id=?", (step.value, s.id))
+
+    def end(self, sid: str, outcome: str = "done") -> None:
+        """Ends a session and drops its personal data (documents, photos, NIK) from memory."""
+        with self._lock:
+            s = self._active.pop(sid, None)
+        if s is None:
+            return
+        with self.store.tx() as db:
+            db.execute("UPDATE sessions SET state='ended', ended_at=?, outcome=CASE WHEN outcome='' THEN ? "
+                       "ELSE outcome END, reference=? WHERE id=?", (time.time(), outcome, s.reference, sid))
+        s.documents.clear()
+        s.progress.clear()
+        log.info("session %s ended (%s)", sid[:6], outcome)
+
+    def reap_idle(self) -> list[str]:
+        """Ends sessions idle past the timeout (never one that is printing)."""
+        now = time.monotonic()
+        ended = []
+        with self._lock:
+            for s in list(self._active.values()):
+                if s.step is not Step.PRINTING and now - s.last_activity > self.idle_timeout_s:
+                    self.end(s.id, "timeout")
+                    ended.append(s.id)
+        return ended
+
+    def active(self) -> list[ActiveSession]:
+        with self._lock:
+            return list(self._active.values())
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def submit_pin(self, sid: str, pin: str) -> PinResult:
+        s = self._require(sid, Step.IDENTIFIED)
+        lock = self.pins.lockout(s.nik_hash)
+        if lock:
+            return PinResult(False, 0, lock)
+        if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
+            raise SessionError("pin-format", "The PIN has 6 digits.")
+        try:
+            redemption = self.central.redeem(s.nik.value, pin)
+        except WrongPin:
+            lock = self.pins.record_failure(s.nik_hash)
+            self.store.audit("security", "pin-wrong", session=s.id[:6])
+            return PinResult(False, self.pins.tries_left(s.nik_hash), lock)
+        except CentralError as exc:
+            self.store.audit("central", "redeem-failed", error=type(exc).__name__)
+            raise SessionError(type(exc).__name__, exc.message) from exc
+        self.pins.record_success(s.nik_hash)
+        try:
+            docs = [self.central.fetch(redemption.id, d) for d in redemption.documents]
+        except CentralError as exc:
+            raise SessionError("fetch-failed", CentralUnavailable.message) from exc
+        s.redemption_id = redemption.id
+        s.documents = docs
+        self._set_step(s, Step.AUTHENTICATED)
+        return PinResult(True)
+
+    def start_printing(self, sid: str, doc_ids: list[str]) -> None:
+        """Plans (raising ``SessionError`` with every reason when it cannot complete), then prints in a thread."""
+        s = self._require(sid, Step.AUTHENTICATED)
+        chosen = [d for d in s.documents if d.id in set(doc_ids)]
+        try:
+            plan = self.printing.plan(chosen)
+        except PlanRefused as exc:
+            self.store.audit("print", "plan-refused", codes=exc.codes)
+            raise SessionError("plan-refused", exc.reasons[0], reasons=exc.reasons, codes=exc.codes) from exc
+        s.reference = "ADM-" + secrets.token_hex(4).upper()
+        s.progress = {d.id: Progress(d.id, d.kind) for d in plan.documents}
+        self._set_step(s, Step.PRINTING)
+
+        def run() -> None:
+            try:
+                final = self.printing.execute(s.id, s.redemption_id, plan,
+                                              lambda p: s.progress.__setitem__(p.document_id, p))
+                s.outcome = PrintOutcome(s.reference, [k for k, p in final.items() if p.state == "done"],
+                                         [k for k, p in final.items() if p.state != "done"])
+                if self._receipt:
+                    s.receipt_error = self._receipt(s)
+            except Exception:
+                log.exception("printing failed for session %s", s.id[:6])
+                s.outcome = PrintOutcome(s.reference, [], [d.id for d in plan.documents])
+            finally:
+                s.last_activity = time.monotonic()
+                with self.store.tx() as db:
+                    db.execute("UPDATE sessions SET state='done', reference=?, outcome=? WHERE id=?",
+                               (s.reference, "printed" if s.outcome and not s.outcome.failed else "partial", s.id))
+                s.step = Step.DONE
+
+        t = threading.Thread(target=run, name=f"print-{s.id[:6]}", daemon=True)
+        self.threads[s.id] = t
+        t.start()
+
+    def wait_printed(self, sid: str, timeout_s: float = 60) -> None:
+        t = self.threads.get(sid)
+        if t:
+            t.join(timeout_s)
+
+    def _require(self, sid: str, step: Step) -> ActiveSession:
+        s = self.get(sid)
+        if s is None:
+            raise SessionError("no-session", "Your session has ended. Please start again.")
+        if s.step is not step:
+            raise SessionError("wrong-step", "Please start again.", step=s.step.value)
+        s.last_activity = time.monotonic()
+        return s

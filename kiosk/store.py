@@ -1,0 +1,188 @@
+"""The SQLite journal: everything that must survive a power cut is written here first.
+
+WAL with ``synchronous=FULL`` so a committed row survives a power cut; one connection
+shared behind a lock (the kiosk has a handful of threads and small transactions);
+migrations by ``PRAGMA user_version``. No personal data is stored: NIKs appear only
+masked or as keyed hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        method TEXT NOT NULL DEFAULT '',
+        nik_masked TEXT NOT NULL DEFAULT '',
+        nik_hash TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        reference TEXT NOT NULL DEFAULT '',
+        outcome TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE print_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        redemption_id TEXT NOT NULL DEFAULT '',
+        document_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        printer TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('planned','submitted','printed','failed')),
+        blank_serial TEXT,
+        printer_job_id INTEGER,
+        pages INTEGER NOT NULL DEFAULT 1,
+        error TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX print_jobs_state ON print_jobs(state);
+    CREATE TABLE blank_cards (
+        serial TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        batch TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('stock','consumed','printed','spoiled')),
+        job_id INTEGER REFERENCES print_jobs(id),
+        loaded_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX blank_cards_state ON blank_cards(kind, state);
+    CREATE TABLE supplies (
+        device TEXT NOT NULL,
+        name TEXT NOT NULL,
+        remaining INTEGER NOT NULL,
+        capacity INTEGER NOT NULL,
+        low_at INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (device, name)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        category TEXT NOT NULL,
+        event TEXT NOT NULL,
+        actor TEXT NOT NULL DEFAULT 'kiosk',
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_ts ON audit(ts);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        idem_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        sent_at REAL,
+        last_error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX outbox_pending ON outbox(sent_at, next_attempt_at);
+    CREATE TABLE pin_attempts (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        window_start REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE duty_cycle (device TEXT NOT NULL, day TEXT NOT NULL, prints INTEGER NOT NULL,
+                             PRIMARY KEY (device, day));
+    """,
+]
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for i, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for stmt in sql.split(";"):
+                        if stmt.strip():
+                            self._db.execute(stmt)
+                    self._db.execute(f"PRAGMA user_version={i}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def version(self) -> int:
+        return int(self.query_one("PRAGMA user_version")[0])
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: every row in it is on disk together, or none is."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def query_one(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- small shared writers ------------------------------------------------------------
+
+    def audit(self, category: str, event: str, actor: str = "kiosk", db: sqlite3.Connection | None = None,
+              **detail: Any) -> None:
+        """An audit row. ``detail`` must hold no personal data (masked NIKs at most)."""
+        sql = "INSERT INTO audit(ts, category, event, actor, detail) VALUES (?,?,?,?,?)"
+        args = (time.time(), category, event, actor, json.dumps(detail, sort_keys=True, default=str))
+        if db is not None:
+            db.execute(sql, args)
+        else:
+            with self.tx() as d:
+                d.execute(sql, args)
+
+    def enqueue(self, db: sqlite3.Connection, kind: str, idem_key: str, payload: dict[str, Any]) -> None:
+        """An outbox message; the idempotency key makes a retried write a no-op."""
+        now = time.time()
+        db.execute("INSERT OR IGNORE INTO outbox(idem_key, kind, payload, created_at, next_attempt_at) "
+                   "VALUES (?,?,?,?,?)", (idem_key, kind, json.dumps(payload, sort_keys=True), now, now))
+
+    def get_setting(self, key: str, default: str = "") -> str:
+        row = self.query_one("SELECT value FROM settings WHERE key=?", (key,))
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (key, value))

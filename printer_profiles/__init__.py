@@ -1,0 +1,120 @@
+"""Printer profiles: what a printer physically is, as TOML data validated on load.
+
+A profile may ``inherits = "base-card"``: tables deep-merge over the parent's. Document
+layouts are not here (they live with the renderers).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+KINDS = ("card", "document", "receipt")
+
+
+class ProfileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SupplySpec:
+    capacity: int
+    low_at: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class PrinterProfile:
+    name: str
+    kind: str
+    model: str
+    media: str
+    width_mm: float
+    height_mm: float
+    dpi: int
+    duplex: bool = False
+    margins_mm: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # left, top, right, bottom
+    duty_limit_per_day: int = 0  # 0: no limit
+    supplies: dict[str, SupplySpec] = field(default_factory=dict)
+    cups_options: dict[str, str] = field(default_factory=dict)
+    escpos: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        return round(self.width_mm / 25.4 * self.dpi), round(self.height_mm / 25.4 * self.dpi)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _raw(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    if name in seen:
+        raise ProfileError(f"profile inheritance loops: {' -> '.join((*seen, name))}")
+    path = HERE / f"{name}.toml"
+    if not path.is_file() or not name.replace("-", "").replace("_", "").isalnum():
+        raise ProfileError(f"no printer profile named {name!r} (known: {', '.join(names())})")
+    with path.open("rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ProfileError(f"{path.name}: {exc}") from exc
+    parent = data.pop("inherits", None)
+    if not parent:
+        return data
+    base = _raw(parent, (*seen, name))
+    base.pop("abstract", None)  # being a base is not inherited
+    return _merge(base, data)
+
+
+@cache
+def load(name: str) -> PrinterProfile:
+    data = _raw(name)
+    if data.pop("abstract", False):
+        raise ProfileError(f"profile {name!r} is a base profile, not a printer")
+    try:
+        supplies = {k: SupplySpec(int(v["capacity"]), int(v.get("low_at", 0)), str(v.get("unit", "")))
+                    for k, v in data.pop("supplies", {}).items()}
+        prof = PrinterProfile(
+            name=name, kind=str(data.pop("kind")), model=str(data.pop("model")), media=str(data.pop("media")),
+            width_mm=float(data.pop("width_mm")), height_mm=float(data.pop("height_mm")), dpi=int(data.pop("dpi")),
+            duplex=bool(data.pop("duplex", False)),
+            margins_mm=tuple(float(x) for x in data.pop("margins_mm", (0, 0, 0, 0))),  # type: ignore[arg-type]
+            duty_limit_per_day=int(data.pop("duty_limit_per_day", 0)),
+            supplies=supplies, cups_options={k: str(v) for k, v in data.pop("cups", {}).get("options", {}).items()},
+            escpos=dict(data.pop("escpos", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProfileError(f"profile {name!r}: missing or bad field {exc}") from exc
+    data.pop("description", None)
+    if data:
+        raise ProfileError(f"profile {name!r}: unknown keys {sorted(data)}")
+    if prof.kind not in KINDS:
+        raise ProfileError(f"profile {name!r}: kind must be one of {KINDS}")
+    if len(prof.margins_mm) != 4 or prof.dpi <= 0 or prof.width_mm <= 0:
+        raise ProfileError(f"profile {name!r}: bad geometry")
+    for s in prof.supplies.values():
+        if not 0 <= s.low_at < s.capacity:
+            raise ProfileError(f"profile {name!r}: low_at must be below capacity")
+    return prof
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.toml"))
+
+
+def printers() -> list[str]:
+    """Every concrete (non-base) profile."""
+    out = []
+    for n in names():
+        with (HERE / f"{n}.toml").open("rb") as fh:
+            if not tomllib.load(fh).get("abstract"):
+                out.append(n)
+    return out
