@@ -50,12 +50,13 @@ def _key_file(path: Path, nbytes: int = 32) -> bytes:
 
 class Kiosk:
     def __init__(self, cfg: Config, store: Store, devices: Devices, central: CentralClient,
-                 central_server: Any = None) -> None:
+                 central_server: Any = None, system_sim: Any = None) -> None:
         self.cfg = cfg
         self.store = store
         self.devices = devices
         self.central = central
         self.central_server = central_server  # hardware_sim.central.CentralServer in sim modes
+        self.system_sim = system_sim  # hardware_sim.system.SystemSim in --sim=system
         self.started_at = time.time()
         self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s)
         self.pins = PinPolicy(store, cfg.pins)
@@ -74,10 +75,19 @@ class Kiosk:
         store = Store(cfg.data_dir / "journal.sqlite3")
         simulated = cfg.sim.mode != "off"
         sam_key = load_sam_key(cfg) or (_key_file(cfg.data_dir / "sim-sam.key", 16) if simulated else b"")
-        if simulated and cfg.sim.mode == "inprocess":
+        system_sim = None
+        if cfg.sim.mode == "inprocess":
             for name in DEVICE_NAMES:
                 getattr(cfg.devices, name).transport = "sim"
-        devices = build_devices(cfg, sam_key)
+        elif cfg.sim.mode == "system":
+            from hardware_sim.system import SystemSim
+            system_sim = SystemSim(cfg, sam_key).start()
+        try:
+            devices = build_devices(cfg, sam_key)
+        except BaseException:
+            if system_sim:
+                system_sim.stop()
+            raise
         server = None
         key = secret(cfg.central.kiosk_key, cfg.central.kiosk_key_file).encode()
         url = cfg.central.url
@@ -89,13 +99,15 @@ class Kiosk:
             server = CentralServer(sim, cfg.sim.central_port).start()
             url = server.url
         central = CentralClient(url, cfg.kiosk.id, key, cfg.central.timeout_s, cfg.central.retries)
-        kiosk = cls(cfg, store, devices, central, server)
+        kiosk = cls(cfg, store, devices, central, server, system_sim)
         if simulated:
             kiosk._seed_simulation()
         return kiosk
 
     def _seed_simulation(self) -> None:
         """First start of a simulated kiosk: a batch of blanks, as a technician would load."""
+        if self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1"):
+            return
         for kind, prefix, count in (("ktp-el", "KTP", 80), ("kia", "KIA", 20)):
             if not self.store.query_one("SELECT 1 FROM blank_cards WHERE kind=?", (kind,)):
                 self.printing.load_blanks(kind, f"SIM-{prefix}-1", [f"{prefix}-SIM-{i:06d}" for i in range(1, count + 1)],
@@ -126,6 +138,8 @@ class Kiosk:
         self.central.close()
         if self.central_server:
             self.central_server.stop()
+        if self.system_sim:
+            self.system_sim.stop()
         self.store.close()
 
     def _tick(self) -> None:
