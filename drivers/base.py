@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext_noop convention
+    """Marks a translation msgid for extraction (gettext_noop); the UI translates it when shown."""
+    return msgid
+
+
 class DeviceState(enum.StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
@@ -91,7 +96,7 @@ class DeviceError(Exception):
     """
 
     def __init__(self, code: str, detail: str, action: Action = Action.CLEAR,
-                 citizen_message: str = "The device is not ready. Please ask staff for help.") -> None:
+                 citizen_message: str = N_("The device is not ready. Please ask staff for help.")) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from drivers.base import N_
 from kiosk.model import Document, DocumentKind, Identity
 
 AUTH_SCHEME = "ADM-HMAC"
@@ -36,7 +37,7 @@ def auth_header(kiosk_id: str, key: bytes, method: str, path: str, body: bytes, 
 class CentralError(Exception):
     """Base: ``message`` is a translation msgid for the citizen."""
 
-    message = "The Dukcapil server is not available right now. Your PIN is still valid. Please try again later."
+    message = N_("The Dukcapil server is not available right now. Your PIN is still valid. Please try again later.")
 
 
 class CentralUnavailable(CentralError):
@@ -44,21 +45,21 @@ class CentralUnavailable(CentralError):
 
 
 class WrongPin(CentralError):
-    message = "The PIN is wrong."
+    message = N_("The PIN is wrong.")
 
 
 class NoDocuments(CentralError):
-    message = "There are no documents ready to print for this NIK."
+    message = N_("There are no documents ready to print for this NIK.")
 
 
 class PinExpired(CentralError):
-    message = "This PIN has expired. Please ask for a new one."
+    message = N_("This PIN has expired. Please ask for a new one.")
 
 
 class CentralRejected(CentralError):
     """Central refused the kiosk itself (auth, clock, bad request): a technician's problem."""
 
-    message = "This kiosk cannot reach the Dukcapil server. Please ask staff for help."
+    message = N_("This kiosk cannot reach the Dukcapil server. Please ask staff for help.")
 
 
 @dataclass(frozen=True)

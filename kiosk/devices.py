@@ -8,9 +8,11 @@ fatal: availability is worked out from the devices each service requires.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import printer_profiles
@@ -34,8 +36,16 @@ class Devices:
         return self.by_name.get(name)
 
 
+def _escpos_cache() -> None:
+    """python-escpos pickles its capability database on import (0.3 s otherwise), into a dir that must exist."""
+    path = os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR",
+                                 str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "adm-kiosk" / "escpos"))
+    Path(path).mkdir(parents=True, exist_ok=True)
+
+
 def build_devices(cfg: Config, sam_key: bytes) -> Devices:
     """Real drivers for real transports; ``sim`` transports come from hardware_sim (imported lazily)."""
+    _escpos_cache()
     devices = Devices(configs=cfg.device_configs())
     sim = None
     for name, dc in devices.configs.items():

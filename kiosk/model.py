@@ -7,6 +7,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from drivers.base import N_
+
 # Province codes (Kemendagri); the first two digits of every NIK and KK number.
 PROVINCES = frozenset({
     "11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "31", "32", "33", "34", "35", "36",
@@ -35,20 +37,20 @@ class Nik:
     def parse(cls, text: str) -> Nik:
         s = text.strip().replace(" ", "").replace(".", "")
         if len(s) != 16:
-            raise InvalidNik("A NIK has exactly 16 digits.")
+            raise InvalidNik(N_("A NIK has exactly 16 digits."))
         if not _DIGITS16.fullmatch(s):
-            raise InvalidNik("A NIK contains digits only.")
+            raise InvalidNik(N_("A NIK contains digits only."))
         if s[:2] not in PROVINCES:
-            raise InvalidNik("The region code in this NIK does not exist.")
+            raise InvalidNik(N_("The region code in this NIK does not exist."))
         if s[2:4] == "00" or s[4:6] == "00":
-            raise InvalidNik("The region code in this NIK does not exist.")
+            raise InvalidNik(N_("The region code in this NIK does not exist."))
         day, month = int(s[6:8]), int(s[8:10])
         if not (1 <= day <= 31 or 41 <= day <= 71):
-            raise InvalidNik("The birth date in this NIK is not valid.")
+            raise InvalidNik(N_("The birth date in this NIK is not valid."))
         if not 1 <= month <= 12:
-            raise InvalidNik("The birth date in this NIK is not valid.")
+            raise InvalidNik(N_("The birth date in this NIK is not valid."))
         if s[12:] == "0000":
-            raise InvalidNik("The serial number in this NIK is not valid.")
+            raise InvalidNik(N_("The serial number in this NIK is not valid."))
         return cls(s)
 
     @property
@@ -104,12 +106,12 @@ class DocumentKind(enum.StrEnum):
 
 
 _TITLES = {
-    DocumentKind.KTP_EL: "KTP Elektronik",
-    DocumentKind.KIA: "Kartu Identitas Anak",
-    DocumentKind.KK: "Kartu Keluarga",
-    DocumentKind.AKTA_KELAHIRAN: "Akta Kelahiran",
-    DocumentKind.AKTA_KEMATIAN: "Akta Kematian",
-    DocumentKind.SURAT_PINDAH: "Surat Pindah",
+    DocumentKind.KTP_EL: N_("KTP Elektronik"),
+    DocumentKind.KIA: N_("Kartu Identitas Anak"),
+    DocumentKind.KK: N_("Kartu Keluarga"),
+    DocumentKind.AKTA_KELAHIRAN: N_("Akta Kelahiran"),
+    DocumentKind.AKTA_KEMATIAN: N_("Akta Kematian"),
+    DocumentKind.SURAT_PINDAH: N_("Surat Pindah"),
 }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.base import DeviceError
+from drivers.base import N_, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
 from kiosk.devices import DeviceMonitor, Devices
 from kiosk.model import BlankState, Document, DocumentKind, JobState, Medium, Progress
@@ -111,38 +111,38 @@ class PrintService:
                 reasons.append(msg)
 
         if not documents:
-            refuse("nothing-selected", "Please choose at least one document.")
+            refuse("nothing-selected", N_("Please choose at least one document."))
         for doc in documents:
             if doc.medium is Medium.CARD:
                 plan.blanks_needed[doc.kind.value] = plan.blanks_needed.get(doc.kind.value, 0) + 1
                 if doc.identity is None:
-                    refuse("no-card-data", "The document data is incomplete. Your PIN is still valid.")
+                    refuse("no-card-data", N_("The document data is incomplete. Your PIN is still valid."))
             else:
                 plan.sheets_needed += doc.pages
                 if doc.pdf is None:
-                    refuse("no-pdf", "The document data is incomplete. Your PIN is still valid.")
+                    refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
         for medium in {d.medium for d in documents}:
             name = PRINTER_FOR[medium]
             if self.devices.get(name) is None:
-                refuse(f"{name}-missing", "This kiosk cannot print this kind of document.")
+                refuse(f"{name}-missing", N_("This kiosk cannot print this kind of document."))
                 continue
             st = self.monitor.fresh(name)
             if not st.ready:
-                refuse(f"{name}-{st.code or st.state.value}", "The printer is not ready. Your PIN is still valid.")
+                refuse(f"{name}-{st.code or st.state.value}", N_("The printer is not ready. Your PIN is still valid."))
         for kind, n in plan.blanks_needed.items():
             if self.blanks_in_stock(kind) < n:
-                refuse(f"blanks-{kind}", "This kiosk has run out of blank cards. Your PIN is still valid.")
+                refuse(f"blanks-{kind}", N_("This kiosk has run out of blank cards. Your PIN is still valid."))
             ribbon = self.supply("card_printer", "ribbon")
             if ribbon is not None and ribbon < sum(plan.blanks_needed.values()):
-                refuse("ribbon", "The card printer needs a new ribbon. Your PIN is still valid.")
+                refuse("ribbon", N_("The card printer needs a new ribbon. Your PIN is still valid."))
         cards = sum(plan.blanks_needed.values())
         limit = self.devices.profiles["card_printer"].duty_limit_per_day if "card_printer" in self.devices.profiles else 0
         if cards and limit and self.duty_today() + cards > limit:
-            refuse("duty-limit", "The card printer has reached its daily limit and must cool down. "
-                   "Your PIN is still valid; please come back tomorrow.")
+            refuse("duty-limit", N_("The card printer has reached its daily limit and must cool down. "
+                      "Your PIN is still valid; please come back tomorrow."))
         paper = self.supply("document_printer", "paper")
         if plan.sheets_needed and paper is not None and paper < plan.sheets_needed:
-            refuse("paper", "The document printer is out of paper. Your PIN is still valid.")
+            refuse("paper", N_("The document printer is out of paper. Your PIN is still valid."))
         if reasons:
             raise PlanRefused(reasons, codes)
         return plan
@@ -188,18 +188,18 @@ class PrintService:
         status = self.monitor.fresh(name)
         if not status.ready:
             self._finish(job_id, doc, redemption_id, False, f"printer not ready: {status.code or status.state.value}")
-            return False, "The printer is not ready. Your PIN is still valid."
+            return False, N_("The printer is not ready. Your PIN is still valid.")
         try:
             path = self._render(doc, session_dir, self.devices.profiles[name])
         except Exception as exc:  # noqa: BLE001 - a bad photo or PDF must fail this job only
             log.exception("render failed for job %s", job_id)
             self._finish(job_id, doc, redemption_id, False, f"render: {type(exc).__name__}")
-            return False, "The document data is incomplete. Your PIN is still valid."
+            return False, N_("The document data is incomplete. Your PIN is still valid.")
         title = f"adm-job-{job_id}"
         serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else None
         if doc.medium is Medium.CARD and serial is None:
             self._finish(job_id, doc, redemption_id, False, "no blank card in stock")
-            return False, "This kiosk has run out of blank cards. Your PIN is still valid."
+            return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
         try:
             printer_job = printer.submit(str(path), title)
         except DeviceError as exc:
@@ -213,7 +213,7 @@ class PrintService:
             state, reasons = printer.job_state(printer_job)
             result = JobResult(FINAL.get(state, "canceled"), reasons)
         self._finish(job_id, doc, redemption_id, result.ok, "" if result.ok else _reason(result))
-        return result.ok, "" if result.ok else "The document was not printed. Your PIN is still valid."
+        return result.ok, "" if result.ok else N_("The document was not printed. Your PIN is still valid.")
 
     def _render(self, doc: Document, session_dir: Path, profile: object) -> Path:
         path = session_dir / f"{doc.id}.pdf"

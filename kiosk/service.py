@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers.base import N_
 from kiosk import __version__
 from kiosk.central import CentralClient
 from kiosk.config import Config, secret
@@ -162,12 +163,12 @@ class Kiosk:
     def availability(self) -> Availability:
         mode = self.mode
         if mode != "in_service":
-            return Availability(False, mode, [mode], "This kiosk is temporarily out of service.")
+            return Availability(False, mode, [mode], N_("This kiosk is temporarily out of service."))
         statuses = self.monitor.statuses()
         reasons = [f"{name}: {st.code or st.state.value}" for name, st in statuses.items()
                    if self.devices.configs[name].enabled and self.devices.configs[name].required and not st.ready]
         if reasons:
-            return Availability(False, mode, reasons, "This kiosk is temporarily out of service.")
+            return Availability(False, mode, reasons, N_("This kiosk is temporarily out of service."))
         return Availability(True, mode)
 
     def print_receipt(self, s: ActiveSession) -> str:

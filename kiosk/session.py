@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from drivers.base import N_
 from kiosk.central import CentralClient, CentralError, CentralUnavailable, WrongPin
 from kiosk.model import Document, Nik, PrintOutcome, Progress
 from kiosk.pins import Lockout, PinPolicy
@@ -96,7 +97,7 @@ class Sessions:
                     self.end(other.id, "abandoned")
             lock = self.pins.lockout(nik_hash)
             if lock:
-                raise SessionError("locked", "Too many wrong PINs. Please wait before trying again.",
+                raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
                                    seconds=lock.seconds_left, scope=lock.scope)
             s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
             with self.store.tx() as db:
@@ -158,7 +159,7 @@ class Sessions:
         if lock:
             return PinResult(False, 0, lock)
         if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
-            raise SessionError("pin-format", "The PIN has 6 digits.")
+            raise SessionError("pin-format", N_("The PIN has 6 digits."))
         try:
             redemption = self.central.redeem(s.nik.value, pin)
         except WrongPin:
@@ -221,8 +222,8 @@ class Sessions:
     def _require(self, sid: str, step: Step) -> ActiveSession:
         s = self.get(sid)
         if s is None:
-            raise SessionError("no-session", "Your session has ended. Please start again.")
+            raise SessionError("no-session", N_("Your session has ended. Please start again."))
         if s.step is not step:
-            raise SessionError("wrong-step", "Please start again.", step=s.step.value)
+            raise SessionError("wrong-step", N_("Please start again."), step=s.step.value)
         s.last_activity = time.monotonic()
         return s

@@ -1,0 +1,76 @@
+"""The web UI: ``create_app(kiosk)`` builds the Flask app around a ``kiosk.service.Kiosk``.
+
+Views call the kiosk's services, never a driver. Every user-facing string goes through
+the gettext catalogue in ``kiosk/translations`` (Flask-Babel), Bahasa Indonesia first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from kiosk.i18n import LANGUAGES, TRANSLATIONS, compile_catalogues
+from kiosk.service import Kiosk
+
+csrf = CSRFProtect()
+MAX_BODY = 64 * 1024
+
+
+def _is_loopback(addr: str | None) -> bool:
+    try:
+        return ipaddress.ip_address((addr or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(kiosk: Kiosk) -> Flask:
+    compile_catalogues()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=kiosk.cfg.ui.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="adm_citizen",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        BABEL_DEFAULT_LOCALE=kiosk.cfg.kiosk.language,
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own idle timeout bounds a page's life
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions["kiosk"] = kiosk
+
+    def locale() -> str:
+        lang = session.get("lang")
+        return lang if lang in LANGUAGES else kiosk.cfg.kiosk.language
+
+    Babel(app, locale_selector=locale)
+    csrf.init_app(app)
+
+    from ui.citizen import bp as citizen_bp
+    app.register_blueprint(citizen_bp)
+
+    @app.before_request
+    def _loopback_only() -> Any:
+        """The citizen UI is for the kiosk's own touchscreen; remote staff use the status API."""
+        if not _is_loopback(request.remote_addr) and not app.config.get("ALLOW_REMOTE_UI"):
+            return ("Forbidden: the kiosk UI answers only on this machine's loopback address.", 403)
+        return None
+
+    @app.after_request
+    def _headers(resp: Any) -> Any:
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["X-Frame-Options"] = "DENY"
+        if not request.path.startswith("/static/"):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    return app
