@@ -2,13 +2,17 @@
 
 The protocol logic talks to a ``PcscSystem``: ``PyscardSystem`` for real readers (pcscd),
 or an in-process stand-in from ``hardware_sim`` that answers the same APDU bytes. Nothing
-partial is ever returned: every file is checked against the security object's digest.
+partial is ever returned: the card must prove it holds the issuer key over its security
+object, and every file is checked against the security object's digest.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,8 +30,10 @@ FIELD_TAGS = {
     0x5F0F: "occupation", 0x5F10: "nationality", 0x5F11: "valid_until", 0x5F12: "issue_place",
     0x5F13: "issue_date",
 }
-MAX_FILE = 64 * 1024
+MAX_FILE = 0x8000  # the protocol's EF size limit: short READ BINARY offsets are 15 bits
+CHALLENGE_LEN, MAC_LEN = 8, 32
 UNREADABLE = "The card could not be read. Please tap it again."
+READER_DOWN = "The card reader is not working. Please type your NIK instead."
 
 
 class CardRemoved(DeviceError):
@@ -37,13 +43,37 @@ class CardRemoved(DeviceError):
 
 class NoReader(DeviceError):
     def __init__(self, detail: str = "no PC/SC reader") -> None:
-        super().__init__("no-reader", detail, Action.MAINTENANCE,
-                         "The card reader is not working. Please type your NIK instead.")
+        super().__init__("no-reader", detail, Action.MAINTENANCE, READER_DOWN)
+
+
+class PcscUnavailable(DeviceError):
+    """pcscd is down or restarting; the driver re-establishes its context by itself."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("pcsc-unavailable", detail, Action.SUSPEND, READER_DOWN)
 
 
 class CardUnreadable(DeviceError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(code, detail, Action.NONE, UNREADABLE)
+
+
+class SamRejected(DeviceError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("sam-rejected", detail, Action.MAINTENANCE, READER_DOWN)
+
+
+class ApduRejected(DeviceError):
+    """The reader (not the card) refused an APDU, e.g. an extended one it cannot carry."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("apdu-rejected", detail, Action.NONE, UNREADABLE)
+
+
+class CardState(enum.StrEnum):
+    EMPTY = "empty"
+    PRESENT = "present"
+    MUTE = "mute"  # a card is there but does not answer (bent antenna, not a smart card)
 
 
 class PcscConnection(Protocol):
@@ -53,10 +83,14 @@ class PcscConnection(Protocol):
 
 
 class PcscSystem(Protocol):
-    """The few PC/SC calls the driver needs; raises ``NoReader`` / ``CardRemoved``."""
+    """The few PC/SC calls the driver needs; raise ``NoReader``, ``PcscUnavailable``, ``CardRemoved``."""
 
     def readers(self) -> list[str]: ...
-    def card_present(self, reader: str) -> bool: ...
+
+    def card_state(self, reader: str, wait_s: float = 0.0, unlike: CardState | None = None) -> CardState:
+        """The card state now, or the first state other than ``unlike`` within ``wait_s``."""
+        ...
+
     def connect(self, reader: str) -> PcscConnection: ...
 
 
@@ -73,13 +107,18 @@ class CardData:
 
 
 class CardReader:
+    """One e-KTP reader. ``extended``: True/False forces the APDU length form, None tries extended
+    first and falls back to short APDUs for good when the reader or card refuses them."""
+
     def __init__(self, name: str, system: PcscSystem, sam_key: bytes, reader_filter: str = "",
-                 extended: bool = True) -> None:
+                 extended: bool | None = None, read_timeout_s: float = 5.0) -> None:
         self.name = name
         self.system = system
         self._sam_key = sam_key
         self.reader_filter = reader_filter
         self.extended = extended
+        self.read_timeout_s = read_timeout_s
+        self._reading = threading.Event()
 
     def _reader(self) -> str:
         readers = [r for r in self.system.readers() if self.reader_filter in r]
@@ -88,79 +127,145 @@ class CardReader:
         return readers[0]
 
     def status(self) -> DeviceStatus:
+        """Never raises: no reader -> noDevice, PC/SC trouble -> hardwareError, else online."""
+        if not self._sam_key:
+            return DeviceStatus(DeviceState.HARDWARE_ERROR, "no SAM key configured", code="sam-missing")
         try:
-            present = self.system.card_present(self._reader())
+            state = self.system.card_state(self._reader())
         except NoReader as exc:
             return DeviceStatus(DeviceState.NO_DEVICE, exc.detail, code=exc.code)
-        return DeviceStatus(DeviceState.ONLINE, "card on reader" if present else "waiting for a card",
-                            media="present" if present else "")
+        except DeviceError as exc:
+            return DeviceStatus(DeviceState.HARDWARE_ERROR, exc.detail, code=exc.code)
+        if state is CardState.EMPTY:
+            return DeviceStatus(DeviceState.ONLINE, "waiting for a card")
+        if self._reading.is_set():
+            return DeviceStatus(DeviceState.BUSY, "reading the card", media="present")
+        if state is CardState.MUTE:
+            return DeviceStatus(DeviceState.ONLINE, "a card that does not answer", media="present", code="card-mute")
+        return DeviceStatus(DeviceState.ONLINE, "card on reader", media="present")
 
     def card_present(self) -> bool:
         try:
-            return self.system.card_present(self._reader())
+            return self.system.card_state(self._reader()) is not CardState.EMPTY
         except DeviceError:
             return False
 
-    def wait_for_card(self, timeout_s: float, poll_s: float = 0.1) -> bool:
+    def wait_for_card(self, timeout_s: float) -> bool:
+        """True as soon as a card is on the reader; False after ``timeout_s``. Survives pcscd restarts."""
+        return self.wait_for_change(CardState.EMPTY, timeout_s) not in (None, CardState.EMPTY)
+
+    def wait_for_change(self, unlike: CardState | None, timeout_s: float, retry_s: float = 0.2) -> CardState | None:
+        """The first card state other than ``unlike`` within ``timeout_s``, else None.
+
+        Meant to be called in a loop by a supervised watcher (kiosk.supervise.SupervisedLoop):
+        a missing reader or a restarting pcscd is waited out here, not raised, until the deadline.
+        """
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.card_present():
-                return True
-            time.sleep(poll_s)
-        return False
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                state = self.system.card_state(self._reader(), max(0.0, min(left, 1.0)), unlike)
+                if state is not unlike:
+                    return state
+            except (NoReader, PcscUnavailable):
+                time.sleep(max(0.0, min(retry_s, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                return None
 
     def read(self) -> CardData:
         """Reads and verifies identity, photo and signature; raises a ``DeviceError`` otherwise."""
+        if not self._sam_key:
+            raise DeviceError("sam-missing", "no SAM key configured", Action.MAINTENANCE, READER_DOWN)
         conn = self.system.connect(self._reader())
-        session = _Session(conn, self.extended)
+        self._reading.set()
+        session = _Session(conn, self.extended, time.monotonic() + self.read_timeout_s)
         try:
             atr = conn.atr()
             session.command(0x00, 0xA4, 0x04, 0x0C, AID, expect="select")
-            challenge = session.command(0x00, 0x84, 0x00, 0x00, le=8)
-            if len(challenge) != 8:
-                raise CardUnreadable("bad-answer", f"challenge of {len(challenge)} bytes")
-            proof = hmac.new(self._sam_key, challenge, hashlib.sha256).digest()
-            session.command(0x00, 0x82, 0x00, 0x00, proof, expect="auth")
+            rnd_icc = session.command(0x00, 0x84, 0x00, 0x00, le=CHALLENGE_LEN)
+            if len(rnd_icc) != CHALLENGE_LEN:
+                raise CardUnreadable("bad-answer", f"challenge of {len(rnd_icc)} bytes")
+            rnd_ifd = os.urandom(CHALLENGE_LEN)
+            mac_ifd = hmac.new(self._sam_key, b"ADM-IFD" + rnd_icc + rnd_ifd, hashlib.sha256).digest()
+            mac_icc = session.command(0x00, 0x82, 0x00, 0x00, rnd_ifd + mac_ifd, le=MAC_LEN, expect="auth")
             files = {sfi: session.read_file(sfi) for sfi in (SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE, SFI_SECURITY)}
         finally:
+            self._reading.clear()
             try:
                 conn.disconnect()
             except Exception:  # noqa: BLE001 - the card may be gone already
                 pass
+        if self.extended is None and not session.extended:
+            self.extended = False  # the reader refused extended APDUs once: do not try again
+        expected = hmac.new(self._sam_key, b"ADM-ICC" + rnd_ifd + rnd_icc + hashlib.sha256(files[SFI_SECURITY]).digest(),
+                            hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, mac_icc):
+            raise CardUnreadable("card-not-authentic", "the card's cryptogram does not match its security object")
         verify_digests(files)
         return CardData(atr, parse_identity(files[SFI_IDENTITY]), _single(files[SFI_PHOTO], TAG_PHOTO),
                         _single(files[SFI_SIGNATURE], TAG_SIGNATURE), session.apdus)
 
 
+def build_apdu(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None,
+               extended: bool = False) -> bytes:
+    """ISO 7816-4 cases 1-4. Extended form only when asked and needed (Lc > 255 or Le > 256);
+    a short APDU caps Le at 256 (encoded 00), an extended one at 65536 (encoded 00 00)."""
+    ext = extended and (len(data) > 255 or (le is not None and le > 256))
+    if not ext and len(data) > 255:
+        raise ValueError("command data longer than a short APDU allows")
+    apdu = bytes([cla, ins, p1, p2])
+    if data:
+        apdu += (b"\x00" + len(data).to_bytes(2, "big") if ext else bytes([len(data)])) + data
+    if le is not None:
+        if ext:
+            apdu += (b"" if data else b"\x00") + (min(le, 65536) % 65536).to_bytes(2, "big")
+        else:
+            apdu += bytes([min(le, 256) % 256])
+    return apdu
+
+
 class _Session:
-    def __init__(self, conn: PcscConnection, extended: bool) -> None:
+    """One card connection: APDU framing, status words, the read deadline and the APDU count."""
+
+    def __init__(self, conn: PcscConnection, extended: bool | None, deadline: float) -> None:
         self.conn = conn
-        self.extended = extended
+        self.extended = extended is not False
+        self.auto = extended is None
+        self.deadline = deadline
         self.apdus = 0
 
     def command(self, cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None,
                 expect: str = "") -> bytes:
-        apdu = bytes([cla, ins, p1, p2])
-        ext = self.extended and (len(data) > 255 or (le is not None and le > 256))
-        if data:
-            apdu += (b"\x00" + len(data).to_bytes(2, "big") if ext else bytes([len(data)])) + data
-        if le is not None:
-            if ext:
-                apdu += (b"" if data else b"\x00") + (le % 65536).to_bytes(2, "big")
-            else:
-                apdu += bytes([le % 256])
-        resp, sw1, sw2 = self.conn.transmit(list(apdu))
-        self.apdus += 1
-        sw = (sw1 << 8) | sw2
-        body = bytes(resp)
+        apdu = build_apdu(cla, ins, p1, p2, data, le, self.extended)
+        is_ext = self.extended and (len(data) > 255 or (le is not None and le > 256))
+        try:
+            body, sw = self._exchange(apdu)
+        except ApduRejected:
+            if not (self.auto and is_ext):
+                raise
+            body, sw = b"", 0x6700
+        if sw == 0x6700 and self.auto and is_ext:
+            self.extended = False  # a reader or card without extended length: short APDUs from now on
+            return self.command(cla, ins, p1, p2, data, le, expect)
+        if sw >> 8 == 0x6C and le is not None:  # wrong Le: the card tells the exact length (ISO 7816-3)
+            body, sw = self._exchange(build_apdu(cla, ins, p1, p2, data, sw & 0xFF or 256, False))
+        while sw >> 8 == 0x61:  # more data waiting: GET RESPONSE (T=0 readers)
+            more, sw = self._exchange(build_apdu(0x00, 0xC0, 0x00, 0x00, le=sw & 0xFF or 256))
+            body += more
         if sw in (0x9000, 0x6282):
             return body
-        raise _status_error(sw, expect)
+        raise status_error(sw, expect)
+
+    def _exchange(self, apdu: bytes) -> tuple[bytes, int]:
+        if time.monotonic() > self.deadline:
+            raise CardUnreadable("card-timeout", f"the card answered too slowly ({self.apdus} APDUs)")
+        resp, sw1, sw2 = self.conn.transmit(list(apdu))
+        self.apdus += 1
+        return bytes(resp), (sw1 << 8) | sw2
 
     def read_file(self, sfi: int) -> bytes:
         """The whole EF: the first READ BINARY selects it by SFI and reveals its TLV length."""
-        first_le = 65536 if self.extended else 256
-        buf = self.command(0x00, 0xB0, 0x80 | sfi, 0x00, le=first_le)
+        buf = self.command(0x00, 0xB0, 0x80 | sfi, 0x00, le=65536)
         try:
             _, length, start = tlv.read_header(buf)
         except tlv.TlvError as exc:
@@ -168,25 +273,37 @@ class _Session:
         total = start + length
         if total > MAX_FILE:
             raise CardUnreadable("corrupt-file", f"EF {sfi:#04x} claims {total} bytes")
-        chunk = 65535 if self.extended else 256
         while len(buf) < total:
             offset = len(buf)
             if offset > 0x7FFF:
                 raise CardUnreadable("corrupt-file", f"EF {sfi:#04x} too large for READ BINARY offsets")
-            part = self.command(0x00, 0xB0, offset >> 8, offset & 0xFF, le=min(chunk, total - offset))
+            part = self.command(0x00, 0xB0, offset >> 8, offset & 0xFF, le=total - offset)
             if not part:
                 raise CardUnreadable("corrupt-file", f"EF {sfi:#04x} ended at {offset} of {total} bytes")
             buf += part
         return buf[:total]
 
 
-def _status_error(sw: int, expect: str) -> DeviceError:
+# ISO 7816-4 status words the protocol uses, and what each means for a read.
+STATUS_WORDS: dict[int, str] = {
+    0x9000: "ok", 0x6282: "end of file reached before Le bytes", 0x6300: "authentication failed",
+    0x6700: "wrong length", 0x6982: "security status not satisfied", 0x6985: "conditions of use not satisfied",
+    0x6986: "no current EF", 0x6A82: "file or application not found", 0x6A86: "incorrect P1-P2",
+    0x6B00: "wrong parameters (offset beyond the file)", 0x6D00: "instruction not supported",
+    0x6E00: "class not supported",
+}
+
+
+def status_error(sw: int, expect: str = "") -> DeviceError:
+    """The error a non-success status word means; ``expect`` names the command that got it."""
+    meaning = STATUS_WORDS.get(sw, "unexpected status")
     if expect == "select" and sw in (0x6A82, 0x6A86, 0x6D00, 0x6E00):
-        return CardUnreadable("unknown-card", f"not an e-KTP (SW {sw:04X})")
-    if expect == "auth" or sw in (0x6300, 0x6982):
-        return DeviceError("sam-rejected", f"the card rejected the reader's SAM (SW {sw:04X})", Action.MAINTENANCE,
-                           "The card reader is not working. Please type your NIK instead.")
-    return CardUnreadable("bad-status", f"SW {sw:04X}")
+        return CardUnreadable("unknown-card", f"not an e-KTP (SW {sw:04X}: {meaning})")
+    if expect == "auth" and (sw == 0x6300 or sw >> 4 == 0x63C):
+        return SamRejected(f"the card rejected the reader's SAM (SW {sw:04X})")
+    if sw == 0x6982:
+        return SamRejected(f"the card refused access (SW {sw:04X}: {meaning})")
+    return CardUnreadable("bad-status", f"SW {sw:04X}: {meaning}")
 
 
 def _single(buf: bytes, tag: int) -> bytes:
@@ -229,64 +346,159 @@ def verify_digests(files: dict[int, bytes]) -> None:
             raise CardUnreadable("digest-mismatch", f"EF {sfi:#04x} does not match its digest")
 
 
+# -- real readers through pcscd ------------------------------------------------------------
+
+# PC/SC return codes (pcsc-lite's pcsclite.h), as unsigned 32-bit values.
+SCARD_E_INVALID_HANDLE, SCARD_E_INVALID_PARAMETER, SCARD_E_NO_SMARTCARD = 0x80100003, 0x80100004, 0x8010000C
+SCARD_E_UNKNOWN_READER, SCARD_E_TIMEOUT, SCARD_E_SHARING_VIOLATION = 0x80100009, 0x8010000A, 0x8010000B
+SCARD_E_PROTO_MISMATCH, SCARD_E_NOT_READY, SCARD_E_NOT_TRANSACTED = 0x8010000F, 0x80100010, 0x80100016
+SCARD_E_INSUFFICIENT_BUFFER = 0x80100008
+SCARD_E_READER_UNAVAILABLE, SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED = 0x80100017, 0x8010001D, 0x8010001E
+SCARD_E_NO_READERS_AVAILABLE = 0x8010002E
+SCARD_W_UNRESPONSIVE_CARD, SCARD_W_UNPOWERED_CARD = 0x80100066, 0x80100067
+SCARD_W_RESET_CARD, SCARD_W_REMOVED_CARD = 0x80100068, 0x80100069
+# A context that pcscd no longer knows (it restarted): drop it and establish a new one.
+STALE_CONTEXT = frozenset({SCARD_E_INVALID_HANDLE, SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED})
+CARD_GONE = frozenset({SCARD_E_NO_SMARTCARD, SCARD_W_REMOVED_CARD, SCARD_W_RESET_CARD, SCARD_E_NOT_TRANSACTED,
+                       SCARD_W_UNPOWERED_CARD})
+READER_GONE = frozenset({SCARD_E_UNKNOWN_READER, SCARD_E_READER_UNAVAILABLE})
+
+
+def _hr(code: int) -> str:
+    return f"{code & 0xFFFFFFFF:#010x}"
+
+
 class PyscardSystem:
-    """Real readers through pcscd. pyscard is imported here only, with a clear error when missing."""
+    """Real readers through pcscd, on pyscard's thin ``smartcard.scard`` layer.
+
+    Each thread keeps its own PC/SC context (pcsc-lite serialises calls per context, so a
+    watcher blocked in SCardGetStatusChange must not share one with a read). When pcscd
+    restarts, every old context answers NO_SERVICE or INVALID_HANDLE: the call drops the
+    context, establishes a new one and retries once; ``reestablished`` counts this.
+    """
 
     def __init__(self) -> None:
         try:
-            import smartcard.System  # noqa: F401
+            from smartcard import scard
         except ImportError as exc:
             raise MissingLibraryError("smartcard", "pyscard (and pcscd, libpcsclite1)") from exc
+        self._scard: Any = scard
+        self._local = threading.local()
+        self.reestablished = 0
+
+    def _context(self) -> int:
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            hr, ctx = self._scard.SCardEstablishContext(self._scard.SCARD_SCOPE_USER)
+            if hr != 0:
+                raise PcscUnavailable(f"no PC/SC service ({_hr(hr)})")
+            self._local.ctx = ctx
+        return int(ctx)
+
+    def _drop_context(self) -> None:
+        ctx = getattr(self._local, "ctx", None)
+        self._local.ctx = None
+        if ctx is not None:
+            self._scard.SCardReleaseContext(ctx)  # fails harmlessly when pcscd already forgot it
+            self.reestablished += 1
+
+    def _call(self, op: Any) -> tuple[int, Any]:
+        """``op(ctx) -> (hresult, value)``, retried once on a fresh context when the old one is stale."""
+        for attempt in (0, 1):
+            hr, value = op(self._context())
+            hr &= 0xFFFFFFFF
+            if hr in STALE_CONTEXT and attempt == 0:
+                self._drop_context()
+                continue
+            if hr in STALE_CONTEXT:
+                self._drop_context()
+                raise PcscUnavailable(f"PC/SC service gone ({_hr(hr)})")
+            return hr, value
+        raise AssertionError("unreachable")
 
     def readers(self) -> list[str]:
-        from smartcard.Exceptions import EstablishContextException, ListReadersException
-        from smartcard.System import readers
-        try:
-            return [str(r) for r in readers()]
-        except (EstablishContextException, ListReadersException) as exc:
-            raise NoReader(f"PC/SC unavailable: {exc}") from exc
+        hr, names = self._call(lambda ctx: self._scard.SCardListReaders(ctx, []))
+        if hr == SCARD_E_NO_READERS_AVAILABLE:
+            return []
+        if hr != 0:
+            raise PcscUnavailable(f"cannot list readers ({_hr(hr)})")
+        return [str(n) for n in names]
 
-    def _get(self, name: str) -> Any:
-        from smartcard.System import readers
-        for r in readers():
-            if str(r) == name:
-                return r
-        raise NoReader(f"reader {name!r} is gone")
+    def card_state(self, reader: str, wait_s: float = 0.0, unlike: CardState | None = None) -> CardState:
+        sc = self._scard
+        hr, states = self._call(lambda ctx: sc.SCardGetStatusChange(ctx, 0, [(reader, sc.SCARD_STATE_UNAWARE)]))
+        deadline = time.monotonic() + wait_s
+        while True:
+            if hr not in (0, SCARD_E_TIMEOUT):
+                if hr in READER_GONE:
+                    raise NoReader(f"reader {reader!r} is gone ({_hr(hr)})")
+                raise PcscUnavailable(f"reader state unavailable ({_hr(hr)})")
+            _, event, _ = states[0]
+            state = self._decode(reader, event)
+            left = deadline - time.monotonic()
+            if state is not unlike or left <= 0:
+                return state
+            known = event & ~sc.SCARD_STATE_CHANGED
+            hr, states = self._call(lambda ctx, known=known, ms=int(left * 1000) + 1: sc.SCardGetStatusChange(
+                ctx, ms, [(reader, known)]))
+            if hr == SCARD_E_TIMEOUT:
+                return state
 
-    def card_present(self, reader: str) -> bool:
-        from smartcard.Exceptions import CardConnectionException, NoCardException
-        conn = self._get(reader).createConnection()
-        try:
-            conn.connect()
-        except (NoCardException, CardConnectionException):
-            return False
-        conn.disconnect()
-        return True
+    def _decode(self, reader: str, event: int) -> CardState:
+        sc = self._scard
+        if event & (sc.SCARD_STATE_UNKNOWN | sc.SCARD_STATE_IGNORE):
+            raise NoReader(f"reader {reader!r} is gone")
+        if event & sc.SCARD_STATE_UNAVAILABLE:
+            raise PcscUnavailable(f"reader {reader!r} is unavailable")
+        if event & sc.SCARD_STATE_MUTE:
+            return CardState.MUTE
+        return CardState.PRESENT if event & sc.SCARD_STATE_PRESENT else CardState.EMPTY
 
     def connect(self, reader: str) -> PcscConnection:
-        from smartcard.Exceptions import CardConnectionException, NoCardException
-        conn = self._get(reader).createConnection()
-        try:
-            conn.connect()
-        except (NoCardException, CardConnectionException) as exc:
-            raise CardRemoved(f"no card: {exc}") from exc
-        return _PyscardConnection(conn)
+        sc = self._scard
+        hr, value = self._call(lambda ctx: self._connect(ctx, reader))
+        if hr == 0:
+            hcard, protocol = value
+            return _ScardConnection(sc, hcard, protocol)
+        if hr in CARD_GONE:
+            raise CardRemoved(f"no card on the reader ({_hr(hr)})")
+        if hr in (SCARD_W_UNRESPONSIVE_CARD, SCARD_E_PROTO_MISMATCH):
+            raise CardUnreadable("card-mute", f"the card does not answer ({_hr(hr)})")
+        if hr == SCARD_E_SHARING_VIOLATION:
+            raise DeviceError("reader-busy", "another program holds the card", Action.SUSPEND, UNREADABLE)
+        if hr in READER_GONE:
+            raise NoReader(f"reader {reader!r} is gone ({_hr(hr)})")
+        raise PcscUnavailable(f"cannot connect ({_hr(hr)})")
+
+    def _connect(self, ctx: int, reader: str) -> tuple[int, Any]:
+        sc = self._scard
+        hr, hcard, protocol = sc.SCardConnect(ctx, reader, sc.SCARD_SHARE_EXCLUSIVE,
+                                              sc.SCARD_PROTOCOL_T0 | sc.SCARD_PROTOCOL_T1)
+        return hr, (hcard, protocol)
 
 
-class _PyscardConnection:
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+class _ScardConnection:
+    def __init__(self, scard: Any, hcard: int, protocol: int) -> None:
+        self._sc = scard
+        self._hcard = hcard
+        self._protocol = protocol
 
     def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]:
-        from smartcard.Exceptions import CardConnectionException
-        try:
-            data, sw1, sw2 = self._conn.transmit(apdu)
-        except CardConnectionException as exc:
-            raise CardRemoved(str(exc)) from exc
-        return list(data), sw1, sw2
+        hr, resp = self._sc.SCardTransmit(self._hcard, self._protocol, apdu)
+        hr &= 0xFFFFFFFF
+        if hr == 0 and len(resp) >= 2:
+            return list(resp[:-2]), resp[-2], resp[-1]
+        if hr == 0 or hr in CARD_GONE or hr == SCARD_W_UNRESPONSIVE_CARD:
+            raise CardRemoved(f"the card left during the read ({_hr(hr)})")
+        if hr in (SCARD_E_INSUFFICIENT_BUFFER, SCARD_E_INVALID_PARAMETER):
+            raise ApduRejected(f"the reader refused a {len(apdu)}-byte APDU ({_hr(hr)})")
+        if hr in READER_GONE:
+            raise NoReader(f"the reader left during the read ({_hr(hr)})")
+        raise PcscUnavailable(f"transmit failed ({_hr(hr)})")
 
     def atr(self) -> bytes:
-        return bytes(self._conn.getATR())
+        hr, _reader, _state, _protocol, atr = self._sc.SCardStatus(self._hcard)
+        return bytes(atr) if hr == 0 else b""
 
     def disconnect(self) -> None:
-        self._conn.disconnect()
+        self._sc.SCardDisconnect(self._hcard, self._sc.SCARD_RESET_CARD)

@@ -13,14 +13,17 @@ import hmac
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from kiosk.model import Identity
 
-ATR = bytes.fromhex("3B8880010000000000718100F9")  # T=CL style ATR, historical bytes empty
+# PC/SC part 3 ATR of a contactless ISO 14443-4 card: 3B 88 80 01, 8 historical bytes, TCK.
+ATR = bytes.fromhex("3B8880010000000000718100F9")
 AID = bytes.fromhex("A0000006364B54504C01")
+MAX_FILE = 0x8000  # every EF fits short READ BINARY offsets (15 bits) plus one last chunk
 SW_OK, SW_EOF = b"\x90\x00", b"\x62\x82"
 SW_WRONG_LENGTH, SW_SECURITY, SW_AUTH_FAILED = b"\x67\x00", b"\x69\x82", b"\x63\x00"
+SW_NO_CHALLENGE = b"\x69\x85"
 SW_NOT_FOUND, SW_WRONG_P1P2, SW_INS, SW_CLA = b"\x6a\x82", b"\x6b\x00", b"\x6d\x00", b"\x6e\x00"
 SW_NO_EF = b"\x69\x86"
 FIELDS = ["nik", "name", "birth_place", "birth_date", "sex", "blood_type", "address", "rt_rw", "village",
@@ -36,13 +39,18 @@ def _tlv(tag: int, value: bytes) -> bytes:
 
 @dataclass
 class CardFaults:
-    """Fault switches; each is one-shot unless said otherwise."""
+    """Fault switches. ``pull_after_apdus`` and ``wrong_sw`` are one-shot; the others stay on until cleared."""
 
     pull_after_apdus: int | None = None  # the card leaves the field after N APDUs
     slow_s: float = 0.0  # every answer is delayed
     wrong_sw: bytes | None = None  # the next READ BINARY answers this SW
-    corrupt_tlv: bool = False  # identity file's TLV lengths are broken
+    corrupt_tlv: bool = False  # the identity file's outer TLV length is broken
     tamper: bool = False  # the photo is altered after signing (digest mismatch)
+    wrong_key: bool = False  # the card was personalised with another SAM key (another issuer, a clone)
+
+    def clear(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, f.default)
 
 
 @dataclass
@@ -61,6 +69,9 @@ class VirtualEktp:
         sod = b"".join(_tlv(0x30, _tlv(0x02, bytes([sfi])) + _tlv(0x04, hashlib.sha256(body).digest()))
                        for sfi, body in sorted(self.files.items()))
         self.files[0x1D] = _tlv(0x77, sod)
+        for sfi, body in self.files.items():
+            if len(body) > MAX_FILE:
+                raise ValueError(f"EF {sfi:#04x} is {len(body)} bytes; the protocol allows {MAX_FILE}")
         self.reset()
         self.apdu_count = 0
         self.removed = threading.Event()
@@ -71,10 +82,13 @@ class VirtualEktp:
         self.challenge = b""
         self.current_ef: int | None = None
 
+    def _key(self) -> bytes:
+        return hashlib.sha256(b"not the issuer" + self.sam_key).digest() if self.faults.wrong_key else self.sam_key
+
     def _file(self, sfi: int) -> bytes:
         body = self.files[sfi]
         if sfi == 1 and self.faults.corrupt_tlv:
-            return body[:4] + b"\xff\xff" + body[6:]
+            return body[:1] + b"\x84" + body[2:]  # a length form the protocol does not allow
         if sfi == 2 and self.faults.tamper:
             return body[:-10] + bytes(10)
         return body
@@ -107,14 +121,26 @@ class VirtualEktp:
             self.challenge = os.urandom(8)
             return self.challenge + SW_OK
         if ins == 0x82:
-            good = self.challenge and hmac.compare_digest(
-                hmac.new(self.sam_key, self.challenge, hashlib.sha256).digest(), data)
-            self.challenge = b""
-            self.authenticated = bool(good)
-            return SW_OK if good else SW_AUTH_FAILED
+            return self._mutual_authenticate(data)
         if ins == 0xB0:
             return self._read_binary(p1, p2, le)
         return SW_INS
+
+    def _mutual_authenticate(self, data: bytes) -> bytes:
+        """RND.IFD || MAC_IFD in; MAC_ICC out, which binds this card's key to its security object."""
+        rnd_icc, self.challenge = self.challenge, b""
+        self.authenticated = False
+        if not rnd_icc:
+            return SW_NO_CHALLENGE
+        if len(data) != 40:
+            return SW_WRONG_LENGTH
+        rnd_ifd, mac_ifd = data[:8], data[8:]
+        key = self._key()
+        if not hmac.compare_digest(hmac.new(key, b"ADM-IFD" + rnd_icc + rnd_ifd, hashlib.sha256).digest(), mac_ifd):
+            return SW_AUTH_FAILED
+        self.authenticated = True
+        sod_digest = hashlib.sha256(self.files[0x1D]).digest()
+        return hmac.new(key, b"ADM-ICC" + rnd_ifd + rnd_icc + sod_digest, hashlib.sha256).digest() + SW_OK
 
     def _read_binary(self, p1: int, p2: int, le: int | None) -> bytes:
         if not self.authenticated:

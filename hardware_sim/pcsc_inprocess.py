@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from drivers.card_reader import CardRemoved, NoReader, PcscConnection
+from drivers.card_reader import CardRemoved, CardState, NoReader, PcscConnection
 from hardware_sim.ektp_card import ATR, VirtualEktp
 
 
@@ -40,16 +41,22 @@ class SimPcsc:
     def readers(self) -> list[str]:
         return [n for n, s in self.slots.items() if s.plugged]
 
-    def card_present(self, reader: str) -> bool:
+    def _slot(self, reader: str) -> SimSlot:
         slot = self.slots.get(reader)
         if slot is None or not slot.plugged:
             raise NoReader(f"reader {reader!r} is gone")
-        return slot.card is not None
+        return slot
+
+    def card_state(self, reader: str, wait_s: float = 0.0, unlike: CardState | None = None) -> CardState:
+        deadline = time.monotonic() + wait_s
+        while True:
+            state = CardState.PRESENT if self._slot(reader).card is not None else CardState.EMPTY
+            if state is not unlike or time.monotonic() >= deadline:
+                return state
+            time.sleep(0.02)
 
     def connect(self, reader: str) -> PcscConnection:
-        slot = self.slots.get(reader)
-        if slot is None or not slot.plugged:
-            raise NoReader(f"reader {reader!r} is gone")
+        slot = self._slot(reader)
         if slot.card is None:
             raise CardRemoved("no card on the reader")
         return _SimConnection(slot, slot.card)
