@@ -488,7 +488,9 @@ class _ScardConnection:
         hr &= 0xFFFFFFFF
         if hr == 0 and len(resp) >= 2:
             return list(resp[:-2]), resp[-2], resp[-1]
-        if hr == 0 or hr in CARD_GONE or hr == SCARD_W_UNRESPONSIVE_CARD:
+        if hr == 0:
+            raise CardRemoved("the card left during the read (no answer)")
+        if hr in CARD_GONE or hr == SCARD_W_UNRESPONSIVE_CARD:
             raise CardRemoved(f"the card left during the read ({_hr(hr)})")
         if hr in (SCARD_E_INSUFFICIENT_BUFFER, SCARD_E_INVALID_PARAMETER):
             raise ApduRejected(f"the reader refused a {len(apdu)}-byte APDU ({_hr(hr)})")

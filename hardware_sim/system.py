@@ -52,7 +52,21 @@ class SystemSim:
 
     def _start_pcsc(self) -> None:
         """pcscd with a private vpcd reader and the virtual e-KTP (issue: e-KTP over real PC/SC)."""
-        raise NotImplementedError("system simulation of the card reader is not built yet")
+        from hardware_sim.pcscd import SandboxError, VirtualReaderRig, missing_requirements
+
+        reason = missing_requirements()
+        if reason:
+            raise NotImplementedError(f"real pcscd unavailable: {reason}")
+        rig = VirtualReaderRig(self.work / "pcsc", self.sam_key)
+        try:
+            rig.start()
+        except SandboxError as exc:
+            raise NotImplementedError(f"real pcscd unavailable: {exc}") from exc
+        self._stops.append(rig.stop)
+        self.peers["pcsc"] = rig
+        dc = self.cfg.devices.card_reader
+        dc.transport = "pcsc"
+        dc.reader = rig.reader
 
     def _start_printers(self) -> None:
         """A private cupsd with ippeveprinter queues for the card and A4 printers."""

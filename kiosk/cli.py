@@ -18,7 +18,7 @@ from kiosk import __version__
 from kiosk.config import Config, ConfigError, load
 from kiosk.logs import setup_logging
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["kiosk.cli_card"]
 
 
 def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
