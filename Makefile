@@ -1,0 +1,74 @@
+# ADM kiosk controller: `make run` (simulated kiosk, no root) and `make test` (everything).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Debian packages for the full test suite (real pcscd, cupsd, ippeveprinter, Chromium, Prometheus).
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-client cups-filters \
+	cups-ipp-utils printer-driver-cups-pdf ghostscript poppler-utils libcups2-dev dbus-daemon chromium \
+	socat iproute2 gcc python3-dev prometheus fonts-dejavu-core
+# Headers needed to build pyscard and pycups (the `hardware` extra).
+HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
+PYTEST_ARGS ?=
+
+.PHONY: help run test unit bench screens soak lint system-deps venv clean
+
+help:
+	@echo "make run    - start the kiosk with simulated hardware on http://127.0.0.1:8000 (no root needed)"
+	@echo "make test   - install what the tests need (apt packages when root) and run the whole suite"
+	@echo "make bench  - run the benchmarks and print their tables"
+	@echo "make lint   - ruff"
+
+$(VENV)/.base: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	@touch $@
+
+# pyscard/pycups only where their headers exist; otherwise say why and go on (the in-process simulation needs neither).
+$(VENV)/.hardware: $(VENV)/.base
+	@if ls $(HW_HEADERS) >/dev/null 2>&1; then \
+		$(PIP) install -q -e '.[hardware]' && touch $@; \
+	else \
+		echo "note: pyscard/pycups not installed (needs libpcsclite-dev libcups2-dev); real readers and CUPS disabled"; \
+	fi
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) install -q -e '.[hardware,test]'
+	@touch $@ $(VENV)/.hardware
+
+venv: $(VENV)/.base
+
+run: $(VENV)/.base
+	@$(MAKE) -s $(VENV)/.hardware || true
+	$(VENV)/bin/adm-kiosk run --sim
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "system packages: all present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing: $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "missing system packages (run as root, or: sudo apt-get install $$missing)"; \
+		echo "tests that need them will be skipped with a reason"; \
+	fi
+
+test: system-deps $(VENV)/.test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.test
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check kiosk drivers ui printer_profiles hardware_sim tests bench tools
+
+bench: system-deps $(VENV)/.test
+	@for b in bench/bench_*.py; do echo; echo "== $$b"; $(PY) $$b || echo "($$b failed)"; done
+
+screens: system-deps $(VENV)/.test
+	$(PY) tools/screens.py
+
+clean:
+	rm -rf var .pytest_cache

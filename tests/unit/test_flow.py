@@ -1,0 +1,198 @@
+"""The citizen flow through the web app (Flask test client), from NIK to printed output, and each fault."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from kiosk.service import Kiosk
+from ui import create_app
+
+
+class Citizen:
+    """Drives the screens the way the touchscreen does: GET a page, POST its form with the CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.c = client
+        self.token = ""
+
+    def get(self, path: str) -> Any:
+        r = self.c.get(path)
+        m = re.search(r'name="csrf-token" content="([^"]+)"', r.text)
+        if m:
+            self.token = m.group(1)
+        return r
+
+    def post(self, path: str, **data: Any) -> Any:
+        return self.c.post(path, data={**data, "csrf_token": self.token})
+
+    def identify(self, nik: str) -> Any:
+        self.get("/")
+        return self.post("/nik", nik=nik)
+
+    def documents(self) -> list[str]:
+        return re.findall(r'name="doc" value="([^"]+)"', self.get("/documents").text)
+
+    def wait_done(self, timeout: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.c.get("/printing/status").json
+            if status.get("done"):
+                return status
+            time.sleep(0.05)
+        raise AssertionError("printing did not finish")
+
+
+@pytest.fixture
+def citizen(kiosk: Kiosk) -> Iterator[Citizen]:
+    app = create_app(kiosk)
+    yield Citizen(app.test_client())
+
+
+def errors(html: str) -> list[str]:
+    return re.findall(r'class="error" role="alert">([^<]+)<', html)
+
+
+def test_nik_to_printed_card_and_kk(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    r = citizen.identify(issued.nik)
+    assert r.status_code == 302 and r.location == "/pin"
+    assert "3201********0001" in citizen.get("/pin").text
+    r = citizen.post("/pin", pin=issued.pin)
+    assert r.location == "/documents"
+    page = citizen.get("/documents").text
+    assert "KTP Elektronik" in page and "Kartu Keluarga" in page and "Kertas A4" in page
+    r = citizen.post("/print", doc=citizen.documents())
+    assert r.location == "/printing"
+    status = citizen.wait_done()
+    assert [row["state"] for row in status["rows"]] == ["done", "done"]
+    done = citizen.get("/done").text
+    assert "Terima kasih" in done
+    sim = kiosk.devices.sim
+    assert len(sim.cups.printed_files("card")) == 1 and len(sim.cups.printed_files("a4")) == 1
+    assert sim.escpos.receipts and "3201********0001" in sim.escpos.receipts[-1].text
+    citizen.post("/end")
+    assert kiosk.sessions.active() == []  # personal data dropped
+    row = kiosk.store.query_one("SELECT nik_masked, state, outcome FROM sessions")
+    assert tuple(row) == ("3201********0001", "ended", "printed")
+
+
+def test_invalid_nik_is_explained(citizen: Citizen) -> None:
+    r = citizen.identify("3201019908900001")
+    assert r.status_code == 422
+    assert errors(r.text) == ["Tanggal lahir pada NIK ini tidak sah."]
+
+
+def test_wrong_pin_counts_down_then_locks(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[1]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    r = citizen.post("/pin", pin="000000")
+    assert r.status_code == 422 and errors(r.text) == ["PIN salah. Sisa percobaan: 2."]
+    citizen.post("/pin", pin="000001")
+    r = citizen.post("/pin", pin="000002")
+    assert r.status_code == 302 and r.location.startswith("/locked")
+    assert "dikunci selama 15 menit" in citizen.get(r.location).text
+    r = citizen.identify(issued.nik)  # still locked, even with the right PIN in hand
+    assert r.location.startswith("/locked")
+    assert kiosk.central_server.sim.request_state(issued.request_id) == "ready"
+
+
+def test_malformed_pin_is_not_a_guess(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    r = citizen.post("/pin", pin="12ab")
+    assert errors(r.text) == ["PIN terdiri dari 6 angka."]
+    assert kiosk.pins.tries_left(kiosk.sessions.active()[0].nik_hash) == 3
+
+
+def test_central_down_keeps_the_pin(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    kiosk.central_server.sim.faults.down = True
+    r = citizen.post("/pin", pin=issued.pin)
+    assert r.status_code == 503 and "Server Dukcapil sedang tidak tersedia" in errors(r.text)[0]
+    kiosk.central_server.sim.faults.down = False
+    r = citizen.post("/pin", pin=issued.pin)  # the same PIN works once central is back
+    assert r.location == "/documents"
+
+
+def test_central_slow_then_recovers(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    kiosk.central_server.sim.faults.fail_next(503, 2)  # two 503s are retried by the client
+    assert citizen.post("/pin", pin=issued.pin).location == "/documents"
+
+
+def test_printer_fault_before_printing(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    citizen.post("/pin", pin=issued.pin)
+    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    r = citizen.post("/print", doc=citizen.documents())
+    assert r.status_code == 409 and errors(r.text) == ["Printer belum siap. PIN Anda tetap berlaku."]
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+
+
+def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    citizen.post("/pin", pin=issued.pin)
+    kiosk.devices.sim.queue("document_printer").jam_on(1, "media-empty")
+    citizen.post("/print", doc=citizen.documents())
+    status = citizen.wait_done()
+    by_title = {row["title"]: row for row in status["rows"]}
+    assert by_title["KTP Elektronik"]["state"] == "done"
+    assert by_title["Kartu Keluarga"]["state"] == "failed"
+    assert by_title["Kartu Keluarga"]["message"] == "Dokumen belum tercetak. PIN Anda tetap berlaku."
+    assert "Sebagian dokumen belum tercetak" in citizen.get("/done").text
+    assert dict(kiosk.store.query("SELECT kind, state FROM print_jobs")) == {"ktp-el": "printed", "kk": "failed"}
+
+
+def test_required_device_down_shows_out_of_service(kiosk: Kiosk, citizen: Citizen) -> None:
+    kiosk.devices.sim.cups.down = True
+    kiosk.monitor.refresh()
+    r = citizen.get("/")
+    assert r.status_code == 503 and "sementara tidak dapat digunakan" in r.text
+    kiosk.devices.sim.cups.down = False
+    kiosk.monitor.refresh()
+    assert citizen.get("/").status_code == 200
+
+
+def test_forms_need_csrf_and_the_ui_is_loopback_only(kiosk: Kiosk) -> None:
+    client = create_app(kiosk).test_client()
+    assert client.post("/nik", data={"nik": "3201010508900001"}).status_code == 400
+    assert client.get("/", environ_base={"REMOTE_ADDR": "192.168.1.20"}).status_code == 403
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and "frame-ancestors 'none'" in headers[
+        "Content-Security-Policy"]
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_english_is_one_tap_away(citizen: Citizen) -> None:
+    citizen.get("/")
+    citizen.post("/lang", lang="en", next="/")
+    page = citizen.get("/").text
+    assert "Welcome" in page and "Selamat datang" not in page
+    citizen.post("/lang", lang="id", next="/")
+    assert "Selamat datang" in citizen.get("/").text
+
+
+def test_idle_session_is_reset(make_kiosk: Any) -> None:
+    k = make_kiosk(**{"session.idle_timeout_s": 2, "session.warn_before_s": 1})
+    issued = k.issue_demo_pins()[0]
+    s = k.sessions.start(issued.nik, "nik")
+    assert k.sessions.reap_idle() == []
+    time.sleep(2.2)
+    assert k.sessions.reap_idle() == [s.id]
+    assert k.store.query_one("SELECT outcome FROM sessions WHERE id=?", (s.id,))[0] == "timeout"

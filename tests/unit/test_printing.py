@@ -1,0 +1,161 @@
+"""The print transaction: plan before consuming, journal before acting, recover after a crash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kiosk.printing import PlanRefused
+from kiosk.service import Kiosk
+from kiosk.session import ActiveSession, SessionError
+
+
+def authenticated(k: Kiosk, who: int = 0) -> tuple[ActiveSession, object]:
+    issued = k.issue_demo_pins()[who]
+    s = k.sessions.start(issued.nik, "nik")
+    assert k.sessions.submit_pin(s.id, issued.pin).ok
+    return s, issued
+
+
+def crash(k: Kiosk) -> None:
+    """A power cut: threads and files stop where they are; nothing is ended cleanly."""
+    k.background.stop()
+    k.monitor.stop()
+    k.central_server.stop()
+    k.store.close()
+
+
+def blanks(k: Kiosk) -> dict[str, int]:
+    return dict(k.store.query("SELECT state, COUNT(*) FROM blank_cards GROUP BY state"))
+
+
+def test_a_session_prints_every_document_and_reports_once(kiosk: Kiosk) -> None:
+    s, issued = authenticated(kiosk)
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    assert s.outcome is not None and not s.outcome.failed and len(s.outcome.printed) == 2
+    jobs = kiosk.store.query("SELECT kind, state, blank_serial FROM print_jobs")
+    assert {(j[0], j[1]) for j in jobs} == {("ktp-el", "printed"), ("kk", "printed")}
+    serial = next(j[2] for j in jobs if j[0] == "ktp-el")
+    assert kiosk.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "printed"
+    # the A4 document is the central's PDF byte for byte
+    kk = next(d for d in s.documents if d.kind.value == "kk")
+    out = kiosk.devices.sim.cups.printed_files("a4")
+    assert len(out) == 1 and hashlib.sha256(out[0].read_bytes()).hexdigest() == kk.sha256
+    assert len(kiosk.devices.sim.cups.printed_files("card")) == 1
+    # reports reach central once; the PIN is used up only now that everything printed
+    kiosk.outbox.flush()
+    kiosk.outbox.flush()
+    sim = kiosk.central_server.sim
+    assert sim.report_count("printed") == 2
+    assert sim.request_state(issued.request_id) == "used"
+    # ribbon and paper counted down
+    assert kiosk.printing.supply("card_printer", "ribbon") == 299
+    assert kiosk.printing.supply("document_printer", "paper") == 249
+    # the receipt lists both, with the masked NIK and the card serial
+    receipt = kiosk.devices.sim.escpos.receipts[-1].text
+    assert "3201********0001" in receipt and serial in receipt and s.reference in receipt
+
+
+def test_plan_refuses_without_consuming_anything(kiosk: Kiosk) -> None:
+    s, issued = authenticated(kiosk)
+    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-empty-error")
+    before = blanks(kiosk)
+    with pytest.raises(SessionError) as exc:
+        kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    assert "not ready" in exc.value.message and "PIN" in exc.value.message
+    assert blanks(kiosk) == before
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    assert kiosk.central_server.sim.request_state(issued.request_id) == "ready"
+
+
+def test_plan_lists_every_reason(kiosk: Kiosk) -> None:
+    s, _ = authenticated(kiosk)
+    with kiosk.store.tx() as db:
+        db.execute("UPDATE blank_cards SET state='spoiled' WHERE kind='ktp-el'")
+        db.execute("UPDATE supplies SET remaining=0 WHERE name='paper'")
+    with pytest.raises(PlanRefused) as exc:
+        kiosk.printing.plan(s.documents)
+    assert set(exc.value.codes) >= {"blanks-ktp-el", "paper"}
+
+
+def test_duty_cycle_limit_refuses_more_cards(kiosk: Kiosk) -> None:
+    s, _ = authenticated(kiosk)
+    with kiosk.store.tx() as db:
+        db.execute("INSERT INTO duty_cycle VALUES ('card_printer', date('now', 'localtime'), 100)")
+    with pytest.raises(PlanRefused) as exc:
+        kiosk.printing.plan(s.documents)
+    assert "duty-limit" in exc.value.codes
+
+
+def test_jam_mid_session_spoils_the_blank_and_keeps_the_pin(kiosk: Kiosk) -> None:
+    s, issued = authenticated(kiosk)
+    kiosk.devices.sim.queue("card_printer").jam_on(1)
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    states = dict(kiosk.store.query("SELECT kind, state FROM print_jobs"))
+    assert states == {"ktp-el": "failed", "kk": "printed"}
+    assert blanks(kiosk).get("spoiled") == 1
+    assert s.progress[next(d.id for d in s.documents if d.kind.value == "ktp-el")].message.startswith("The document")
+    kiosk.outbox.flush()
+    sim = kiosk.central_server.sim
+    assert sim.document_states(issued.request_id) == {"ktp-el": "ready", "kk": "printed"}
+    assert sim.request_state(issued.request_id) == "ready"  # the PIN still works for the KTP-el
+    assert "Belum tercetak" in kiosk.devices.sim.escpos.receipts[-1].text  # the citizen chose Bahasa Indonesia
+
+
+def test_receipt_fault_does_not_undo_documents(kiosk: Kiosk) -> None:
+    s, _ = authenticated(kiosk)
+    kiosk.devices.sim.escpos.paper = "out"
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    assert s.outcome is not None and not s.outcome.failed
+    assert s.receipt_error == "media-empty"
+
+
+def test_recovery_settles_jobs_left_open(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+    k = make_kiosk(tmp_path / "a")
+    s, _ = authenticated(k)
+    plan = k.printing.plan(s.documents)
+    job_ids = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    card = next(d for d in plan.documents if d.medium.value == "card")
+    card_job = job_ids[plan.documents.index(card)]
+    serial = k.printing._take_blank(card_job, card)
+    path = tmp_path / "face.pdf"
+    path.write_bytes(b"%PDF-1.4\n")
+    k.devices.sim.cups.printFile("card", str(path), f"adm-job-{card_job}", {})  # submitted, then a power cut
+    crash(k)
+
+    k2 = make_kiosk(tmp_path / "a", start=False)
+    k2.devices.sim.cups.printFile("card", str(path), f"adm-job-{card_job}", {})  # the printer finished it
+    settled = k2.printing.recover()
+    assert settled == 2
+    rows = dict(k2.store.query("SELECT id, state FROM print_jobs"))
+    assert rows[card_job] == "printed"
+    assert [v for j, v in rows.items() if j != card_job] == ["failed"]  # never submitted: failed, nothing spoiled
+    assert k2.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "printed"
+    assert k2.store.query_one("SELECT COUNT(*) FROM outbox WHERE kind='report'")[0] == 1
+    assert k2.store.query_one("SELECT state, outcome FROM sessions")[1] == "interrupted"
+
+
+def test_recovery_spoils_a_blank_the_printer_never_saw(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+    k = make_kiosk(tmp_path / "b")
+    s, _ = authenticated(k)
+    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
+    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    serial = k.printing._take_blank(job, plan.documents[0])
+    crash(k)
+    k2 = make_kiosk(tmp_path / "b", start=False)
+    k2.printing.recover()
+    assert k2.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job,))[0] == "failed"
+    assert k2.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "spoiled"
+
+
+def test_blank_serials_are_journaled_once(kiosk: Kiosk) -> None:
+    with pytest.raises(ValueError, match="already journaled"):
+        kiosk.printing.load_blanks("ktp-el", "again", ["KTP-SIM-000001"])
+    assert kiosk.printing.load_blanks("ktp-el", "B2", ["KTP-B2-0001", "KTP-B2-0002"]) == 2
+    assert kiosk.printing.blanks_in_stock("ktp-el") == 82
