@@ -7,19 +7,40 @@ reply as "no paper" and a silent serial line as "ok", so we read the bytes ourse
 
 from __future__ import annotations
 
+import os
+import select
+import socket
 import textwrap
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
-from drivers.base import Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError, Supply, SupplyLevel
+from drivers.base import N_, Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError, Supply, SupplyLevel
 from kiosk.render.receipt import Receipt
 
 DLE_EOT = b"\x10\x04"
-NOT_PRINTED = "The receipt could not be printed. Your documents are not affected."
+NOT_PRINTED = N_("The receipt could not be printed. Your documents are not affected.")
+
+
+def capabilities_cache_dir() -> Path:
+    """Where python-escpos caches its parsed capability database.
+
+    Without a persistent directory every import re-parses the YAML (0.3-0.4 s, on the kiosk's
+    start-up path) and leaks a fresh temporary directory.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "adm-kiosk" / "escpos"
 
 
 def _escpos() -> Any:
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ:
+        cache = capabilities_cache_dir()
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache)
+        except OSError:
+            pass  # a read-only home: python-escpos falls back to a temporary directory
     try:
         import escpos.escpos
         import escpos.printer
@@ -80,23 +101,79 @@ def connection_printer(transport: str, port: str, baudrate: int, usb_vendor: int
 
 
 class ReceiptPrinter:
-    def __init__(self, name: str, printer: Any, columns: int = 48, near_end_sensor: bool = True) -> None:
+    """A receipt printer: ``status`` from ``DLE EOT``, ``print_receipt`` from a ``Receipt`` layout.
+
+    Status bytes are read by this class, not by python-escpos: its ``Serial._read`` waits
+    for 16 bytes or the whole timeout, and its ``paper_status()`` reads silence as "ok"
+    (serial) or "no paper" (empty reply). Here an answer is taken as soon as it arrives,
+    stale bytes are discarded before each query, and silence is ``unknown``.
+    """
+
+    def __init__(self, name: str, printer: Any, columns: int = 48, near_end_sensor: bool = True,
+                 answer_timeout_s: float = 0.3) -> None:
         self.name = name
         self._p = printer
         self.columns = columns
         self.near_end_sensor = near_end_sensor
+        self.answer_timeout_s = answer_timeout_s
 
-    def _query(self, n: int) -> int | None:
+    def _device(self) -> Any:
+        """The open transport (pyserial port, socket) when python-escpos has one, else None."""
+        return getattr(self._p, "device", None)  # python-escpos opens the connection on first use
+
+    def _reset(self) -> None:
+        """Forgets a broken connection so the next call reopens it (python-escpos would not)."""
         try:
-            self._p._raw(DLE_EOT + bytes([n]))
-            deadline = time.monotonic() + 0.3
-            while time.monotonic() < deadline:
+            self._p.close()
+        except Exception:  # noqa: BLE001 - closing a dead port may fail in any way
+            pass
+        if hasattr(self._p, "_device"):
+            self._p._device = False
+
+    @staticmethod
+    def _drain(dev: Any) -> None:
+        """Drops a late answer to an earlier query, which would be misread as this one's."""
+        if hasattr(dev, "reset_input_buffer"):
+            dev.reset_input_buffer()
+        elif isinstance(dev, socket.socket):
+            while select.select([dev], [], [], 0)[0]:
+                if not dev.recv(64):
+                    raise ConnectionError("printer closed the connection")
+
+    def _answer(self, dev: Any) -> bytes:
+        deadline = time.monotonic() + self.answer_timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return b""
+            if dev is not None and hasattr(dev, "in_waiting"):
+                waiting = dev.in_waiting
+                if waiting:
+                    return bytes(dev.read(waiting))
+                time.sleep(min(0.005, left))
+            elif isinstance(dev, socket.socket):
+                if select.select([dev], [], [], left)[0]:
+                    data = dev.recv(16)
+                    if not data:
+                        raise ConnectionError("printer closed the connection")
+                    return bytes(data)
+            else:
                 answer = self._p._read()
                 if answer:
-                    return int(answer[-1])
+                    return bytes(answer)
+
+    def _query(self, n: int) -> int | None:
+        """One ``DLE EOT n`` byte, or None when nothing (or no transport) answers in time."""
+        try:
+            dev = self._device()
+            if dev is not None:
+                self._drain(dev)
+            self._p._raw(DLE_EOT + bytes([n]))
+            answer = self._answer(dev)
         except Exception:  # noqa: BLE001 - any transport failure is "no answer"
+            self._reset()
             return None
-        return None
+        return int(answer[-1]) if answer else None
 
     def status(self) -> DeviceStatus:
         online = decode_online(self._query(1))
@@ -129,6 +206,7 @@ class ReceiptPrinter:
             p.set(align="left", bold=False, double_height=False, double_width=False)
             p.cut()
         except Exception as exc:  # noqa: BLE001 - serial/USB/network errors all mean "not printed"
+            self._reset()
             raise DeviceError("receipt-failed", f"{type(exc).__name__}: {exc}", Action.CLEAR, NOT_PRINTED) from exc
 
     def _line(self, line: Any) -> None:

@@ -1,20 +1,42 @@
 """An ESC/POS thermal printer emulator: parses the byte stream, answers ``DLE EOT``, keeps receipts.
 
 The same object serves in-process (default simulation: it is the driver's byte stream) and
-behind a pty or TCP 9100 (``--sim=system``). State switches: ``paper`` (ok | near-end |
-out), ``cover_open``, ``mute`` (answers nothing, like a dead line).
+behind a pty or TCP 9100 (``--sim=system``, see ``escpos_server``). State switches:
+``paper`` (ok | near-end | out), ``cover_open``, ``mute`` (answers nothing, like a dead
+line). Each receipt keeps its lines with the style they were printed in (bold, character
+size, alignment) and its QR codes, so it can be rendered to PNG for a person to look at
+(``png_dir``: every cut writes ``receipt-NNNN.png`` there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
 # ESC commands and how many parameter bytes follow them
 _ESC_ARGS = {0x40: 0, 0x21: 1, 0x45: 1, 0x2D: 1, 0x61: 1, 0x64: 1, 0x74: 1, 0x4D: 1, 0x47: 1, 0x7B: 1,
              0x4A: 1, 0x32: 0, 0x33: 1, 0x52: 1, 0x56: 1, 0x20: 1, 0x70: 3, 0x63: 2, 0x69: 0, 0x6D: 0}
 _GS_ARGS = {0x21: 1, 0x42: 1, 0x48: 1, 0x66: 1, 0x68: 1, 0x77: 1, 0x62: 1, 0x61: 1, 0x49: 1, 0x72: 1}
+
+
+@dataclass(frozen=True)
+class StyledLine:
+    text: str
+    bold: bool = False
+    width: int = 1  # character magnification
+    height: int = 1
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class QrCode:
+    data: bytes
+    module: int = 3  # dots per module (GS ( k fn 67)
+    align: str = "left"
 
 
 @dataclass
@@ -25,14 +47,21 @@ class Printed:
     qr: list[bytes] = field(default_factory=list)
     raw: bytearray = field(default_factory=bytearray)
     cut: bool = False
+    items: list[StyledLine | QrCode] = field(default_factory=list)  # in paper order, for rendering
+    png: Path | None = None
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
 
 
+_ALIGN = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
+
+
 class EscposEmulator:
-    def __init__(self) -> None:
+    def __init__(self, width_dots: int = 576, png_dir: str | Path | None = None) -> None:
+        self.width_dots = width_dots
+        self.png_dir = Path(png_dir) if png_dir else None
         self.paper = "ok"  # ok | near-end | out
         self.cover_open = False
         self.mute = False
@@ -43,6 +72,10 @@ class EscposEmulator:
         self._answers = bytearray()
         self._lock = threading.Condition()
         self.bytes_in = 0
+        self._style = StyledLine("")
+        self._line_style: StyledLine | None = None
+        self._qr_data = b""
+        self._qr_module = 3
 
     # -- the byte stream (the driver's ByteStream protocol) ------------------------------
 
@@ -99,6 +132,7 @@ class EscposEmulator:
                 if not self._need(2 + n):
                     return
                 consumed = 2 + n
+                self._esc(buf[1], buf[2] if n else 0)
             elif b == GS:
                 if not self._need(2):
                     return
@@ -109,6 +143,8 @@ class EscposEmulator:
                 self._newline()
             elif b >= 0x20 or b == 0x09:
                 if self.paper != "out" and not self.cover_open:
+                    if not self._line:
+                        self._line_style = self._style
                     self._line.append(b)
             if self.paper != "out" and not self.cover_open:
                 self._current.raw += buf[:consumed]
@@ -133,7 +169,12 @@ class EscposEmulator:
                 return 0
             body = bytes(buf[5:5 + size])
             if buf[2] == 0x6B and len(body) >= 3 and body[0] == 0x31 and body[1] == 0x50:  # QR store data
+                self._qr_data = body[3:]
                 self._current.qr.append(body[3:])
+            elif buf[2] == 0x6B and len(body) >= 3 and body[:2] == b"\x31\x43":  # QR module size
+                self._qr_module = body[2]
+            elif buf[2] == 0x6B and len(body) >= 2 and body[:2] == b"\x31\x51" and self._printing:  # QR print
+                self._current.items.append(QrCode(self._qr_data, self._qr_module, self._style.align))
             return 5 + size
         if cmd == 0x76:  # GS v 0 m xL xH yL yH data
             if not self._need(8):
@@ -150,17 +191,52 @@ class EscposEmulator:
             return end + 1 if end >= 0 else 0
         if cmd == 0x4C or cmd == 0x57:  # GS L / GS W nL nH
             return 4 if self._need(4) else 0
+        if cmd == 0x21 and self._need(3):  # GS ! n: character size
+            self._restyle(width=(buf[2] >> 4) + 1, height=(buf[2] & 0x0F) + 1)
         return 2 + _GS_ARGS.get(cmd, 1) if self._need(2 + _GS_ARGS.get(cmd, 1)) else 0
 
+    @property
+    def _printing(self) -> bool:
+        return self.paper != "out" and not self.cover_open
+
+    def _restyle(self, **changes: Any) -> None:
+        self._style = dataclasses.replace(self._style, **changes)
+
+    def _esc(self, cmd: int, arg: int) -> None:
+        """Tracks the print mode the text after it is printed in."""
+        if cmd == 0x40:  # ESC @: initialise
+            self._style = StyledLine("")
+        elif cmd == 0x45:  # ESC E n: emphasis
+            self._restyle(bold=bool(arg & 1))
+        elif cmd == 0x21:  # ESC ! n: mode (bit 3 bold, bit 4 double height, bit 5 double width)
+            self._restyle(bold=bool(arg & 0x08), height=2 if arg & 0x10 else 1, width=2 if arg & 0x20 else 1)
+        elif cmd == 0x61:  # ESC a n: justification
+            self._restyle(align=_ALIGN.get(arg, "left"))
+
     def _newline(self) -> None:
-        if self.paper == "out" or self.cover_open:
+        if not self._printing:
             return
-        self._current.lines.append(self._line.decode("cp437", errors="replace"))
+        text = self._line.decode("cp437", errors="replace")
+        style = self._line_style or self._style
+        self._current.lines.append(text)
+        self._current.items.append(StyledLine(text, style.bold, style.width, style.height, style.align))
         self._line.clear()
+        self._line_style = None
 
     def _cut(self) -> None:
         if self._line:
             self._newline()
         self._current.cut = True
         self.receipts.append(self._current)
+        if self.png_dir is not None:
+            self._current.png = self.save_png(self._current, self.png_dir / f"receipt-{len(self.receipts):04d}.png")
         self._current = Printed()
+
+    def save_png(self, receipt: Printed, path: str | Path) -> Path:
+        """Renders ``receipt`` as the paper would look (see ``receipt_png``) and writes it."""
+        from hardware_sim.receipt_png import render
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        render(receipt, self.width_dots).save(path)
+        return path
