@@ -253,6 +253,45 @@ class CentralSim:
         return {"status": "superseded" if row[2] else "valid", "kind": row[0], "number": row[1],
                 "issue_date": "14-02-2024", "office": "Disdukcapil Kabupaten Bogor"}
 
+    def qr_identify(self, qr: str) -> tuple[int, dict[str, Any]]:
+        """Resolves a WhatsApp request QR to its NIK: only a ready, unexpired request; token in constant time.
+
+        The QR is not a credential: the kiosk still asks for the PIN, so this answers no more
+        than "which NIK", and a request that is used, superseded or expired answers 404/410.
+        """
+        from kiosk.barcodes import PayloadError, parse_request_qr
+        try:
+            ref = parse_request_qr(qr)
+        except PayloadError:
+            return 404, {"error": "qr-unknown"}
+        with self._lock:
+            row = self._db.execute("SELECT nik, qr_token, state, expires_at FROM requests WHERE id=?",
+                                   (ref.request_id,)).fetchone()
+        token = row[1] if row else "x" * len(ref.token)
+        if row is None or not row[1] or not hmac.compare_digest(token.encode(), ref.token.encode()):
+            return 404, {"error": "qr-unknown"}
+        if row[2] != "ready" or row[3] < time.time():
+            return 410, {"error": "qr-expired"}
+        return 200, {"nik": row[0], "request_id": ref.request_id}
+
+    def whatsapp_qr(self, issued: IssuedPin) -> str:
+        """The payload of the QR sent with ``issued``'s WhatsApp message."""
+        from kiosk.barcodes import whatsapp_qr_payload
+        return whatsapp_qr_payload(issued.request_id, issued.qr_token)
+
+    def document_qrs(self, request_id: str) -> dict[str, str]:
+        """The QR payload printed on each A4 document of a request, by kind (the tests hold them to the camera)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, kind, number FROM documents WHERE request_id=?",
+                                    (request_id,)).fetchall()
+        return {kind: document_qr_payload(self.doc_key, DocumentKind(kind), number, doc_id)
+                for doc_id, kind, number in rows if DocumentKind(kind).medium == "a4"}
+
+    def supersede_document(self, document_id: str) -> None:
+        """Marks a document replaced by a newer one (verification then answers "superseded")."""
+        with self._lock:
+            self._db.execute("UPDATE documents SET superseded=1 WHERE id=?", (document_id,))
+
     def heartbeat(self, kiosk: str, snapshot: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT INTO heartbeats VALUES (?,?,?)", (kiosk, time.time(), json.dumps(snapshot)))
@@ -338,6 +377,14 @@ def create_app(sim: CentralSim) -> Flask:
         if not isinstance(qr, str) or len(qr) > 512:
             return jsonify(error="bad-request"), 422
         return jsonify(sim.verify(qr))
+
+    @app.post("/v1/qr-identify")
+    def qr_identify() -> Any:
+        qr = body().get("qr")
+        if not isinstance(qr, str) or len(qr) > 256:
+            return jsonify(error="bad-request"), 422
+        status, out = sim.qr_identify(qr)
+        return jsonify(out), status
 
     @app.post("/v1/heartbeat")
     def heartbeat() -> Any:

@@ -200,6 +200,19 @@ class CentralClient:
         return Verdict(str(data.get("status", "unknown")), str(data.get("kind", "")), str(data.get("number", "")),
                        str(data.get("issue_date", "")), str(data.get("office", "")))
 
+    def identify_qr(self, qr_payload: str) -> str | None:
+        """The NIK of the request whose WhatsApp QR this is; None when central does not know it
+        (unknown, used, superseded or expired). Identification only: the PIN is still needed."""
+        resp = self._request("POST", "/v1/qr-identify", {"qr": qr_payload})
+        if resp.status_code in (404, 410):
+            return None
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        nik = self._json(resp).get("nik")
+        if not isinstance(nik, str):
+            raise CentralUnavailable("central sent a malformed QR identification")
+        return nik
+
     def ping(self) -> bool:
         try:
             return self._request("GET", "/v1/health").status_code == 200

@@ -18,7 +18,7 @@ from kiosk import __version__
 from kiosk.config import Config, ConfigError, load
 from kiosk.logs import setup_logging
 
-COMMAND_MODULES: list[str] = ["kiosk.cli_card"]
+COMMAND_MODULES: list[str] = ["kiosk.cli_card", "kiosk.cli_scan"]
 
 
 def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
@@ -93,6 +93,10 @@ def cmd_sim_issue_pin(args: argparse.Namespace) -> int:
         print(str(exc.args[0]), file=sys.stderr)
         return 2
     print("WhatsApp message:\n" + issued.whatsapp)
+    from hardware_sim.camera import save_qr_png
+    qr = sim.whatsapp_qr(issued)
+    png = save_qr_png(qr, Path(cfg.sim.state_dir) / "whatsapp-qr" / f"{issued.request_id}.png")
+    print(f"WhatsApp QR: {qr}\nQR image: {png}")
     return 0
 
 
