@@ -111,6 +111,20 @@ class UiSection:
 
 
 @dataclass
+class StatusSection:
+    """The remote-status listener (status API and /metrics) for central staff and Prometheus.
+
+    Separate from the citizen UI, which stays on loopback; ``port = 0`` leaves it off. Bind
+    ``host`` to the management VPN's address, never to a network citizens can reach.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: no status listener
+    heartbeat_interval_s: float = 60.0  # 0: no heartbeat to central
+    usage_window_days: int = 7  # recent use that "days left" estimates are based on
+
+
+@dataclass
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     central: CentralSection = field(default_factory=CentralSection)
@@ -119,6 +133,7 @@ class Config:
     devices: DevicesSection = field(default_factory=DevicesSection)
     sim: SimSection = field(default_factory=SimSection)
     ui: UiSection = field(default_factory=UiSection)
+    status: StatusSection = field(default_factory=StatusSection)
     source: str = ""  # where it was loaded from, for doctor
 
     @property
@@ -251,6 +266,10 @@ def _check(cfg: Config, problems: list[str]) -> None:
         for f in dataclasses.fields(getattr(cfg, sec)):
             if getattr(getattr(cfg, sec), f.name) <= 0:
                 problems.append(f"'{sec}.{f.name}' must be positive")
+    if not 0 <= cfg.status.port <= 65535:
+        problems.append("'status.port' must be between 0 (off) and 65535")
+    if cfg.status.heartbeat_interval_s < 0 or cfg.status.usage_window_days < 1:
+        problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
 

@@ -24,9 +24,11 @@ from kiosk.outbox import OutboxSender
 from kiosk.pins import PinPolicy
 from kiosk.printing import PrintService
 from kiosk.render.receipt import build_receipt
+from kiosk.scanning import Scanner
 from kiosk.session import ActiveSession, Sessions
 from kiosk.store import Store
 from kiosk.supervise import SupervisedLoop
+from kiosk.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 MODES = ("in_service", "out_of_service", "maintenance")
@@ -67,6 +69,8 @@ class Kiosk:
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
                                  receipt=self.print_receipt)
         self.outbox = OutboxSender(store, central)
+        self.scanner = Scanner(devices.get("camera"), central)
+        self.telemetry = Telemetry(self)
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
         self.demo_pins: list[Any] = []
 
@@ -145,6 +149,7 @@ class Kiosk:
 
     def _tick(self) -> None:
         self.sessions.reap_idle()
+        self.telemetry.heartbeat_tick()
         self.outbox.flush()
 
     # -- state for the UI -----------------------------------------------------------------

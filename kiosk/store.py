@@ -100,6 +100,34 @@ MIGRATIONS: list[str] = [
     CREATE TABLE duty_cycle (device TEXT NOT NULL, day TEXT NOT NULL, prints INTEGER NOT NULL,
                              PRIMARY KEY (device, day));
     """,
+    # 2: remote-status API tokens (kiosk/tokens.py): only a SHA-256 of each token is kept
+    """
+    CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        revoked_at REAL,
+        last_used_at REAL
+    );
+    """,
+    # 3: technician accounts (kiosk/technicians.py): argon2id hashes only; login failures for the lockout
+    """
+    CREATE TABLE technicians (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        last_login_at REAL
+    );
+    CREATE TABLE technician_attempts (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL DEFAULT 0,
+        window_start REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 

@@ -1,0 +1,89 @@
+"""Bearer tokens for the remote-status API: created by a technician, stored hashed, revocable.
+
+A token is 32 random bytes made at run time (``adm-kiosk token create NAME``) and shown once;
+the journal keeps only its SHA-256. A fast hash is enough here (unlike a PIN or password):
+the token has 256 bits of entropy, so nobody can guess it back from the hash, and every
+status request and Prometheus scrape can check it in microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from kiosk.store import Store
+
+TOKEN_PREFIX = "adm_"
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+LAST_USED_RESOLUTION_S = 60.0  # a scrape every 15 s must not cost a journal write (fsync) each
+
+
+class TokenError(ValueError):
+    """A token command cannot be done (bad or duplicate name, unknown token)."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    prefix: str  # the first characters, so a technician can tell tokens apart without the secret
+    created_at: float
+    revoked_at: float | None
+    last_used_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Tokens:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def create(self, name: str, actor: str = "technician") -> str:
+        """A new token for ``name`` (a revoked name may be reused); returns the secret, shown once."""
+        if not NAME_RE.fullmatch(name):
+            raise TokenError("a token name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.store.tx() as db:
+            row = db.execute("SELECT revoked_at FROM api_tokens WHERE name=?", (name,)).fetchone()
+            if row is not None and row[0] is None:
+                raise TokenError(f"a token named {name!r} exists; revoke it first")
+            db.execute("DELETE FROM api_tokens WHERE name=?", (name,))
+            db.execute("INSERT INTO api_tokens(name, token_hash, prefix, created_at) VALUES (?,?,?,?)",
+                       (name, _digest(token), token[:len(TOKEN_PREFIX) + 4], time.time()))
+            self.store.audit("security", "token-created", actor=actor, db=db, name=name)
+        return token
+
+    def revoke(self, name: str, actor: str = "technician") -> None:
+        with self.store.tx() as db:
+            cur = db.execute("UPDATE api_tokens SET revoked_at=? WHERE name=? AND revoked_at IS NULL", (time.time(), name))
+            if not cur.rowcount:
+                raise TokenError(f"no active token named {name!r}")
+            self.store.audit("security", "token-revoked", actor=actor, db=db, name=name)
+
+    def list(self) -> list[TokenInfo]:
+        return [TokenInfo(*row) for row in self.store.query(
+            "SELECT name, prefix, created_at, revoked_at, last_used_at FROM api_tokens ORDER BY name")]
+
+    def verify(self, token: str) -> str | None:
+        """The token's name when it is known and not revoked, else None."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+            return None
+        digest = _digest(token)
+        row = self.store.query_one("SELECT name, token_hash, revoked_at, last_used_at FROM api_tokens WHERE token_hash=?",
+                                   (digest,))
+        if row is None or row[2] is not None or not hmac.compare_digest(row[1], digest):
+            return None
+        now = time.time()
+        if row[3] is None or now - row[3] > LAST_USED_RESOLUTION_S:
+            with self.store.tx() as db:
+                db.execute("UPDATE api_tokens SET last_used_at=? WHERE name=?", (now, row[0]))
+        return str(row[0])

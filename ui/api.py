@@ -1,0 +1,148 @@
+"""The remote-status API (docs/status-api.yaml): status, events and Prometheus metrics.
+
+A separate Flask app on its own listener, so the citizen UI can stay on loopback while
+central staff and Prometheus reach this one over the management network. Every route is
+read-only, needs a bearer token (``adm-kiosk token create NAME``) and answers errors as
+JSON. Views read the journal and the device cache through ``kiosk.telemetry``: a request
+never touches hardware. No personal data leaves through here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from werkzeug.exceptions import HTTPException
+
+from kiosk.model import mask_niks_in
+from kiosk.service import Kiosk
+from kiosk.tokens import Tokens
+
+EVENTS_DEFAULT_LIMIT = 100
+EVENTS_MAX_LIMIT = 500
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    resp = jsonify(error=code, message=message)
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="adm-kiosk-status"'
+    return resp
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
+        raise ValueError(f"'{name}' must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def events_page(kiosk: Kiosk, since: int, limit: int, category: str = "") -> dict[str, Any]:
+    """Audit rows after event ``since`` (an event ID cursor, 0 = the oldest kept), oldest first."""
+    sql = "SELECT id, ts, category, event, actor, detail FROM audit WHERE id>?"
+    args: list[Any] = [since]
+    if category:
+        sql += " AND category=?"
+        args.append(category)
+    rows = kiosk.store.query(sql + " ORDER BY id LIMIT ?", (*args, limit + 1))
+    events = []
+    for ev_id, ts, cat, event, actor, detail in rows[:limit]:
+        try:
+            data = json.loads(mask_niks_in(detail))  # audit details hold no personal data; masked twice over
+        except ValueError:
+            data = {}
+        events.append({"id": ev_id, "ts": round(ts, 3), "category": cat, "event": event, "actor": actor,
+                       "detail": data if isinstance(data, dict) else {}})
+    return {"events": events, "next_since": events[-1]["id"] if events else since, "more": len(rows) > limit}
+
+
+def create_status_app(kiosk: Kiosk) -> Flask:
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["kiosk"] = kiosk
+    tokens = Tokens(kiosk.store)
+
+    @app.before_request
+    def _authenticate() -> Response | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "unauthorized", "a bearer token is required (adm-kiosk token create NAME)")
+        if tokens.verify(token.strip()) is None:
+            return _error(401, "unauthorized", "the token is unknown or revoked")
+        return None
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        resp = _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "-"), exc.description or "")
+        if exc.code == 405:
+            resp.headers["Allow"] = "GET, HEAD"
+        return resp
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> Response:
+        app.logger.exception("status API failed")
+        return _error(500, "internal-error", type(exc).__name__)
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    @app.get("/api/v1/status", provide_automatic_options=False)
+    def status() -> Response:
+        return jsonify(kiosk.telemetry.snapshot())
+
+    @app.get("/api/v1/events", provide_automatic_options=False)
+    def events() -> Response:
+        try:
+            since = _int_arg("since", 0, 0, 2**62)
+            limit = _int_arg("limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT)
+        except ValueError as exc:
+            return _error(422, "bad-parameter", str(exc))
+        category = request.args.get("category", "")
+        if category and (len(category) > 32 or not category.replace("-", "").isalnum()):
+            return _error(422, "bad-parameter", "'category' is a word such as device, print, security")
+        return jsonify(events_page(kiosk, since, limit, category))
+
+    @app.get("/metrics", provide_automatic_options=False)
+    def metrics() -> Response:
+        # format 0.0.4: what Prometheus 2.x negotiates (prometheus-client's latest is 1.0.0)
+        return Response(kiosk.telemetry.metrics(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    return app
+
+
+class StatusListener:
+    """The status app on its own address, served by waitress in a background thread."""
+
+    def __init__(self, kiosk: Kiosk, host: str, port: int, threads: int = 4) -> None:
+        from waitress.server import create_server
+        self.server = create_server(create_status_app(kiosk), host=host, port=port, threads=threads,
+                                    ident="adm-kiosk-status", max_request_body_size=1024,
+                                    clear_untrusted_proxy_headers=True)
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self.server.run, name="status-listener", daemon=True)
+
+    def start(self) -> StatusListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        self._thread.join(5)
+
+
+def start_status_listener(kiosk: Kiosk) -> StatusListener | None:
+    """Starts the listener when ``[status] port`` is set; None when it is off."""
+    cfg = kiosk.cfg.status
+    return StatusListener(kiosk, cfg.host, cfg.port).start() if cfg.port else None
