@@ -130,6 +130,10 @@ class ReceiptPrinter:
         if hasattr(self._p, "_device"):
             self._p._device = False
 
+    def close(self) -> None:
+        """Closes the connection now (python-escpos would at garbage collection, when the port may be gone)."""
+        self._reset()
+
     @staticmethod
     def _drain(dev: Any) -> None:
         """Drops a late answer to an earlier query, which would be misread as this one's."""

@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from kiosk import __version__
 from kiosk.config import Config, ConfigError, load
 from kiosk.logs import setup_logging
 
-COMMAND_MODULES: list[str] = ["kiosk.cli_card", "kiosk.cli_scan"]
+COMMAND_MODULES: list[str] = ["kiosk.cli_card", "kiosk.cli_scan", "kiosk.cli_print", "kiosk.cli_token", "kiosk.cli_technician"]
 
 
 def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
@@ -36,16 +37,22 @@ def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.service import Kiosk
     from ui import create_app
+    from ui.api import start_status_listener
     from ui.server import serve
 
     cfg = _config(args)
     kiosk = Kiosk.build(cfg)
     kiosk.start()
+    status = None
     try:
         app = create_app(kiosk)
-        print(kiosk.banner(), flush=True)
+        status = start_status_listener(kiosk)  # None unless [status] port is set
+        # The demo PINs are issued once the server listens: a simulator convenience, not part of start-up.
+        threading.Thread(target=lambda: print(kiosk.banner(), flush=True), name="banner", daemon=True).start()
         serve(app, cfg.ui.host, cfg.ui.port)
     finally:
+        if status:
+            status.stop()
         kiosk.stop()
     return 0
 

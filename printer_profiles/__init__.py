@@ -55,12 +55,12 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _raw(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def _raw(name: str, seen: tuple[str, ...] = (), root: Path = HERE) -> dict[str, Any]:
     if name in seen:
         raise ProfileError(f"profile inheritance loops: {' -> '.join((*seen, name))}")
-    path = HERE / f"{name}.toml"
-    if not path.is_file() or not name.replace("-", "").replace("_", "").isalnum():
-        raise ProfileError(f"no printer profile named {name!r} (known: {', '.join(names())})")
+    path = root / f"{name}.toml"
+    if not name.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        raise ProfileError(f"no printer profile named {name!r} (known: {', '.join(names(root))})")
     with path.open("rb") as fh:
         try:
             data = tomllib.load(fh)
@@ -69,14 +69,20 @@ def _raw(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     parent = data.pop("inherits", None)
     if not parent:
         return data
-    base = _raw(parent, (*seen, name))
+    base = _raw(parent, (*seen, name), root)
     base.pop("abstract", None)  # being a base is not inherited
     return _merge(base, data)
 
 
 @cache
 def load(name: str) -> PrinterProfile:
-    data = _raw(name)
+    """The named profile from this package, validated (cached: profiles are immutable data)."""
+    return parse(name, HERE)
+
+
+def parse(name: str, root: Path) -> PrinterProfile:
+    """Loads and validates ``root/<name>.toml``; raises ``ProfileError`` saying what is wrong."""
+    data = _raw(name, root=root)
     if data.pop("abstract", False):
         raise ProfileError(f"profile {name!r} is a base profile, not a printer")
     try:
@@ -103,11 +109,42 @@ def load(name: str) -> PrinterProfile:
     for s in prof.supplies.values():
         if not 0 <= s.low_at < s.capacity:
             raise ProfileError(f"profile {name!r}: low_at must be below capacity")
+    _check_kind(prof)
     return prof
 
 
-def names() -> list[str]:
-    return sorted(p.stem for p in HERE.glob("*.toml"))
+def _check_kind(prof: PrinterProfile) -> None:
+    """What each kind of printer must declare for the kiosk to plan, print and count supplies."""
+    def bad(why: str) -> ProfileError:
+        return ProfileError(f"profile {prof.name!r}: {why}")
+
+    if prof.kind in ("card", "document") and prof.cups_options.get("media") != prof.media:
+        raise bad(f"[cups.options] media must be the profile's media {prof.media!r}")
+    if prof.kind == "card":
+        if "hopper" not in prof.supplies:
+            raise bad("a card printer needs [supplies.hopper] (blank cards it holds)")
+        if "ribbon" not in prof.supplies:
+            raise bad("a card printer needs [supplies.ribbon] (prints per ribbon)")
+        if prof.duty_limit_per_day <= 0:
+            raise bad("a card printer needs duty_limit_per_day (overheating melts blanks)")
+        if prof.duplex and not prof.cups_options.get("sides", "").startswith("two-sided"):
+            raise bad("a duplex card printer needs [cups.options] sides = two-sided-...")
+    if prof.kind == "document" and "paper" not in prof.supplies:
+        raise bad("a document printer needs [supplies.paper]")
+    if prof.kind == "receipt":
+        esc = prof.escpos
+        for key in ("capabilities", "width_dots", "columns", "near_end_sensor"):
+            if key not in esc:
+                raise bad(f"[escpos] needs {key}")
+        if not isinstance(esc["width_dots"], int) or not isinstance(esc["columns"], int) or esc["columns"] <= 0 \
+                or esc["width_dots"] < esc["columns"] * 8:
+            raise bad("[escpos] width_dots and columns must be positive integers, at least 8 dots per column")
+        if not isinstance(esc["near_end_sensor"], bool):
+            raise bad("[escpos] near_end_sensor must be true or false")
+
+
+def names(root: Path = HERE) -> list[str]:
+    return sorted(p.stem for p in root.glob("*.toml"))
 
 
 def printers() -> list[str]:

@@ -1,0 +1,119 @@
+"""Printer profiles: every shipped profile loads, and each kind of mistake is refused with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import printer_profiles
+from printer_profiles import ProfileError, parse
+
+CARD = """inherits = "base"
+model = "Test card"
+[supplies.ribbon]
+capacity = 300
+low_at = 30
+unit = "prints"
+"""
+BASE = """abstract = true
+kind = "card"
+media = "om_card_54x86mm"
+width_mm = 85.6
+height_mm = 54.0
+dpi = 300
+duplex = true
+duty_limit_per_day = 100
+[supplies.hopper]
+capacity = 100
+low_at = 10
+unit = "cards"
+[cups.options]
+media = "om_card_54x86mm"
+sides = "two-sided-long-edge"
+"""
+
+
+def test_every_profile_loads_with_what_its_kind_needs() -> None:
+    loaded = {n: printer_profiles.load(n) for n in printer_profiles.printers()}
+    assert set(loaded) == {"evolis-primacy2", "fargo-hdp5000", "office-laser-a4", "office-inkjet-a4",
+                           "thermal-80mm", "thermal-58mm"}
+    for p in loaded.values():
+        if p.kind == "card":
+            assert p.media == "om_card_54x86mm" and p.dpi == 300 and p.duplex
+            assert p.size_px == (1011, 638)  # 85.6 x 54 mm at 300 dpi
+            assert p.duty_limit_per_day > 0 and "hopper" in p.supplies and "ribbon" in p.supplies
+    assert "film" in loaded["fargo-hdp5000"].supplies  # retransfer: film as well as ribbon
+    assert "film" not in loaded["evolis-primacy2"].supplies  # direct-to-card
+    assert loaded["office-laser-a4"].media == "iso_a4_210x297mm"
+    assert loaded["thermal-80mm"].escpos["width_dots"] == 576 and loaded["thermal-80mm"].escpos["near_end_sensor"]
+    assert loaded["thermal-58mm"].escpos["width_dots"] == 384 and loaded["thermal-58mm"].escpos["columns"] == 32
+
+
+def test_receipt_capability_profiles_exist_in_python_escpos() -> None:
+    from escpos.capabilities import CAPABILITIES
+
+    for name in ("thermal-80mm", "thermal-58mm"):
+        esc = printer_profiles.load(name).escpos
+        cap = CAPABILITIES["profiles"][esc["capabilities"]]
+        assert cap["features"].get("qrCode"), name  # the receipt's QR is printed natively
+        pixels = cap.get("media", {}).get("width", {}).get("pixels")
+        assert not isinstance(pixels, int) or pixels >= esc["width_dots"]
+
+
+def test_base_profiles_are_not_printers() -> None:
+    assert "base-card" not in printer_profiles.printers()
+    with pytest.raises(ProfileError, match="base profile"):
+        printer_profiles.load("base-card")
+
+
+def _write(root: Path, **files: str) -> Path:
+    for name, text in files.items():
+        (root / f"{name.replace('_', '-')}.toml").write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(("card", "base", "message"), [
+    (CARD, BASE, None),
+    ("colour = true\n" + CARD, BASE, "unknown keys"),
+    (CARD.replace('inherits = "base"', 'inherits = "nope"'), BASE, "no printer profile named 'nope'"),
+    (CARD, BASE.replace('kind = "card"', 'kind = "plotter"'), "kind must be one of"),
+    (CARD, BASE.replace("dpi = 300", "dpi = 0"), "bad geometry"),
+    (CARD, BASE.replace("low_at = 10", "low_at = 100"), "low_at must be below capacity"),
+    (CARD, BASE.replace("dpi = 300", 'dpi = "high"'), "missing or bad field"),
+    (CARD, BASE.replace("duty_limit_per_day = 100", "duty_limit_per_day = 0"), "duty_limit_per_day"),
+    (CARD, BASE.replace('media = "om_card_54x86mm"\nsides', 'media = "iso_a4_210x297mm"\nsides'), "media must be"),
+    (CARD, BASE.replace('sides = "two-sided-long-edge"', ""), "sides"),
+    (CARD.replace("[supplies.ribbon]", "[supplies.film]"), BASE, "supplies.ribbon"),
+    (CARD, BASE.replace("[supplies.hopper]", "[supplies.tray]"), "supplies.hopper"),
+])
+def test_validation_errors(tmp_path: Path, card: str, base: str, message: str | None) -> None:
+    root = _write(tmp_path, card=card, base=base)
+    if message is None:
+        assert parse("card", root).model == "Test card"
+    else:
+        with pytest.raises(ProfileError, match=message):
+            parse("card", root)
+
+
+def test_inheritance_loop_is_refused(tmp_path: Path) -> None:
+    root = _write(tmp_path, a='inherits = "b"\n', b='inherits = "a"\n')
+    with pytest.raises(ProfileError, match="loops"):
+        parse("a", root)
+
+
+@pytest.mark.parametrize(("escpos", "message"), [
+    ('capabilities = "default"\nwidth_dots = 576\ncolumns = 48\nnear_end_sensor = true', None),
+    ('capabilities = "default"\nwidth_dots = 576\ncolumns = 48', "near_end_sensor"),
+    ('capabilities = "default"\nwidth_dots = 100\ncolumns = 48\nnear_end_sensor = true', "8 dots per column"),
+    ('capabilities = "default"\nwidth_dots = 576\ncolumns = 48\nnear_end_sensor = "yes"', "true or false"),
+])
+def test_receipt_validation(tmp_path: Path, escpos: str, message: str | None) -> None:
+    text = ('kind = "receipt"\nmodel = "r"\nmedia = "roll_80mm"\nwidth_mm = 80.0\nheight_mm = 0.0001\n'
+            f'dpi = 203\n[escpos]\n{escpos}\n')
+    root = _write(tmp_path, r=text)
+    if message is None:
+        assert parse("r", root).escpos["columns"] == 48
+    else:
+        with pytest.raises(ProfileError, match=message):
+            parse("r", root)
