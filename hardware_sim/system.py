@@ -70,11 +70,40 @@ class SystemSim:
 
     def _start_printers(self) -> None:
         """A private cupsd with ippeveprinter queues for the card and A4 printers."""
-        raise NotImplementedError("system simulation of the CUPS printers is not built yet")
+        import printer_profiles
+        from hardware_sim.cupsd import CupsSandbox, missing
+
+        lacking = missing()
+        if lacking:
+            raise NotImplementedError("no private cupsd: missing " + ", ".join(lacking))
+        box = CupsSandbox()  # under /tmp: the work dir may not be traversable by user lp
+        self._stops.append(box.stop)
+        box.start()
+        self.peers["cups"] = box
+        for name in ("card_printer", "document_printer"):
+            dc = getattr(self.cfg.devices, name)
+            if not dc.enabled or not dc.profile:
+                continue
+            dc.queue = dc.queue or name
+            box.add_sim_printer(dc.queue, printer_profiles.load(dc.profile))
+            dc.transport, dc.port = "cups", box.sock
+        log.info("private cupsd on %s (queues: %s)", box.sock, ", ".join(box.printers))
 
     def _start_receipt(self) -> None:
         """The ESC/POS emulator behind a pty."""
-        raise NotImplementedError("system simulation of the receipt printer is not built yet")
+        import printer_profiles
+        from hardware_sim.escpos_emulator import EscposEmulator
+        from hardware_sim.escpos_server import PtyEscpos
+
+        dc = self.cfg.devices.receipt_printer
+        if not dc.enabled:
+            return
+        width = int(printer_profiles.load(dc.profile).escpos.get("width_dots", 576)) if dc.profile else 576
+        emulator = EscposEmulator(width, Path(self.cfg.sim.output_dir) / "receipts")
+        server = PtyEscpos(emulator, dc.baudrate).start()
+        self._stops.append(server.stop)
+        self.peers["escpos"] = server
+        dc.transport, dc.port = "serial", server.path
 
     def _start_camera(self) -> None:
         """An HTTP MJPEG camera server."""
