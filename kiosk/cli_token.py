@@ -29,14 +29,18 @@ def _when(ts: float | None) -> str:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    given = sys.stdin.readline().strip() if args.stdin else None
     store, tokens = _tokens(args)
     try:
-        secret = tokens.create(args.name)
+        secret = tokens.create(args.name, token=given)
     except TokenError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     finally:
         store.close()
+    if given:
+        print(f"token {args.name!r} installed", file=sys.stderr)
+        return 0
     print(secret)
     print(f"token {args.name!r} created; it is shown only this once. Use it as 'Authorization: Bearer <token>'.",
           file=sys.stderr)
@@ -84,6 +88,9 @@ def register(subparsers: Any) -> None:
         sp.add_argument("--config", help="TOML settings file (ADM_* environment variables override it)")
         if name != "list":
             sp.add_argument("name", metavar="NAME", help="who holds the token, e.g. prometheus-kab-bogor")
+        if name == "create":
+            sp.add_argument("--stdin", action="store_true",
+                            help="install a token read from standard input (the same Prometheus token on every kiosk)")
         else:
             sp.add_argument("--json", action="store_true")
         sp.set_defaults(func=func)

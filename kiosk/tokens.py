@@ -19,6 +19,7 @@ from kiosk.store import Store
 
 TOKEN_PREFIX = "adm_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TOKEN_RE = re.compile(TOKEN_PREFIX + r"[A-Za-z0-9_-]{43,120}")
 LAST_USED_RESOLUTION_S = 60.0  # a scrape every 15 s must not cost a journal write (fsync) each
 
 
@@ -47,11 +48,17 @@ class Tokens:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def create(self, name: str, actor: str = "technician") -> str:
-        """A new token for ``name`` (a revoked name may be reused); returns the secret, shown once."""
+    def create(self, name: str, actor: str = "technician", token: str | None = None) -> str:
+        """A new token for ``name`` (a revoked name may be reused); returns the secret, shown once.
+
+        ``token`` installs a secret made elsewhere instead of a fresh one: Prometheus sends
+        one token per scrape job, so a regency's kiosks must all accept the same one.
+        """
         if not NAME_RE.fullmatch(name):
             raise TokenError("a token name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        if token is not None and not TOKEN_RE.fullmatch(token):
+            raise TokenError(f"a token is '{TOKEN_PREFIX}' and at least 43 URL-safe characters (from 'token create')")
+        token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.tx() as db:
             row = db.execute("SELECT revoked_at FROM api_tokens WHERE name=?", (name,)).fetchone()
             if row is not None and row[0] is None:
