@@ -7,6 +7,7 @@ use to insert a card, show a QR code or inject a fault.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,27 @@ from kiosk.config import Config, DeviceSection
 from printer_profiles import PrinterProfile
 
 
+class VirtualCards(Mapping[str, VirtualEktp]):
+    """The demo citizens' e-KTPs by NIK, each built on first use (photos take time to generate)."""
+
+    def __init__(self, sam_key: bytes) -> None:
+        self._sam_key = sam_key
+        self._idents = {ident.nik: ident for ident, _ in citizens.DEMO}
+        self._built: dict[str, VirtualEktp] = {}
+
+    def __getitem__(self, nik: str) -> VirtualEktp:
+        if nik not in self._built:
+            ident = self._idents[nik]
+            self._built[nik] = VirtualEktp(ident, citizens.photo_jpeg(ident), citizens.signature_png(ident), self._sam_key)
+        return self._built[nik]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._idents)
+
+    def __len__(self) -> int:
+        return len(self._idents)
+
+
 class SimHardware:
     def __init__(self, cfg: Config, sam_key: bytes) -> None:
         self.cfg = cfg
@@ -30,8 +52,7 @@ class SimHardware:
         self.cups = SimCups(self.output_dir)
         self.escpos = EscposEmulator()
         self.camera = SimFrameSource()
-        self.cards = {ident.nik: VirtualEktp(ident, citizens.photo_jpeg(ident), citizens.signature_png(ident), sam_key)
-                      for ident, _ in citizens.DEMO}
+        self.cards = VirtualCards(sam_key)
 
     def build(self, name: str, dc: DeviceSection, profile: PrinterProfile | None) -> Device:
         if name == "card_reader":
