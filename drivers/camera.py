@@ -56,21 +56,18 @@ class Scan:
 
 
 class Camera:
-    """A frame grabber plus decoder; ``open_source`` returns a ``cv2.VideoCapture``-like object.
-
-    ``max_fps`` paces sources that return instantly (files, simulated frames) the way a real
-    camera would; a real device's ``read()`` blocks until its next frame anyway. ``loop``
-    restarts a file source at its end (a technician's demo video) instead of reporting a loss.
+    """A frame grabber plus decoder; ``open_source`` returns a ``cv2.VideoCapture``-like object
+    whose ``read()`` blocks until the next frame, as a camera's does (files are paced by
+    ``opencv_source``). The grabber never sleeps between reads: a stream that buffered frames
+    is drained at once, so the newest frame is the one the camera just sent.
     """
 
     def __init__(self, name: str, open_source: Callable[[], FrameSource], decoder: Decoder | None = None,
-                 max_fps: float = 30.0, loop: bool = False, stale_after_s: float = 2.0,
-                 burst_s: float = 1.0, max_backoff_s: float = 10.0, idle_stop_s: float = 30.0) -> None:
+                 stale_after_s: float = 2.0, burst_s: float = 1.0, max_backoff_s: float = 10.0,
+                 idle_stop_s: float = 30.0) -> None:
         self.name = name
         self._open = open_source
         self._decoder = decoder
-        self.min_interval_s = 1.0 / max_fps if max_fps > 0 else 0.0
-        self.loop_source = loop
         self.stale_after_s = stale_after_s
         self.burst_s = burst_s
         self._src: FrameSource | None = None
@@ -149,19 +146,13 @@ class Camera:
             self._src, self._error, self._ever_opened = src, None, True
         end = time.monotonic() + self.burst_s
         while not self._stopping.is_set() and time.monotonic() < end:
-            began = time.monotonic()
             ok, frame = self._src.read()
             if not ok or frame is None:
                 self._release()
-                if self.loop_source and self._frame_id:
-                    break  # a file ended: reopen at once, from the start
                 raise CameraLost("the camera stopped sending frames")
             with self._frame_ready:
                 self._frame, self._frame_id, self._frame_at = frame, self._frame_id + 1, time.monotonic()
                 self._frame_ready.notify_all()
-            spare = self.min_interval_s - (time.monotonic() - began)
-            if spare > 0:
-                self._stopping.wait(spare)
         self._capture.wake()  # no pause between bursts: the next one starts at once
 
     def latest(self, after: int = 0, timeout_s: float = 0.0) -> tuple[int, float, Any]:
@@ -204,10 +195,11 @@ class Camera:
         return Scan(frame_id, at, self.decoder.decode(frame))
 
 
-def opencv_source(source: str) -> Callable[[], FrameSource]:
+def opencv_source(source: str, file_fps: float = 30.0) -> Callable[[], FrameSource]:
     """An opener for ``source``: a device index ("0"), an MJPEG/RTSP URL, a video file or an
-    image sequence ("frames/%04d.png"); network sources get open and read timeouts so a
-    vanished camera fails in seconds instead of hanging the capture thread."""
+    image sequence ("frames/%04d.png"). Network sources get open and read timeouts so a
+    vanished camera fails in seconds instead of hanging the capture thread; files are played
+    like a camera (paced at ``file_fps``, looping at the end: a technician's demo video)."""
     def open_source() -> FrameSource:
         try:
             import cv2
@@ -218,10 +210,40 @@ def opencv_source(source: str) -> Callable[[], FrameSource]:
         if source.startswith(("http://", "https://", "rtsp://")):
             return cv2.VideoCapture(source, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
                                                              cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS])
-        return cv2.VideoCapture(source, cv2.CAP_IMAGES if "%" in source else cv2.CAP_ANY)
+        backend = cv2.CAP_IMAGES if "%" in source else cv2.CAP_ANY
+        return PacedFile(lambda: cv2.VideoCapture(source, backend), file_fps)
     return open_source
 
 
+class PacedFile:
+    """A file source that behaves like a camera: ``read()`` blocks until the next frame time and
+    the file starts again at its end (OpenCV's image sequences do not loop by themselves)."""
+
+    def __init__(self, open_capture: Callable[[], Any], fps: float) -> None:
+        self._open = open_capture
+        self._cap = open_capture()
+        self.period = 1.0 / fps
+        self._next = time.monotonic()
+
+    def read(self) -> tuple[bool, Any]:
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next = max(self._next + self.period, time.monotonic() - self.period)
+        ok, frame = self._cap.read()
+        if not ok:
+            self._cap.release()
+            self._cap = self._open()
+            ok, frame = self._cap.read()
+        return ok, frame
+
+    def isOpened(self) -> bool:  # noqa: N802
+        return bool(self._cap.isOpened())
+
+    def release(self) -> None:
+        self._cap.release()
+
+
 def is_file_source(source: str) -> bool:
-    """Files end; cameras and streams do not. A file source loops instead of reporting a lost camera."""
+    """Files end; cameras and streams do not (files are paced and looped by ``PacedFile``)."""
     return bool(source) and not source.isdigit() and not source.startswith(("http://", "https://", "rtsp://"))

@@ -49,13 +49,15 @@ def save_qr_png(payload: str, path: Path, scale: int = 8) -> Path:
 class SimFrameSource:
     """``cv2.VideoCapture``-like; ``show(payload)`` puts a code in front of the lens until ``clear()``.
 
-    ``read()`` returns at once (the driver paces it like a camera); ``version`` changes with
+    ``read()`` blocks until the next frame time at ``fps``, as a camera does; ``version`` changes with
     every new scene, so the MJPEG server encodes each scene once. ``unplug()``/``plug()``
     make the camera go away and come back (the driver must reconnect).
     """
 
-    def __init__(self, size: tuple[int, int] = (1280, 720), seed: int = 2024) -> None:
+    def __init__(self, size: tuple[int, int] = (1280, 720), seed: int = 2024, fps: float = 30.0) -> None:
         self.size = size
+        self.period = 1.0 / fps
+        self._next = time.monotonic()
         self.opened = True
         self.seed = seed
         self._empty = scenes.render(scenes.SceneSpec(surface="desk", seed=seed)) if size == scenes.FRAME_SIZE \
@@ -89,6 +91,10 @@ class SimFrameSource:
             return self.version, self._frame
 
     def read(self) -> tuple[bool, np.ndarray | None]:
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next = max(self._next + self.period, time.monotonic() - self.period)
         if not self.opened:
             return False, None
         with self._lock:
