@@ -53,6 +53,8 @@ def create_app(kiosk: Kiosk) -> Flask:
 
     from ui.citizen import bp as citizen_bp
     app.register_blueprint(citizen_bp)
+    from ui.maintenance import bp as maintenance_bp
+    app.register_blueprint(maintenance_bp)
 
     @app.before_request
     def _loopback_only() -> Any:
