@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from drivers.base import N_, DeviceError
 from kiosk.model import InvalidNik
@@ -19,6 +20,14 @@ from kiosk.session import ActiveSession, SessionError, Step
 
 bp = Blueprint("citizen", __name__)
 MEDIUM_LABEL = {"card": N_("Card"), "a4": N_("A4 paper")}
+# Why the welcome screen is showing again, when a session ended without the citizen asking.
+ENDED_MESSAGE = {
+    "timeout": N_("The screen was closed because nothing was touched for a while. Please start again."),
+    "card": N_("Your e-KTP was taken off the reader, so we stopped for your safety. Please start again."),
+}
+# Numbers the page's script updates in place, inside translated sentences (so word order stays the translator's).
+IDLE_COUNT = Markup('<strong id="idle-count">0</strong>')
+DIGIT_COUNT = Markup('<strong class="typed-count">0</strong>')
 
 
 def kiosk() -> Kiosk:
@@ -34,10 +43,26 @@ def current() -> ActiveSession | None:
 
 def page(template: str, **ctx: Any) -> str:
     cfg = kiosk().cfg
-    ctx.setdefault("idle_timeout", cfg.session.idle_timeout_s)
+    if ctx.get("idle_timeout") is None:
+        ctx["idle_timeout"] = cfg.session.idle_timeout_s
     ctx.setdefault("idle_warn", cfg.session.warn_before_s)
     ctx.setdefault("lang", session.get("lang", cfg.kiosk.language))
+    ctx.setdefault("idle_count_html", IDLE_COUNT)
+    ctx.setdefault("count_html", DIGIT_COUNT)
     return render_template(template, **ctx)
+
+
+def assist_code(s: ActiveSession | None) -> str:
+    """What staff ask for: the kiosk ID plus the start of the session ID, which the log lines also carry."""
+    cfg = kiosk().cfg
+    return f"{cfg.kiosk.id}-{(s.id[:4].upper() if s else time.strftime('%H%M'))}"
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """Only same-site paths: a crafted link must not send the kiosk's browser elsewhere."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
 
 
 def require(step: Step) -> ActiveSession | Any:
@@ -58,29 +83,38 @@ def welcome() -> Any:
     avail = kiosk().availability()
     if not avail.available:
         message = kiosk().store.get_setting("out_of_service_message") or avail.message
-        return page("citizen/out_of_service.html", message=message), 503
+        return page("citizen/out_of_service.html", message=message, idle_timeout=0), 503
     s = current()
     if s is not None and s.step is not Step.IDENTIFIED:
         return redirect(url_for(STEP_VIEW[s.step]))
     has_reader = kiosk().devices.get("card_reader") is not None
     has_camera = kiosk().devices.get("camera") is not None and hasattr(kiosk(), "scanner")
-    return page("citizen/welcome.html", has_reader=has_reader, has_camera=has_camera)
+    ended = ENDED_MESSAGE.get(request.args.get("ended", ""))
+    # Idle on the welcome screen only matters when someone left it in another language: back to the default.
+    default_lang = session.get("lang", kiosk().cfg.kiosk.language) == kiosk().cfg.kiosk.language
+    return page("citizen/welcome.html", has_reader=has_reader, has_camera=has_camera,
+                ended_message=_(ended) if ended else "", idle_timeout=0 if default_lang else None)
 
 
 @bp.post("/lang")
 def set_lang() -> Any:
     lang = request.form.get("lang", "id")
     session["lang"] = lang if lang in ("id", "en") else "id"
-    nxt = request.form.get("next", "/")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    s = current()
+    if s is not None:
+        s.lang = session["lang"]  # the receipt follows the language on screen
+        kiosk().sessions.touch(s.id)
+    return redirect(local_path(request.form.get("next")))
 
 
 @bp.get("/help")
 def help_page() -> Any:
     s = current()
     cfg = kiosk().cfg
-    code = f"{cfg.kiosk.id}-{(s.id[:4].upper() if s else time.strftime('%H%M'))}"
-    return page("citizen/help.html", assist_code=code, help_text=cfg.kiosk.help_text, phone=cfg.kiosk.assist_phone)
+    if s is not None:
+        kiosk().sessions.touch(s.id)
+    return page("citizen/help.html", assist_code=assist_code(s), help_text=cfg.kiosk.help_text,
+                phone=cfg.kiosk.assist_phone, back=local_path(request.args.get("back")))
 
 
 # -- identify ---------------------------------------------------------------------------
@@ -89,7 +123,7 @@ def help_page() -> Any:
 def nik_form() -> Any:
     if not kiosk().availability().available:
         return redirect(url_for("citizen.welcome"))
-    return page("citizen/nik.html", error=None)
+    return page("citizen/nik.html", error=None, typed="")
 
 
 def _start(nik: str, method: str) -> Any:
@@ -99,7 +133,8 @@ def _start(nik: str, method: str) -> Any:
         return None, _(exc.reason)
     except SessionError as exc:
         if exc.code == "locked":
-            return redirect(url_for("citizen.locked", seconds=exc.info.get("seconds", 0))), None
+            return redirect(url_for("citizen.locked", seconds=exc.info.get("seconds", 0),
+                                    scope=exc.info.get("scope", "nik"))), None
         return None, _(exc.message)
     session["sid"] = s.id
     return redirect(url_for("citizen.pin")), None
@@ -109,10 +144,12 @@ def _start(nik: str, method: str) -> Any:
 def nik_submit() -> Any:
     if not kiosk().availability().available:
         return redirect(url_for("citizen.welcome"))
-    resp, error = _start(request.form.get("nik", ""), "nik")
+    typed = request.form.get("nik", "")
+    resp, error = _start(typed, "nik")
     if resp is not None:
         return resp
-    return page("citizen/nik.html", error=error), 422
+    digits = "".join(c for c in typed if c.isdigit())[:16]
+    return page("citizen/nik.html", error=error, typed=digits), 422
 
 
 @bp.get("/poll")
@@ -140,6 +177,40 @@ def card_read() -> Any:
     return jsonify(redirect=resp.location)
 
 
+# The scanner's messages are plain msgids in kiosk/scanning.py; listed here so the catalogue extracts them
+# (a unit test checks the two stay the same).
+QR_MESSAGES = (
+    N_("The camera is not available. Please use another way or ask staff for help."),
+    N_("This code is not from Dukcapil."),
+    N_("This is a document's code. To identify, show the QR code from your WhatsApp message."),
+    N_("This is a WhatsApp code. To check a document, show the QR code printed on the document."),
+    N_("This QR code is not valid any more. Please use the code from your latest WhatsApp message."),
+    N_("The Dukcapil server is not available right now. Please try again later."),
+)
+
+
+@bp.get("/qr")
+def qr_page() -> Any:
+    if not kiosk().availability().available or getattr(kiosk(), "scanner", None) is None:
+        return redirect(url_for("citizen.welcome"))
+    return page("citizen/qr.html")
+
+
+@bp.post("/qr/poll")
+def qr_poll() -> Any:
+    """Polled by the QR page: the newest camera frame's WhatsApp QR starts the session (the PIN still follows)."""
+    scanner = getattr(kiosk(), "scanner", None)
+    if scanner is None:
+        return jsonify(status="unavailable", message=_(QR_MESSAGES[0])), 409
+    result = scanner.identify(wait_s=0.3)
+    if result.status != "identified":
+        return jsonify(status=result.status, message=_(result.message) if result.message else "")
+    resp, error = _start(result.nik, "qr")
+    if error:
+        return jsonify(status="invalid", message=error), 422
+    return jsonify(status="identified", redirect=resp.location)
+
+
 # -- PIN ----------------------------------------------------------------------------------
 
 @bp.get("/pin")
@@ -165,16 +236,20 @@ def pin_submit() -> Any:
     if result.lockout:
         kiosk().sessions.end(s.id, "locked")
         session.pop("sid", None)
-        return redirect(url_for("citizen.locked", seconds=result.lockout.seconds_left))
+        return redirect(url_for("citizen.locked", seconds=result.lockout.seconds_left, scope=result.lockout.scope))
     error = _("The PIN is wrong. %(n)s tries left.", n=result.tries_left)
     return page("citizen/pin.html", nik=s.nik.masked, error=error, method=s.method), 422
 
 
 @bp.get("/locked")
 def locked() -> Any:
-    seconds = request.args.get("seconds", "0")
-    minutes = max(1, (int(seconds) + 59) // 60) if seconds.isdigit() else 15
-    return page("citizen/locked.html", minutes=minutes)
+    arg = request.args.get("seconds", "")
+    seconds = min(int(arg), 86400) if arg.isdigit() else 900
+    minutes = max(1, (seconds + 59) // 60)
+    until = time.strftime("%H.%M" if session.get("lang", kiosk().cfg.kiosk.language) == "id" else "%H:%M",
+                          time.localtime(time.time() + seconds + 59))
+    scope = "kiosk" if request.args.get("scope") == "kiosk" else "nik"
+    return page("citizen/locked.html", minutes=minutes, until=until, scope=scope)
 
 
 # -- documents and printing -----------------------------------------------------------------
@@ -215,11 +290,11 @@ def printing() -> Any:
         return redirect(url_for("citizen.done"))
     if s.step is not Step.PRINTING:
         return redirect(url_for(STEP_VIEW[s.step]))
-    return page("citizen/printing.html", rows=_progress_rows(s))
+    return page("citizen/printing.html", rows=_progress_rows(s), idle_timeout=0)
 
 
 def _progress_rows(s: ActiveSession) -> list[dict[str, str]]:
-    labels = {"queued": _("Waiting"), "printing": _("Printing..."), "done": _("Done"), "failed": _("Not printed")}
+    labels = {"queued": _("Waiting"), "printing": _("Printing..."), "done": _("Printed"), "failed": _("Not printed")}
     return [{"id": p.document_id, "title": _(p.kind.title), "state": p.state, "label": labels[p.state],
              "message": _(p.message) if p.message else ""} for p in s.progress.values()]
 
@@ -242,8 +317,10 @@ def done() -> Any:
         return redirect(url_for(STEP_VIEW[s.step]))
     rows = _progress_rows(s)
     failed = [r for r in rows if r["state"] != "done"]
-    return page("citizen/done.html", rows=rows, failed=failed, reference=s.reference,
-                receipt_ok=not s.receipt_error, idle_timeout=min(30, kiosk().cfg.session.idle_timeout_s))
+    cfg = kiosk().cfg
+    return page("citizen/done.html", rows=rows, failed=failed, reference=s.reference, receipt_ok=not s.receipt_error,
+                assist_code=assist_code(s), phone=cfg.kiosk.assist_phone,
+                idle_timeout=min(30, cfg.session.idle_timeout_s), idle_warn=min(cfg.session.warn_before_s, 10))
 
 
 @bp.post("/end")
@@ -252,6 +329,7 @@ def end() -> Any:
     if s is not None and s.step is not Step.PRINTING:
         kiosk().sessions.end(s.id, "done" if s.step is Step.DONE else "cancelled")
     session.pop("sid", None)
+    session.pop("lang", None)  # the next citizen starts in the kiosk's default language
     if request.accept_mimetypes.best == "application/json":
         return jsonify(ok=True)
     return redirect(url_for("citizen.welcome"))
@@ -270,15 +348,15 @@ def session_state() -> Any:
     """Polled by every step page: lets the page react to a timeout or an e-KTP pulled mid-flow."""
     s = current()
     if s is None:
-        return jsonify(active=False)
-    card_gone = False
+        return jsonify(active=False, reason="timeout")
     if s.method == "ektp" and s.step in (Step.IDENTIFIED, Step.AUTHENTICATED):
         reader = kiosk().devices.get("card_reader")
-        card_gone = reader is not None and not reader.card_present()
-        if card_gone:
+        if reader is not None and not reader.card_present():
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
-    return jsonify(active=not card_gone, step=s.step.value)
+            session.pop("lang", None)
+            return jsonify(active=False, reason="card")
+    return jsonify(active=True, step=s.step.value)
 
 
 @bp.app_errorhandler(413)

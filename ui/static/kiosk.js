@@ -1,8 +1,10 @@
-/* ADM kiosk: keypads, idle countdown, polling. No framework; served locally (the kiosk may be offline). */
+/* ADM kiosk: keypads, idle countdown, polling. No framework; served locally (the kiosk may be offline).
+   All text shown comes from the page (translated on the server); this file holds none. */
 (function () {
   "use strict";
   var body = document.body;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var page = body.dataset.page;
 
   function post(url, data) {
     return fetch(url, {
@@ -16,77 +18,126 @@
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); });
   }
-  function goHome() { window.location.assign("/"); }
+  /* Back to the welcome screen; `reason` lets it say why (timeout, e-KTP taken off). */
+  function goHome(reason) {
+    var home = body.dataset.homeUrl || "/";
+    window.location.assign(reason ? home + "?ended=" + encodeURIComponent(reason) : home);
+  }
 
-  /* No context menu, no long-press selection on a kiosk. */
+  /* No context menu, no long-press selection, no pinch zoom on a kiosk. */
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
+  document.addEventListener("selectstart", function (e) { e.preventDefault(); });
+  document.addEventListener("gesturestart", function (e) { e.preventDefault(); });
 
-  /* Keypads: digits only, a fixed length, the Next button enabled when complete. */
+  /* A second tap on a slow screen must not send the form twice. */
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      setTimeout(function () {
+        document.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
+      }, 0);
+    });
+  });
+
+  /* Keypads: digits only, a fixed length, grouped for reading (NIK: 4-4-4-4), Next enabled when complete. */
   document.querySelectorAll("form.keypad-form").forEach(function (form) {
     var input = form.querySelector("input.display");
     var next = form.querySelector("#next");
+    var counter = form.querySelector(".typed-count");
     var length = parseInt(form.dataset.length, 10);
-    function update() { if (next) { next.disabled = input.value.length !== length; } }
+    var group = parseInt(form.dataset.group || "0", 10);
+    var digits = (input.value || "").replace(/\D/g, "").slice(0, length);
+    function show() {
+      input.value = group ? digits.replace(new RegExp("(\\d{" + group + "})(?=\\d)", "g"), "$1 ") : digits;
+      if (counter) { counter.textContent = String(digits.length); }
+      if (next) { next.disabled = digits.length !== length; }
+    }
+    function press(k) {
+      if (k === "clear") { digits = ""; }
+      else if (k === "back") { digits = digits.slice(0, -1); }
+      else if (/^[0-9]$/.test(k) && digits.length < length) { digits += k; }
+      show();
+    }
     form.querySelectorAll(".key").forEach(function (key) {
-      key.addEventListener("click", function () {
-        var k = key.dataset.key;
-        if (k === "clear") { input.value = ""; }
-        else if (k === "back") { input.value = input.value.slice(0, -1); }
-        else if (input.value.length < length) { input.value += k; }
-        update();
-        touchIdle();
-      });
+      key.addEventListener("click", function () { press(key.dataset.key); });
     });
+    /* A technician's keyboard still works; citizens never need one. */
     document.addEventListener("keydown", function (e) {
-      if (/^[0-9]$/.test(e.key) && input.value.length < length) { input.value += e.key; update(); }
-      else if (e.key === "Backspace") { input.value = input.value.slice(0, -1); update(); }
-      else if (e.key === "Enter" && !next.disabled) { form.submit(); }
+      if (/^[0-9]$/.test(e.key)) { press(e.key); }
+      else if (e.key === "Backspace") { press("back"); }
+      else if (e.key === "Enter" && next && !next.disabled) { form.requestSubmit(next); }
     });
-    update();
+    form.addEventListener("submit", function () { input.value = digits; });
+    show();
   });
+
+  /* Documents: Print is possible only with at least one document chosen. */
+  var printForm = document.getElementById("print-form");
+  if (printForm) {
+    var printBtn = document.getElementById("print");
+    var none = document.getElementById("none-chosen");
+    var boxes = printForm.querySelectorAll('input[name="doc"]');
+    var update = function () {
+      var any = Array.prototype.some.call(boxes, function (b) { return b.checked; });
+      printBtn.disabled = !any;
+      none.hidden = any;
+    };
+    boxes.forEach(function (b) { b.addEventListener("change", update); });
+    update();
+  }
 
   /* Idle timeout: a visible countdown ("Are you still there?"), then back to the start. */
   var timeout = parseInt(body.dataset.idleTimeout || "0", 10);
   var warn = parseInt(body.dataset.idleWarn || "0", 10);
-  var page = body.dataset.page;
   var idleAt = Date.now();
   var overlay = document.getElementById("idle");
   var count = document.getElementById("idle-count");
-  function touchIdle() {
+  /* Tell the server the citizen is still here often enough that it never ends a session the screen shows. */
+  var touchEvery = Math.max(1000, Math.min(15000, timeout * 1000 / 3));
+  var touchedServer = 0;
+  function activity() {
     idleAt = Date.now();
-    if (overlay && !overlay.hidden) { overlay.hidden = true; post(body.dataset.touchUrl); }
+    if (overlay && !overlay.hidden) { overlay.hidden = true; }
   }
-  ["click", "touchstart", "keydown"].forEach(function (ev) {
-    document.addEventListener(ev, function (e) {
-      if (e.target && e.target.id === "idle-stay") { return; }
-      if (overlay && overlay.hidden) { idleAt = Date.now(); }
-    }, { passive: true });
+  ["pointerdown", "touchstart", "keydown"].forEach(function (ev) {
+    document.addEventListener(ev, activity, { passive: true, capture: true });
   });
   var stay = document.getElementById("idle-stay");
-  if (stay) { stay.addEventListener("click", function () { touchIdle(); }); }
-  var idleApplies = timeout > 0 && page !== "welcome" && page !== "printing" && page !== "out-of-service";
-  var touchedServer = 0;
+  if (stay) {
+    stay.addEventListener("click", function () {
+      activity();
+      touchedServer = Date.now();
+      post(body.dataset.touchUrl);
+    });
+  }
+  var idleApplies = timeout > 0;  /* the server sets 0 where nothing personal is on screen, and while printing */
+  var leaving = false;
   if (idleApplies) {
     setInterval(function () {
+      if (leaving) { return; }
       var idle = (Date.now() - idleAt) / 1000;
       var left = Math.ceil(timeout - idle);
       if (left <= 0) {
-        post(body.dataset.endUrl).finally(goHome);
+        leaving = true;
+        var reason = ["done", "welcome"].indexOf(page) >= 0 ? "" : "timeout";
+        post(body.dataset.endUrl).finally(function () { goHome(reason); });
       } else if (left <= warn) {
-        overlay.hidden = false;
+        if (overlay.hidden) { overlay.hidden = false; stay.focus(); }
         count.textContent = String(left);
-      } else if (Date.now() - touchedServer > 15000 && idle < 5) {
+      } else if (Date.now() - touchedServer > touchEvery && idle * 1000 < touchEvery) {
         touchedServer = Date.now();
         post(body.dataset.touchUrl);
       }
     }, 250);
   }
 
-  /* Step pages: leave when the server ended the session (timeout, e-KTP pulled). */
+  /* Step pages: leave when the server ended the session (timeout, e-KTP taken off the reader). */
   if (["pin", "documents"].indexOf(page) >= 0) {
     setInterval(function () {
-      getJSON(body.dataset.stateUrl).then(function (s) { if (!s.active) { goHome(); } }).catch(function () {});
-    }, 1500);
+      if (leaving) { return; }
+      getJSON(body.dataset.stateUrl).then(function (s) {
+        if (!s.active && !leaving) { leaving = true; goHome(s.reason || "timeout"); }
+      }).catch(function () {});
+    }, 1000);
   }
 
   /* Welcome: react to an e-KTP on the reader without a button press. */
@@ -98,16 +149,32 @@
       if (reading) { return; }
       getJSON(welcome.dataset.pollUrl).then(function (s) {
         if (!s.available) { window.location.reload(); return; }
-        if (!s.card) { return; }
+        if (!s.card || reading) { return; }
         reading = true;
-        status.textContent = status.dataset.reading || "\u2026";
+        status.textContent = status.dataset.reading;
         post(welcome.dataset.readUrl).then(function (r) { return r.json(); }).then(function (res) {
           if (res.redirect) { window.location.assign(res.redirect); return; }
           status.textContent = res.error || "";
           setTimeout(function () { reading = false; }, 2500);
         }).catch(function () { reading = false; });
       }).catch(function () {});
-    }, 600);
+    }, 500);
+  }
+
+  /* QR page: the server reads the newest camera frame on each poll; a WhatsApp QR starts the session. */
+  var qr = document.getElementById("qr");
+  if (qr) {
+    var qrStatus = document.getElementById("qr-status");
+    var qrPoll = function () {
+      if (leaving) { return; }
+      post(qr.dataset.pollUrl).then(function (r) { return r.json(); }).then(function (res) {
+        if (res.redirect) { leaving = true; window.location.assign(res.redirect); return; }
+        qrStatus.textContent = res.message || qrStatus.dataset.looking;
+        qrStatus.className = res.message ? "status error" : "status";
+        setTimeout(qrPoll, 200);
+      }).catch(function () { setTimeout(qrPoll, 1000); });
+    };
+    setTimeout(qrPoll, 100);
   }
 
   /* Out of service: come back by itself when the kiosk is available again. */
@@ -118,7 +185,7 @@
     }, 5000);
   }
 
-  /* Printing: live progress per document, then the done screen. */
+  /* Printing: live progress per document (polled; see bench/bench_ui.py for why not SSE), then the done screen. */
   var progress = document.getElementById("progress");
   if (progress && progress.dataset.statusUrl) {
     var poll = function () {
@@ -132,12 +199,9 @@
         });
         if (s.done) { window.location.assign(progress.dataset.doneUrl); }
         else if (s.ended) { goHome(); }
-        else { setTimeout(poll, 300); }
+        else { setTimeout(poll, 250); }
       }).catch(function () { setTimeout(poll, 1000); });
     };
-    setTimeout(poll, 150);
+    setTimeout(poll, 100);
   }
-
-  /* Done: back to the start by itself. */
-  if (page === "done") { body.dataset.idleWarn = "0"; }
 })();
