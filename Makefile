@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 # Debian packages for the full test suite (real pcscd, cupsd, ippeveprinter, Chromium, Prometheus).
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-client cups-filters \
 	cups-ipp-utils printer-driver-cups-pdf ghostscript poppler-utils libcups2-dev dbus-daemon chromium \
-	socat iproute2 gcc python3-dev prometheus fonts-dejavu-core
+	socat iproute2 gcc python3-dev python3-venv prometheus fonts-dejavu-core
 # Headers needed to build pyscard and pycups (the `hardware` extra).
 HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
 PYTEST_ARGS ?=
@@ -21,7 +21,13 @@ help:
 	@echo "make lint   - ruff"
 
 $(VENV)/.base: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if ! test -x $(PY); then \
+		if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+			if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+			else echo "Python's venv module is missing: sudo apt-get install python3-venv"; exit 1; fi; \
+		fi; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
 	@touch $@
