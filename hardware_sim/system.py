@@ -106,5 +106,11 @@ class SystemSim:
         dc.transport, dc.port = "serial", server.path
 
     def _start_camera(self) -> None:
-        """An HTTP MJPEG camera server."""
-        raise NotImplementedError("system simulation of the camera is not built yet")
+        """An HTTP MJPEG camera server; ``peers["camera"].frames.show(payload)`` holds a code to it."""
+        from hardware_sim.camera import MjpegServer, SimFrameSource
+
+        server = MjpegServer(SimFrameSource(seed=self.cfg.sim.seed)).start()
+        self._stops.append(server.stop)
+        self.peers["camera"] = server
+        self.cfg.devices.camera.transport = "opencv"
+        self.cfg.devices.camera.source = server.url
