@@ -1,7 +1,7 @@
 """The technician's screens under ``/maintenance``: login, dashboard, self-tests, supplies,
 reconciliation, faults, journal, diagnostics and (in simulation) the simulator panel.
 
-Every route but the login answers 403 without a technician session. The session is its
+Every route but login and logout answers 403 without a technician session. The session is its
 own cookie (``adm_tech``, path ``/maintenance``, HttpOnly, SameSite=Strict) holding a
 random token checked server-side (``kiosk.technicians``), short-lived and ended when idle;
 forms carry the app's CSRF token. Views call ``kiosk.maintenance.Maintenance`` only.
@@ -24,7 +24,9 @@ from kiosk.simulator_panel import FAULTS
 
 bp = Blueprint("maintenance", __name__, url_prefix="/maintenance")
 COOKIE = "adm_tech"
-PUBLIC = {"maintenance.login", "maintenance.login_submit"}
+# Open without a session: the login itself, and logout (an idle session may have ended on the server a moment
+# before the screen's own idle timer sends its logout; that logout must still land on the citizen screen).
+PUBLIC = {"maintenance.login", "maintenance.login_submit", "maintenance.logout"}
 
 TEST_TITLES = {
     "card_printer": N_("Card printer: test print"),

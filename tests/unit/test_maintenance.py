@@ -313,6 +313,12 @@ def test_every_maintenance_route_answers_403_without_a_technician_session(app: F
             assert b"3201" not in r.data
             checked += 1
     assert checked >= 40
+    assert PUBLIC == {"maintenance.login", "maintenance.login_submit", "maintenance.logout"}
+    k: Kiosk = app.extensions["kiosk"]
+    k.set_mode("out_of_service", actor="x", message="m")
+    r = client.post("/maintenance/logout")  # without a session: nothing happens but a return to the citizen screen
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert k.mode == "out_of_service"
     assert {e for e, _m, _u in routes} >= {"maintenance.dashboard", "maintenance.diagnostics_zip", "maintenance.simulator_action"}
 
 
