@@ -42,6 +42,8 @@ STATUS_ATTRS = ["printer-state", "printer-state-reasons", "marker-names", "marke
                 "printer-is-accepting-jobs", "device-uri"]
 DEVICE_ATTRS = ["printer-state", "printer-state-reasons", "marker-names", "marker-levels"]
 IPP_NOT_FOUND = 0x0406
+# faults after which a job reported "completed" cannot have come out whole (see CupsPrinter.wait)
+JOB_STOPPING_FAULTS = {"media-jam", "media-empty", "marker-supply-empty", "other"}
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 
 
@@ -238,6 +240,13 @@ class CupsPrinter:
         A failed job's reasons gain the printer's fault (``media-jam``...), which
         ``job-state-reasons`` rarely carries (cupsd says ``processing-to-stop-point``).
         A lost cupsd while waiting is not a verdict: the job may still print.
+
+        cupsd 2.4's IPP backend races with itself: a job the printer aborts can end
+        "completed" at cupsd when its main loop, not its monitor thread, sees the abort
+        first (seen with ippeveprinter). So a "completed" followed at once by a printer
+        fault that stops printing (jam, empty, ribbon out, other) is taken as not printed:
+        for a card, a blank journaled as spoiled is recoverable; a card reported printed
+        that never came out is not.
         """
         deadline = time.monotonic() + timeout_s
         while True:
@@ -246,10 +255,11 @@ class CupsPrinter:
             except (RuntimeError, DeviceError):
                 state, reasons = PROCESSING, ("cupsd-unreachable",)
             if state in FINAL:
-                if state != COMPLETED:
-                    fault = self.status()
-                    if fault.code and fault.code not in reasons:
-                        reasons = (*reasons, fault.code)
+                fault = self.status()
+                if state == COMPLETED and fault.code in JOB_STOPPING_FAULTS:
+                    return JobResult("aborted", (*reasons, fault.code, "printer-fault-after-completed"))
+                if state != COMPLETED and fault.code and fault.code not in reasons:
+                    reasons = (*reasons, fault.code)
                 return JobResult(FINAL[state], reasons)
             if time.monotonic() > deadline:
                 return JobResult("timeout", reasons)

@@ -96,6 +96,9 @@ Label 2
 # control files now, as a real printer's sensors would without waiting for a job.
 PRINT_COMMAND = r"""#!/bin/sh
 ctl="$SIM_CTRL"; out="$SIM_OUT"
+# a failing job lasts a moment, as on a real printer: cupsd's IPP backend can miss a job that
+# fails within milliseconds and report it completed
+fail() { echo "ERROR: $1" >&2; sleep 0.3; exit 1; }
 echo "STATE: -media-empty,media-jam,marker-supply-low,marker-supply-empty,cover-open,other" >&2
 level=100; [ -f "$ctl/markers" ] && read -r name level < "$ctl/markers"
 [ -f "$ctl/markers" ] && echo "ATTR: marker-names=$name marker-types=ink-ribbon marker-colors=#000000 \
@@ -107,17 +110,17 @@ if [ "$IPP_JOB_NAME" = adm-sim-sense ]; then date +%s.%N > "$ctl/sensed"; exit 0
 n=$(( $(cat "$ctl/count" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$ctl/count"
 [ -f "$ctl/delay" ] && sleep "$(cat "$ctl/delay")"
-[ "$level" -le 0 ] && { echo "ERROR: ribbon out" >&2; exit 1; }
-[ -f "$ctl/state" ] && { echo "ERROR: printer not ready" >&2; exit 1; }
+[ "$level" -le 0 ] && fail "ribbon out"
+[ -f "$ctl/state" ] && fail "printer not ready"
 if [ -f "$ctl/at-$n" ]; then
   read -r reason done_pages < "$ctl/at-$n"
   rm -f "$ctl/at-$n"
   done_pages=${done_pages:-0}
   [ "$done_pages" -gt 0 ] && pdfseparate -l "$done_pages" "$1" "$out/job$n-page%d.pdf" 2>/dev/null
   echo "$done_pages" > "$out/job$n.partial"
-  echo "STATE: +$reason" >&2; echo "ERROR: $reason on job $n" >&2; exit 1
+  echo "STATE: +$reason" >&2; fail "$reason on job $n"
 fi
-[ -f "$ctl/fail" ] && { echo "ERROR: simulated failure" >&2; exit 1; }
+[ -f "$ctl/fail" ] && { echo "STATE: +other" >&2; fail "simulated failure"; }
 cp "$1" "$out/job$n.${1##*.}"
 pdfinfo "$1" 2>/dev/null | sed -n 's/^Pages: *//p' > "$out/job$n.pages"
 env | grep '^IPP_' | sort > "$out/job$n.env"

@@ -227,9 +227,9 @@ class EscposEmulator:
         if self._line:
             self._newline()
         self._current.cut = True
+        if self.png_dir is not None:  # before it is published: a reader may look at it at once
+            self._current.png = self.save_png(self._current, self.png_dir / f"receipt-{len(self.receipts) + 1:04d}.png")
         self.receipts.append(self._current)
-        if self.png_dir is not None:
-            self._current.png = self.save_png(self._current, self.png_dir / f"receipt-{len(self.receipts):04d}.png")
         self._current = Printed()
 
     def save_png(self, receipt: Printed, path: str | Path) -> Path:

@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_print_test)
 
 
-def test_card_faces(profile: Any) -> tuple[Any, Any]:
+def card_test_faces(profile: Any) -> tuple[Any, Any]:
     """Front and back test patterns at the profile's pixel size: edge frame, 5 mm ticks, the profile."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -65,7 +65,7 @@ def test_card_faces(profile: Any) -> tuple[Any, Any]:
     return faces[0], faces[1]
 
 
-def test_a4_pdf(profile: Any, kiosk_id: str) -> bytes:
+def a4_test_pdf(profile: Any, kiosk_id: str) -> bytes:
     """One A4 page: the profile's margins as a frame, a 10 mm ruler, what printed it and when."""
     from fpdf import FPDF
 
@@ -173,10 +173,10 @@ def _print_page(device: Any, profile: Any, cfg: Config, args: argparse.Namespace
     with tempfile.TemporaryDirectory(prefix="adm-print-test-") as tmp:
         path = Path(tmp) / f"print-test-{args.kind}.pdf"
         if args.kind == "card":
-            front, back = test_card_faces(profile)
+            front, back = card_test_faces(profile)
             path.write_bytes(card_pdf(front, back if profile.duplex else None, profile.dpi))
         else:
-            path.write_bytes(test_a4_pdf(profile, cfg.kiosk.id))
+            path.write_bytes(a4_test_pdf(profile, cfg.kiosk.id))
         job = device.submit(str(path), f"adm-print-test-{args.kind}")
         result = device.wait(job, args.timeout)
         if result.state == "timeout":

@@ -180,10 +180,10 @@ def test_card_faces_render_at_the_profile_pixel_size(name: str) -> None:
 
 
 def test_print_test_card_faces_match_the_profile() -> None:
-    from kiosk.cli_print import test_a4_pdf, test_card_faces
+    from kiosk.cli_print import a4_test_pdf, card_test_faces
 
     profile = printer_profiles.load("fargo-hdp5000")
-    front, back = test_card_faces(profile)
+    front, back = card_test_faces(profile)
     assert front.size == back.size == profile.size_px
-    a4 = test_a4_pdf(printer_profiles.load("office-laser-a4"), "ADM-T")
+    a4 = a4_test_pdf(printer_profiles.load("office-laser-a4"), "ADM-T")
     assert a4.startswith(b"%PDF") and b"595.28 841.89" in a4
