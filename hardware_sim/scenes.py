@@ -73,12 +73,11 @@ def _grid() -> tuple[np.ndarray, np.ndarray]:
 def _desk(rng: np.random.Generator) -> np.ndarray:
     """A wood-ish desk: a colour, a lighting gradient, grain lines and sensor-level texture."""
     w, h = FRAME_SIZE
-    base = rng.uniform(70, 160, 3)
+    base = rng.uniform(70, 160, 3).astype(np.float32)
     yy, xx = _grid()
-    light = 0.8 + 0.3 * (xx / w) * rng.uniform(0.3, 1.0) + 0.1 * (yy / h)
-    grain = 10 * np.sin(yy / rng.uniform(3, 9) + 4 * np.sin(xx / rng.uniform(40, 120)))
-    img = base[None, None, :] * light[..., None] + grain[..., None]
-    return np.clip(img, 0, 255).astype(np.uint8)
+    light = 0.8 + 0.3 * (xx / w) * np.float32(rng.uniform(0.3, 1.0)) + 0.1 * (yy / h)
+    grain = 10 * np.sin(yy / np.float32(rng.uniform(3, 9)) + 4 * np.sin(xx / np.float32(rng.uniform(40, 120))))
+    return cv2.merge([light * b + grain for b in base])
 
 
 def _text_lines(img: np.ndarray, rng: np.random.Generator, box: tuple[int, int, int, int], ink: int,
@@ -143,7 +142,7 @@ def _placement(spec: SceneSpec, scale: float, code_box: tuple[int, int, int, int
 def render(spec: SceneSpec) -> np.ndarray:
     """A 1280x720 BGR frame of ``spec``."""
     rng = np.random.default_rng(spec.seed)
-    frame = _desk(rng).astype(np.float32)
+    frame = _desk(rng)
     if spec.surface != "desk" or spec.payload is not None:
         obj, box = _object(spec, rng)
         scale = spec.module_px / BASE_MODULE_PX
@@ -177,7 +176,7 @@ def render(spec: SceneSpec) -> np.ndarray:
                            k.shape)
         frame = cv2.filter2D(frame, -1, k / max(k.sum(), 1e-6))
     if spec.noise_sigma > 0:
-        frame += rng.normal(0, spec.noise_sigma, frame.shape).astype(np.float32)
+        frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(spec.noise_sigma)
     out = np.clip(frame, 0, 255).astype(np.uint8)
     if spec.jpeg_quality:
         ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, spec.jpeg_quality])
