@@ -128,6 +128,15 @@ MIGRATIONS: list[str] = [
         locked_until REAL NOT NULL DEFAULT 0
     );
     """,
+    # 4: indexes for the status snapshot and /metrics (kiosk/telemetry.py): today's counters, recent use and
+    # all-time outcomes stay index lookups on a year-old journal instead of full scans on every scrape
+    """
+    CREATE INDEX print_jobs_created ON print_jobs(created_at, kind, state);
+    CREATE INDEX print_jobs_state_updated ON print_jobs(state, updated_at, printer, kind, pages);
+    CREATE INDEX sessions_started ON sessions(started_at);
+    CREATE INDEX blank_cards_state_updated ON blank_cards(state, updated_at, kind);
+    CREATE INDEX outbox_kind_sent ON outbox(kind, sent_at);
+    """,
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,9 @@ class Telemetry:
         self.registry.register(KioskCollector(self))
         self._last_heartbeat = 0.0
         self.heartbeat_error = ""
+        self._counts_lock = threading.Lock()
+        self._counted: dict[tuple[str, str], int] = {}
+        self._counted_upto = 0  # print_jobs IDs up to here are final and counted in _counted
 
     # -- the snapshot ----------------------------------------------------------------------
 
@@ -109,8 +113,8 @@ class Telemetry:
     def _blanks(self, now: float, window_s: float) -> dict[str, Any]:
         store = self.kiosk.store
         stock = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state='stock' GROUP BY kind"))
-        used = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state!='stock' AND updated_at>=? "
-                                "GROUP BY kind", (now - window_s,)))
+        used = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state IN ('consumed','printed','spoiled') "
+                                "AND updated_at>=? GROUP BY kind", (now - window_s,)))
         kinds = {r[0] for r in store.query("SELECT DISTINCT kind FROM blank_cards")} | {DocumentKind.KTP_EL.value}
         out = {}
         for kind in sorted(kinds):
@@ -196,6 +200,28 @@ class Telemetry:
         return out
 
     # -- metrics and heartbeat ------------------------------------------------------------
+
+    def job_outcomes(self) -> dict[tuple[str, str], int]:
+        """Finished jobs by (kind, outcome), counted incrementally: a year-old journal is not rescanned per scrape.
+
+        Jobs up to the oldest one still open are final (a final job never changes again), so
+        their counts are cached under a watermark; only the few jobs above it are counted afresh.
+        """
+        store = self.kiosk.store
+        with self._counts_lock:
+            oldest_open = store.query_one("SELECT MIN(id) FROM print_jobs WHERE state IN ('planned','submitted')")[0]
+            watermark = oldest_open - 1 if oldest_open else int(store.query_one("SELECT MAX(id) FROM print_jobs")[0] or 0)
+            if watermark > self._counted_upto:
+                for kind, state, n in store.query(
+                        "SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND id<=? AND state IN ('printed','failed') "
+                        "GROUP BY kind, state", (self._counted_upto, watermark)):
+                    self._counted[(kind, state)] = self._counted.get((kind, state), 0) + n
+                self._counted_upto = watermark
+            out = dict(self._counted)
+            for kind, state, n in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? "
+                                              "AND state IN ('printed','failed') GROUP BY kind, state", (self._counted_upto,)):
+                out[(kind, state)] = out.get((kind, state), 0) + n
+        return out
 
     def metrics(self) -> bytes:
         """The Prometheus text exposition (format 0.0.4) of this kiosk's registry."""
@@ -348,8 +374,7 @@ class KioskCollector(Collector):
         """All-time print outcomes from the journal: true counters, so ``increase()`` works across midnight."""
         jobs = CounterMetricFamily("adm_print_jobs", "Print jobs finished, by document kind and outcome.",
                                    labels=("kiosk", "kind", "outcome"))
-        counts = {(kind, state): n for kind, state, n in self.telemetry.kiosk.store.query(
-            "SELECT kind, state, COUNT(*) FROM print_jobs WHERE state IN ('printed','failed') GROUP BY kind, state")}
+        counts = self.telemetry.job_outcomes()
         for kind in DocumentKind:
             for outcome in ("printed", "failed"):
                 jobs.add_metric([kid, kind.value, outcome], counts.get((kind.value, outcome), 0))

@@ -123,25 +123,38 @@ def create_status_app(kiosk: Kiosk) -> Flask:
 
 
 class StatusListener:
-    """The status app on its own address, served by waitress in a background thread."""
+    """The status app on its own address, served by waitress in a background thread.
+
+    The thread runs waitress's event loop itself, so ``stop()`` can end it cleanly: stop
+    polling, let request threads finish, then close the listener, connections and trigger
+    from the loop's own thread (waitress's loop is not safe to close from another one).
+    """
 
     def __init__(self, kiosk: Kiosk, host: str, port: int, threads: int = 4) -> None:
         from waitress.server import create_server
-        self.server = create_server(create_status_app(kiosk), host=host, port=port, threads=threads,
-                                    ident="adm-kiosk-status", max_request_body_size=1024,
-                                    clear_untrusted_proxy_headers=True)
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self.server: Any = create_server(create_status_app(kiosk), host=host, port=port, threads=threads,
+                                         ident="adm-kiosk-status", max_request_body_size=1024,
+                                         clear_untrusted_proxy_headers=True)
+        self.port = int(self.server.effective_port)
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self.server.run, name="status-listener", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="status-listener", daemon=True)
+
+    def _serve(self) -> None:
+        srv = self.server
+        while not self._stopping.is_set():
+            srv.asyncore.loop(timeout=0.1, map=srv._map, use_poll=True, count=1)
+        srv.task_dispatcher.shutdown(timeout=5)
+        for channel in list(srv._map.values()):  # the listening socket, open connections, the trigger
+            channel.close()
 
     def start(self) -> StatusListener:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
-        self._thread.join(5)
+        self._stopping.set()
+        self._thread.join(10)
 
 
 def start_status_listener(kiosk: Kiosk) -> StatusListener | None:

@@ -88,3 +88,27 @@ def test_snapshot_is_cheap(kiosk: Kiosk) -> None:
     for _ in range(20):
         kiosk.telemetry.snapshot()
     assert (time.perf_counter() - t0) / 20 < 0.25
+
+
+def test_job_outcome_counters_are_incremental_and_exact(kiosk: Kiosk) -> None:
+    """A job still open holds the watermark; once it finishes it is counted exactly once."""
+    now = time.time()
+
+    def job(state: str, kind: str = "ktp-el") -> int:
+        with kiosk.store.tx() as db:
+            db.execute("INSERT OR IGNORE INTO sessions(id, started_at, state) VALUES ('s', ?, 'ended')", (now,))
+            cur = db.execute("INSERT INTO print_jobs(session_id, document_id, kind, printer, state, created_at, updated_at) "
+                             "VALUES ('s', 'd', ?, 'card_printer', ?, ?, ?)", (kind, state, now, now))
+            return int(cur.lastrowid or 0)
+
+    job("printed")
+    open_id = job("submitted")
+    job("failed", "kk")
+    assert kiosk.telemetry.job_outcomes() == {("ktp-el", "printed"): 1, ("kk", "failed"): 1}
+    with kiosk.store.tx() as db:
+        db.execute("UPDATE print_jobs SET state='printed' WHERE id=?", (open_id,))
+    job("printed")
+    assert kiosk.telemetry.job_outcomes() == {("ktp-el", "printed"): 3, ("kk", "failed"): 1}
+    assert kiosk.telemetry.job_outcomes() == {("ktp-el", "printed"): 3, ("kk", "failed"): 1}
+    assert 'adm_print_jobs_total{kind="ktp-el",kiosk="ADM-SIM-0001",outcome="printed"} 3.0' in \
+        kiosk.telemetry.metrics().decode()
