@@ -5,11 +5,19 @@ finishes after ``seconds_per_job``, and can be told to fail: ``jam_on(n)`` jams 
 job from now, ``state_reasons`` set printer-state-reasons (``media-empty-error``...),
 ``marker_levels`` set supply levels. Used by the default simulation only; ``--sim=system``
 and the integration tests use a real cupsd with ippeveprinter instead.
+
+Like cupsd, the spool outlives the kiosk process: a submitted file is copied into
+``output_dir/.spool/`` and each job's record is kept there as JSON, so a kiosk killed
+mid-job and started again can ask what became of it (start-up recovery), and the job
+still finishes on time as a printer would while its controller was dead. Finished jobs
+are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import shutil
 import threading
 import time
@@ -64,13 +72,54 @@ class SimQueue:
 class SimCups:
     """The subset of ``cups.Connection`` the printer driver uses; thread-safe, one per kiosk."""
 
-    def __init__(self, output_dir: str | Path) -> None:
+    def __init__(self, output_dir: str | Path, max_history: int = 500) -> None:
         self.output_dir = Path(output_dir)
+        self.spool_dir = self.output_dir / ".spool"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.max_history = max_history
         self.queues: dict[str, SimQueue] = {}
         self.jobs: dict[int, _Job] = {}
+        self._open: set[int] = set()  # jobs not final yet: status polls look at these only
         self.down = False
-        self._ids = itertools.count(1)
         self._lock = threading.RLock()
+        self._load()
+        self._ids = itertools.count(max(self.jobs, default=0) + 1)
+
+    # -- the spool on disk ----------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Jobs a previous kiosk process submitted (their clocks are wall time on disk)."""
+        for path in self.spool_dir.glob("*.json"):
+            try:
+                rec = json.loads(path.read_text())
+                job = _Job(int(rec["id"]), rec["queue"], rec["title"], Path(rec["path"]), dict(rec["options"]),
+                           time.monotonic() + float(rec["submitted"]) - time.time(), int(rec["state"]),
+                           list(rec["reasons"]), time.monotonic() + float(rec["done_at"]) - time.time())
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a record torn by a power cut: the job is lost, as with a real spool
+            self.jobs[job.id] = job
+            if job.state not in (CANCELED, ABORTED, COMPLETED):
+                self._open.add(job.id)
+
+    def _save(self, job: _Job) -> None:
+        now_wall, now_mono = time.time(), time.monotonic()
+        rec = {"id": job.id, "queue": job.queue, "title": job.title, "path": str(job.path), "options": job.options,
+               "submitted": now_wall + job.submitted - now_mono, "state": job.state, "reasons": job.reasons,
+               "done_at": now_wall + job.done_at - now_mono}
+        tmp = self.spool_dir / f"{job.id:05d}.json.tmp"
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, self.spool_dir / f"{job.id:05d}.json")
+
+    def _finished(self, job: _Job) -> None:
+        """A job reached a final state: its spooled file goes, its record stays (up to ``max_history``)."""
+        self._open.discard(job.id)
+        self._save(job)
+        if job.path.parent == self.spool_dir:
+            job.path.unlink(missing_ok=True)
+        done = [j for j in sorted(self.jobs) if j not in self._open]
+        for old in done[: max(0, len(done) - self.max_history)]:
+            del self.jobs[old]
+            (self.spool_dir / f"{old:05d}.json").unlink(missing_ok=True)
 
     def add_queue(self, name: str, **kw: Any) -> SimQueue:
         q = SimQueue(name, **kw)
@@ -94,8 +143,12 @@ class SimCups:
             q = self._queue(printer)
             if not q.accepting:
                 raise RuntimeError("server-error-not-accepting-jobs")
-            job = _Job(next(self._ids), printer, title, Path(filename), dict(options), time.monotonic())
+            job_id = next(self._ids)
+            spooled = self.spool_dir / f"{job_id:05d}{Path(filename).suffix}"
+            shutil.copyfile(filename, spooled)  # cupsd keeps its own copy of the document
+            job = _Job(job_id, printer, title, spooled, dict(options), time.monotonic())
             self.jobs[job.id] = job
+            self._open.add(job.id)
             fault = q._take_fault()
             if fault is None and q.hopper is not None and q.hopper <= 0:
                 fault = "media-empty"
@@ -104,12 +157,15 @@ class SimCups:
             if fault:
                 job.reasons = [f"{fault}-error"]
             job.done_at = job.submitted + q.seconds_per_job
+            self._save(job)
             return job.id
 
     def _advance(self, job: _Job) -> None:
         if job.state in (CANCELED, ABORTED, COMPLETED):
             return
-        q = self.queues[job.queue]
+        q = self.queues.get(job.queue)
+        if q is None:
+            return  # a job of a queue this kiosk no longer has: it waits, as in cupsd
         now = time.monotonic()
         if now < job.done_at:
             job.state = PROCESSING
@@ -121,12 +177,14 @@ class SimCups:
                 q.state_reasons.append(f"{reason}-error")
             if reason == "media-jam" and q.hopper is not None:
                 q.hopper -= 1  # the jammed card was picked and is spoiled
+            self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"
         shutil.copyfile(job.path, dest)
         if q.hopper is not None:
             q.hopper -= 1
         job.state = COMPLETED
+        self._finished(job)
 
     def getJobAttributes(self, job_id: int, requested_attributes: list[str] | None = None) -> dict[str, Any]:  # noqa: N802
         with self._lock:
@@ -140,13 +198,14 @@ class SimCups:
     def getJobs(self, which_jobs: str = "not-completed", my_jobs: bool = False,  # noqa: N802
                 requested_attributes: list[str] | None = None) -> dict[int, dict[str, Any]]:
         with self._lock:
-            return {j.id: self.getJobAttributes(j.id) for j in self.jobs.values()}
+            return {job_id: self.getJobAttributes(job_id) for job_id in list(self.jobs)}
 
     def getPrinterAttributes(self, name: str, requested_attributes: list[str] | None = None) -> dict[str, Any]:  # noqa: N802
         with self._lock:
             q = self._queue(name)
             busy = False
-            for j in self.jobs.values():
+            for job_id in sorted(self._open):
+                j = self.jobs[job_id]
                 if j.queue == name:
                     self._advance(j)
                     busy = busy or j.state == PROCESSING
@@ -160,8 +219,9 @@ class SimCups:
     def cancelJob(self, job_id: int, purge_job: bool = False) -> None:  # noqa: N802
         with self._lock:
             job = self.jobs.get(job_id)
-            if job and job.state not in (ABORTED, COMPLETED):
+            if job and job.state not in (CANCELED, ABORTED, COMPLETED):
                 job.state = CANCELED
+                self._finished(job)
 
     def clear_faults(self, queue: str) -> None:
         with self._lock:

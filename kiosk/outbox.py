@@ -7,6 +7,7 @@ import logging
 import time
 
 from kiosk.central import CentralClient, CentralError
+from kiosk.faultpoints import crash_point
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class OutboxSender:
                 if attempts == 0:
                     log.warning("outbox: %s not delivered yet (%s); will retry", kind, type(exc).__name__)
                 break
+            crash_point(f"{kind}-delivered")
             with self.store.tx() as db:
                 db.execute("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (time.time(), msg_id))
             sent += 1

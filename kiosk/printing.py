@@ -23,6 +23,7 @@ from pathlib import Path
 from drivers.base import N_, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
 from kiosk.devices import DeviceMonitor, Devices
+from kiosk.faultpoints import crash_point
 from kiosk.model import BlankState, Document, DocumentKind, JobState, Medium, Progress
 from kiosk.render.card_face import card_pdf, render_back, render_front
 from kiosk.store import Store
@@ -164,7 +165,9 @@ class PrintService:
     def execute(self, session_id: str, redemption_id: str, plan: PrintPlan,
                 progress: Callable[[Progress], None] = lambda p: None) -> dict[str, Progress]:
         """Prints every planned document in order; returns the final progress per document."""
+        crash_point("planned")
         job_ids = self.journal_plan(session_id, redemption_id, plan)
+        crash_point("journaled")
         out = {d.id: Progress(d.id, d.kind) for d in plan.documents}
         for p in out.values():
             progress(p)
@@ -196,7 +199,8 @@ class PrintService:
             self._finish(job_id, doc, redemption_id, False, f"render: {type(exc).__name__}")
             return False, N_("The document data is incomplete. Your PIN is still valid.")
         title = f"adm-job-{job_id}"
-        serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else None
+        serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else self._mark_submitted(job_id)
+        crash_point("blank-taken")
         if doc.medium is Medium.CARD and serial is None:
             self._finish(job_id, doc, redemption_id, False, "no blank card in stock")
             return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
@@ -205,14 +209,18 @@ class PrintService:
         except DeviceError as exc:
             self._finish(job_id, doc, redemption_id, False, exc.code)
             return False, exc.citizen_message
+        crash_point("submitted")
         with self.store.tx() as db:
             db.execute("UPDATE print_jobs SET printer_job_id=?, updated_at=? WHERE id=?", (printer_job, time.time(), job_id))
+        crash_point("job-id-written")
         result = printer.wait(printer_job, self.job_timeout_s)
         if result.state == "timeout":
             printer.cancel(printer_job)
             state, reasons = printer.job_state(printer_job)
             result = JobResult(FINAL.get(state, "canceled"), reasons)
+        crash_point("printer-done")
         self._finish(job_id, doc, redemption_id, result.ok, "" if result.ok else _reason(result))
+        crash_point("finished")
         return result.ok, "" if result.ok else N_("The document was not printed. Your PIN is still valid.")
 
     def _render(self, doc: Document, session_dir: Path, profile: object) -> Path:
@@ -243,6 +251,11 @@ class PrintService:
             db.execute("INSERT INTO duty_cycle VALUES ('card_printer', ?, 1) "
                        "ON CONFLICT(device, day) DO UPDATE SET prints=prints+1", (_today(),))
             return str(row[0])
+
+    def _mark_submitted(self, job_id: int) -> None:
+        """An A4 job is ``submitted`` before it goes to the printer, so recovery asks the printer about it."""
+        with self.store.tx() as db:
+            db.execute("UPDATE print_jobs SET state='submitted', updated_at=? WHERE id=?", (time.time(), job_id))
 
     def _finish(self, job_id: int, doc: Document | None, redemption_id: str, ok: bool, error: str,
                 db: sqlite3.Connection | None = None) -> None:
@@ -305,6 +318,7 @@ class PrintService:
                 continue  # the printer cannot answer now; try again at the next start
             self._finish(job_id, None, rid, verdict, "" if verdict else "interrupted: printer reports not printed")
             settled += 1
+            crash_point("recovery-settled")
         with self.store.tx() as db:
             db.execute("UPDATE sessions SET state='ended', outcome='interrupted', ended_at=? WHERE ended_at IS NULL",
                        (time.time(),))
