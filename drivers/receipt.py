@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.base import N_, Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError, Supply, SupplyLevel
-from kiosk.render.receipt import Receipt
 
 DLE_EOT = b"\x10\x04"
 NOT_PRINTED = N_("The receipt could not be printed. Your documents are not affected.")
@@ -65,6 +64,21 @@ def decode_paper(byte: int | None) -> SupplyLevel:
     if byte & 0x0C:
         return SupplyLevel.LOW
     return SupplyLevel.OK
+
+
+class ReceiptLine(Protocol):
+    text: str
+    bold: bool
+    align: str
+    big: bool
+
+
+class ReceiptLayout(Protocol):
+    """What the driver prints (``kiosk.render.receipt.Receipt``); a protocol so drivers never import the core."""
+
+    lines: list[Any]
+    qr: str
+    footer: list[Any]
 
 
 class ByteStream(Protocol):
@@ -193,7 +207,7 @@ class ReceiptPrinter:
             return DeviceStatus(DeviceState.OFFLINE, "offline (cover open or error)", supplies, code="offline")
         return DeviceStatus(DeviceState.ONLINE, "ready", supplies)
 
-    def print_receipt(self, receipt: Receipt, check: Callable[[], DeviceStatus] | None = None) -> None:
+    def print_receipt(self, receipt: ReceiptLayout, check: Callable[[], DeviceStatus] | None = None) -> None:
         status = (check or self.status)()
         if status.state in (DeviceState.USER_ERROR, DeviceState.OFFLINE):
             raise DeviceError(status.code or "offline", status.detail, Action.CLEAR, NOT_PRINTED)
@@ -213,7 +227,7 @@ class ReceiptPrinter:
             self._reset()
             raise DeviceError("receipt-failed", f"{type(exc).__name__}: {exc}", Action.CLEAR, NOT_PRINTED) from exc
 
-    def _line(self, line: Any) -> None:
+    def _line(self, line: ReceiptLine) -> None:
         self._p.set(align=line.align, bold=line.bold, double_height=line.big, double_width=line.big, normal_textsize=not line.big)
         for part in textwrap.wrap(line.text, self.columns) or [""]:
             self._p.textln(part)
