@@ -19,7 +19,7 @@ from kiosk.tokens import TokenError, Tokens
 
 
 def _tokens(args: argparse.Namespace) -> tuple[Store, Tokens]:
-    cfg = load(args.config)
+    cfg = load(args.config, overrides={"sim.mode": "inprocess"} if args.sim else None)
     store = Store(cfg.data_dir / "journal.sqlite3")
     return store, Tokens(store)
 
@@ -86,6 +86,7 @@ def register(subparsers: Any) -> None:
                                   ("revoke", cmd_revoke, "revoke a token at once")):
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("--config", help="TOML settings file (ADM_* environment variables override it)")
+        sp.add_argument("--sim", action="store_true", help="the simulated kiosk's journal (as 'adm-kiosk run --sim')")
         if name != "list":
             sp.add_argument("name", metavar="NAME", help="who holds the token, e.g. prometheus-kab-bogor")
         if name == "create":
