@@ -5,9 +5,10 @@ decode loop instead lets latency grow with every slow decode (measured: 1.6 s be
 decode takes 60 ms; ~40 ms with a newest-frame grabber), because the camera and FFmpeg
 buffer frames and ``CAP_PROP_BUFFERSIZE`` is ignored for network streams.
 
-The thread runs under ``SupervisedLoop``: when the camera goes away (unplugged, stream
-dropped) the read fails, the failure is logged once, and the source is reopened with
-backoff; the status says ``offline`` meanwhile and ``online`` again when frames return.
+The thread supervises itself (as ``kiosk.supervise.SupervisedLoop`` does, here because
+drivers sit below the core): when the camera goes away (unplugged, stream dropped) the read
+fails, the failure is logged once, and the source is reopened with backoff; the status
+says ``offline`` meanwhile and ``online`` again when frames return.
 A kiosk camera is dedicated, so capture starts on first use and keeps the device open while
 anyone looks (the status monitor polls it every few seconds): the first scan is instant and
 the status is the truth, not a probe. Nobody asking for ``idle_stop_s`` releases the device
@@ -27,7 +28,6 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceError, DeviceState, DeviceStatus, MissingLibraryError
 from drivers.decoders import Barcode, Decoder, make_decoder
-from kiosk.supervise import SupervisedLoop
 
 log = logging.getLogger(__name__)
 OPEN_TIMEOUT_MS = 3000
@@ -83,7 +83,10 @@ class Camera:
         self._last_use = time.monotonic()
         self._wanted = threading.Event()
         self._idle = False
-        self._capture = SupervisedLoop(f"camera-{name}", self._burst, 0.5, max_backoff_s=max_backoff_s)
+        self.max_backoff_s = max_backoff_s
+        self.failures = 0
+        self.last_error = ""
+        self._thread: threading.Thread | None = None
         self._started = False
 
     # -- capture ------------------------------------------------------------------------
@@ -94,7 +97,24 @@ class Camera:
                 return
             self._started = True
         self._stopping.clear()
-        self._capture.start()
+        self._thread = threading.Thread(target=self._supervise, name=f"camera-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        """Runs bursts forever; a failure is logged once, retried with backoff, its end logged once."""
+        while not self._stopping.is_set():
+            try:
+                self._burst()
+            except Exception as exc:  # noqa: BLE001 - the supervisor's whole point
+                self.failures += 1
+                if self.failures == 1:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("camera %s: %s; reconnecting with backoff", self.name, self.last_error)
+                self._stopping.wait(min(self.max_backoff_s, 0.25 * 2 ** min(self.failures, 6)))
+            else:
+                if self.failures:
+                    log.info("camera %s: frames again after %d failed attempts", self.name, self.failures)
+                self.failures = 0
 
     def _touch(self) -> bool:
         """Marks the camera in use; True when capture was idle (or not started) until now."""
@@ -107,7 +127,8 @@ class Camera:
     def stop(self) -> None:
         self._stopping.set()
         self._wanted.set()
-        self._capture.stop()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(5)
         with self._lock:
             self._started = False
         self._release()
@@ -124,14 +145,13 @@ class Camera:
         """Reads frames for up to ``burst_s``; raises ``CameraLost`` so the supervisor backs off.
 
         Returning every second (rather than looping forever) lets the supervisor record the
-        recovery and lets ``stop()`` take effect promptly.
+        recovery and lets ``stop()`` and idling take effect promptly.
         """
         self._wanted.clear()
         if time.monotonic() - self._last_use > self.idle_stop_s:
             self._idle = True
             self._release()
             self._wanted.wait(self.burst_s)
-            self._capture.wake()
             return
         self._idle = False
         if self._src is None or not self._src.isOpened():
@@ -153,7 +173,6 @@ class Camera:
             with self._frame_ready:
                 self._frame, self._frame_id, self._frame_at = frame, self._frame_id + 1, time.monotonic()
                 self._frame_ready.notify_all()
-        self._capture.wake()  # no pause between bursts: the next one starts at once
 
     def latest(self, after: int = 0, timeout_s: float = 0.0) -> tuple[int, float, Any]:
         """The newest frame as ``(frame_id, captured_at, frame)``, waiting up to ``timeout_s`` for one

@@ -72,7 +72,7 @@ def test_camera_that_goes_away_is_reported_and_reconnected() -> None:
         assert 2 <= len(opens) <= 6, "reopened with backoff, not in a tight loop"
         src.plug()
         wait_for(lambda: cam.status().state is DeviceState.ONLINE)
-        wait_for(lambda: cam._capture.failures == 0)  # the supervisor recorded the recovery
+        wait_for(lambda: cam.failures == 0)  # the supervisor recorded the recovery
     finally:
         cam.stop()
 
