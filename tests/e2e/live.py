@@ -7,6 +7,7 @@ server on the loopback address, and a 1080 x 1920 touch context.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -52,6 +53,7 @@ def serve(base: Path, **overrides: Any) -> Iterator[LiveKiosk]:
     """
     from ui import create_app
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test output
     kiosk = Kiosk.build(sim_config(base, **overrides))
     kiosk.start()
     srv = None

@@ -106,7 +106,7 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
     page.wait_for_url("**/documents")
     at("documents")
 
-    slow_printers(live, 2.5)
+    slow_printers(live, 1.5)
     page.locator("#print").tap()
     page.wait_for_url("**/printing")
     expect(page.locator(".row.state-printing")).to_have_count(1)
@@ -163,6 +163,7 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
     expect(page.locator("#result")).to_have_attribute("data-result", "failed")
     at("done-not-printed")
     page.locator("#finish").tap()
+    page.wait_for_url("**/")
     set_language(page, lang)
     expect(page.locator("#oos")).to_be_visible(timeout=10_000)
     at("out-of-service")

@@ -197,7 +197,11 @@
           li.querySelector(".state").textContent = r.label;
           li.querySelector(".msg").textContent = r.message || "";
         });
-        if (s.done) { window.location.assign(progress.dataset.doneUrl); }
+        if (s.done) {
+          /* Hold the final marks on screen a moment (longer when something failed) before the summary. */
+          var failed = (s.rows || []).some(function (r) { return r.state === "failed"; });
+          setTimeout(function () { window.location.assign(progress.dataset.doneUrl); }, failed ? 2000 : 800);
+        }
         else if (s.ended) { goHome(); }
         else { setTimeout(poll, 250); }
       }).catch(function () { setTimeout(poll, 1000); });
