@@ -74,7 +74,8 @@ class SimHardware:
                                   int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
         if name == "camera":
             from drivers.camera import Camera
-            return Camera(name, lambda: self.camera)
+            from drivers.decoders import make_decoder
+            return Camera(name, lambda: self.camera, make_decoder(dc.decoder))
         raise ValueError(f"unknown device {name!r}")
 
     # -- the simulator panel's verbs -----------------------------------------------------

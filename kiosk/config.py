@@ -73,6 +73,7 @@ class DeviceSection:
     sam_key: str = ""  # secret: the reader's SAM key (hex); env ADM_DEVICES__CARD_READER__SAM_KEY
     sam_key_file: str = ""
     source: str = ""  # camera: index, file pattern or MJPEG URL
+    decoder: str = "zxing"  # camera: zxing | zbar | zbar-plain (bench/bench_barcode.py says why zxing)
     port: str = ""  # receipt: serial device or host:port
     baudrate: int = 115200
     usb_vendor: int = 0
@@ -260,6 +261,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         allowed = _TRANSPORTS[name]
         if dev.transport not in allowed:
             problems.append(f"'devices.{name}.transport': expected one of {', '.join(allowed)}, got {dev.transport!r}")
+    if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
+        problems.append(f"'devices.camera.decoder': expected zxing, zbar or zbar-plain, got {cfg.devices.camera.decoder!r}")
     if cfg.session.warn_before_s >= cfg.session.idle_timeout_s:
         problems.append("'session.warn_before_s' must be shorter than 'session.idle_timeout_s'")
     for sec in ("pins", "session"):

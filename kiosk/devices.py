@@ -82,7 +82,8 @@ def _build_real(name: str, dc: DeviceSection, profile: printer_profiles.PrinterP
         return ReceiptPrinter(name, printer, int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
     if name == "camera":
         from drivers.camera import Camera, opencv_source
-        return Camera(name, opencv_source(dc.source or "0"))
+        from drivers.decoders import make_decoder
+        return Camera(name, opencv_source(dc.source or "0"), make_decoder(dc.decoder))
     raise ValueError(f"unknown device {name!r}")
 
 

@@ -223,6 +223,7 @@ class Kiosk:
                 lines.append("-" * 60)
                 lines.append(f"NIK {issued.nik}  PIN {issued.pin}")
                 lines.append(issued.whatsapp)
+                lines.append(f"WhatsApp QR (show it to the camera): {self.central_server.sim.whatsapp_qr(issued)}")
             lines.append("-" * 60)
             lines.append(f"Printed output: {Path(self.cfg.sim.output_dir).resolve()}")
         return "\n".join(lines)
