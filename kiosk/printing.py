@@ -98,6 +98,18 @@ class PrintService:
         row = self.store.query_one("SELECT prints FROM duty_cycle WHERE device=? AND day=?", (device, _today()))
         return int(row[0]) if row else 0
 
+    def printed_here(self, document_ids: list[str]) -> set[str]:
+        """Documents this kiosk has printed or is printing: never again, whatever central says.
+
+        Central learns of a print only when the outbox delivers the report; until then (or
+        through a central outage) it still offers the document with the same PIN.
+        """
+        if not document_ids:
+            return set()
+        rows = self.store.query("SELECT DISTINCT document_id FROM print_jobs WHERE state != 'failed' AND document_id IN "
+                                f"({','.join('?' * len(document_ids))})", tuple(document_ids))
+        return {r[0] for r in rows}
+
     # -- plan -----------------------------------------------------------------------------
 
     def plan(self, documents: list[Document]) -> PrintPlan:
@@ -113,6 +125,8 @@ class PrintService:
 
         if not documents:
             refuse("nothing-selected", N_("Please choose at least one document."))
+        if self.printed_here([d.id for d in documents]):
+            refuse("already-printed", N_("There are no documents ready to print for this NIK."))
         for doc in documents:
             if doc.medium is Medium.CARD:
                 plan.blanks_needed[doc.kind.value] = plan.blanks_needed.get(doc.kind.value, 0) + 1

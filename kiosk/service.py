@@ -166,6 +166,9 @@ class Kiosk:
         self.store.audit("service", f"mode-{mode}", actor=actor)
 
     def availability(self) -> Availability:
+        if not self.store.healthy():  # nothing may be consumed that the journal cannot record
+            return Availability(False, "out_of_service", [f"journal: {self.store.fault}"],
+                                N_("This kiosk is temporarily out of service."))
         mode = self.mode
         if mode != "in_service":
             return Availability(False, mode, [mode], N_("This kiosk is temporarily out of service."))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers.base import N_
-from kiosk.central import CentralClient, CentralError, CentralUnavailable, WrongPin
+from kiosk.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
 from kiosk.model import Document, Nik, PrintOutcome, Progress
 from kiosk.pins import Lockout, PinPolicy
 from kiosk.printing import PlanRefused, PrintService
@@ -92,17 +93,20 @@ class Sessions:
         nik = Nik.parse(nik_text)
         nik_hash = nik.digest(self._nik_key)
         with self._lock:
-            for other in list(self._active.values()):
-                if other.step is not Step.PRINTING:
-                    self.end(other.id, "abandoned")
-            lock = self.pins.lockout(nik_hash)
-            if lock:
-                raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
-                                   seconds=lock.seconds_left, scope=lock.scope)
-            s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
-            with self.store.tx() as db:
-                db.execute("INSERT INTO sessions(id, started_at, method, nik_masked, nik_hash, state) "
-                           "VALUES (?,?,?,?,?,?)", (s.id, s.started, method, nik.masked, nik_hash, s.step.value))
+            try:
+                for other in list(self._active.values()):
+                    if other.step is not Step.PRINTING:
+                        self.end(other.id, "abandoned")
+                lock = self.pins.lockout(nik_hash)
+                if lock:
+                    raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
+                                       seconds=lock.seconds_left, scope=lock.scope)
+                s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
+                with self.store.tx() as db:
+                    db.execute("INSERT INTO sessions(id, started_at, method, nik_masked, nik_hash, state) "
+                               "VALUES (?,?,?,?,?,?)", (s.id, s.started, method, nik.masked, nik_hash, s.step.value))
+            except sqlite3.DatabaseError as exc:  # a full or locked journal (Store.fault): out of service, said so
+                raise SessionError("out-of-service", N_("This kiosk is temporarily out of service.")) from exc
             self._active[s.id] = s
         log.info("session %s started by %s for %s", s.id[:6], method, nik.masked)
         return s
@@ -127,6 +131,7 @@ class Sessions:
         """Ends a session and drops its personal data (documents, photos, NIK) from memory."""
         with self._lock:
             s = self._active.pop(sid, None)
+            self.threads.pop(sid, None)  # one per printing session: kept, they would pile up for the kiosk's life
         if s is None:
             return
         with self.store.tx() as db:
@@ -170,8 +175,11 @@ class Sessions:
             self.store.audit("central", "redeem-failed", error=type(exc).__name__)
             raise SessionError(type(exc).__name__, exc.message) from exc
         self.pins.record_success(s.nik_hash)
+        printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
+        if len(printed) == len(redemption.documents):
+            raise SessionError("NoDocuments", NoDocuments.message)
         try:
-            docs = [self.central.fetch(redemption.id, d) for d in redemption.documents]
+            docs = [self.central.fetch(redemption.id, d) for d in redemption.documents if d.id not in printed]
         except CentralError as exc:
             raise SessionError("fetch-failed", CentralUnavailable.message) from exc
         s.redemption_id = redemption.id
@@ -205,9 +213,12 @@ class Sessions:
                 s.outcome = PrintOutcome(s.reference, [], [d.id for d in plan.documents])
             finally:
                 s.last_activity = time.monotonic()
-                with self.store.tx() as db:
-                    db.execute("UPDATE sessions SET state='done', reference=?, outcome=? WHERE id=?",
-                               (s.reference, "printed" if s.outcome and not s.outcome.failed else "partial", s.id))
+                try:
+                    with self.store.tx() as db:
+                        db.execute("UPDATE sessions SET state='done', reference=?, outcome=? WHERE id=?",
+                                   (s.reference, "printed" if s.outcome and not s.outcome.failed else "partial", s.id))
+                except sqlite3.DatabaseError:  # the journal broke mid-session: the citizen must still see the end
+                    log.exception("cannot record the end of printing for session %s", s.id[:6])
                 s.step = Step.DONE
 
         t = threading.Thread(target=run, name=f"print-{s.id[:6]}", daemon=True)

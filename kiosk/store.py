@@ -140,9 +140,19 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# SQLite result codes that mean "the journal cannot be written now" -> the availability reason
+JOURNAL_FAULTS = {"SQLITE_FULL": "disk-full", "SQLITE_BUSY": "busy", "SQLITE_LOCKED": "busy",
+                  "SQLITE_READONLY": "read-only", "SQLITE_IOERR": "io-error", "SQLITE_CANTOPEN": "io-error",
+                  "SQLITE_CORRUPT": "corrupt", "SQLITE_NOTADB": "corrupt"}
+PROBE_INTERVAL_S = 5.0
+
+
 class Store:
+    fault: str = ""  # set when a write failed for a reason in JOURNAL_FAULTS; cleared by the next commit
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._probed = 0.0
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -176,13 +186,41 @@ class Store:
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One transaction: every row in it is on disk together, or none is."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite rolls back by itself after some errors (SQLITE_FULL)
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                self._note(exc)
                 raise
-            self._db.execute("COMMIT")
+            self.fault = ""
+
+    def _note(self, exc: sqlite3.DatabaseError) -> None:
+        """A full, busy, read-only or broken journal puts the kiosk out of service (a clear reason), not in a crash loop."""
+        fault = JOURNAL_FAULTS.get(getattr(exc, "sqlite_errorname", ""), "")
+        if fault:
+            self.fault = fault
+            self._probed = time.monotonic()
+
+    def healthy(self) -> bool:
+        """False while the journal cannot be written. After a failure, a small write every few seconds
+        (64 KB, so a nearly full disk does not read as healthy) notices when space is back."""
+        if not self.fault:
+            return True
+        if time.monotonic() - self._probed < PROBE_INTERVAL_S:
+            return False
+        try:
+            with self.tx() as db:
+                db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('journal-probe', ?)", ("x" * 65536,))
+                db.execute("DELETE FROM settings WHERE key='journal-probe'")
+        except sqlite3.DatabaseError:
+            return False
+        return True
 
     def query(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
