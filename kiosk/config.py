@@ -33,6 +33,7 @@ class KioskSection:
     assist_phone: str = ""
     help_text: str = ""
     secret_file: str = ""  # per-kiosk key (HMAC of NIKs in the journal); made on first start
+    retention_days: int = 90  # masked NIKs and NIK hashes in the journal are erased after this (UU PDP)
 
 
 @dataclass
@@ -204,7 +205,7 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
         problems.append(f"{prefix.rstrip('.') or 'config'}: expected a table, got {data!r}")
         return cls()
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    known = {f.name for f in dataclasses.fields(cls) if not (cls is Config and f.name == "source")}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
@@ -261,6 +262,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         allowed = _TRANSPORTS[name]
         if dev.transport not in allowed:
             problems.append(f"'devices.{name}.transport': expected one of {', '.join(allowed)}, got {dev.transport!r}")
+    if cfg.kiosk.retention_days < 1:
+        problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
         problems.append(f"'devices.camera.decoder': expected zxing, zbar or zbar-plain, got {cfg.devices.camera.decoder!r}")
     if cfg.session.warn_before_s >= cfg.session.idle_timeout_s:

@@ -73,6 +73,7 @@ class Kiosk:
         self.telemetry = Telemetry(self)
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
         self.demo_pins: list[Any] = []
+        self._last_forget = 0.0
 
     @classmethod
     def build(cls, cfg: Config) -> Kiosk:
@@ -148,6 +149,10 @@ class Kiosk:
         self.store.close()
 
     def _tick(self) -> None:
+        now = time.time()
+        if now - self._last_forget > 3600:
+            self._last_forget = now
+            self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
         self.telemetry.heartbeat_tick()
         self.outbox.flush()

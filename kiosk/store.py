@@ -253,6 +253,18 @@ class Store:
         db.execute("INSERT OR IGNORE INTO outbox(idem_key, kind, payload, created_at, next_attempt_at) "
                    "VALUES (?,?,?,?,?)", (idem_key, kind, json.dumps(payload, sort_keys=True), now, now))
 
+    def forget(self, personal_before: float, delivered_before: float) -> int:
+        """Retention: erases masked NIKs and NIK hashes of old sessions, expired PIN counters and
+        delivered outbox messages. Jobs, blanks and audit stay: they hold no personal data and
+        the regency must account for every blank."""
+        now = time.time()
+        with self.tx() as db:
+            n = db.execute("UPDATE sessions SET nik_masked='', nik_hash='' WHERE ended_at IS NOT NULL AND ended_at < ? "
+                           "AND nik_hash != ''", (personal_before,)).rowcount
+            db.execute("DELETE FROM pin_attempts WHERE locked_until < ? AND window_start < ?", (now, now - 86400))
+            db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (delivered_before,))
+        return n
+
     def get_setting(self, key: str, default: str = "") -> str:
         row = self.query_one("SELECT value FROM settings WHERE key=?", (key,))
         return row[0] if row else default

@@ -61,3 +61,12 @@ def test_redacted_hides_secrets() -> None:
     assert red["central"]["kiosk_key"] == "***"
     assert red["devices"]["card_reader"]["sam_key"] == "***"
     assert "s3cret" not in repr(red)
+
+
+def test_a_camera_source_is_a_setting(tmp_path: Path) -> None:
+    f = tmp_path / "k.toml"
+    f.write_text('[sim]\nmode = "inprocess"\n[devices.camera]\ntransport = "opencv"\nsource = "http://10.0.0.9/stream.mjpg"\n')
+    assert load(f, env={}).devices.camera.source == "http://10.0.0.9/stream.mjpg"
+    with pytest.raises(ConfigError, match="unknown key 'source'"):
+        f.write_text('source = "x"\n[sim]\nmode = "inprocess"\n')
+        load(f, env={})

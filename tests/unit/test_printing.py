@@ -159,3 +159,17 @@ def test_blank_serials_are_journaled_once(kiosk: Kiosk) -> None:
         kiosk.printing.load_blanks("ktp-el", "again", ["KTP-SIM-000001"])
     assert kiosk.printing.load_blanks("ktp-el", "B2", ["KTP-B2-0001", "KTP-B2-0002"]) == 2
     assert kiosk.printing.blanks_in_stock("ktp-el") == 82
+
+
+def test_retention_forgets_masked_niks_but_keeps_the_books(kiosk: Kiosk) -> None:
+    s, _ = authenticated(kiosk)
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    kiosk.sessions.end(s.id)
+    kiosk.outbox.flush()
+    import time as _time
+    assert kiosk.store.forget(_time.time() + 1, _time.time() + 1) == 1
+    assert tuple(kiosk.store.query_one("SELECT nik_masked, nik_hash FROM sessions")) == ("", "")
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM outbox WHERE kind='report'")[0] == 0
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 2
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state='printed'")[0] == 1
