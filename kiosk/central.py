@@ -136,9 +136,11 @@ class CentralClient:
     def _fail(self, resp: httpx.Response) -> CentralError:
         code = ""
         try:
-            code = str(resp.json().get("error", ""))
+            data = resp.json()
         except ValueError:
-            pass
+            data = None
+        if isinstance(data, dict):  # a proxy's error page may be JSON, just not an object
+            code = str(data.get("error", ""))
         if resp.status_code in (401, 403) and code in ("", "kiosk-auth"):
             return CentralRejected(f"central refused this kiosk ({resp.status_code} {code})")
         return {"wrong-pin": WrongPin, "no-documents": NoDocuments, "pin-expired": PinExpired}.get(

@@ -220,7 +220,7 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
         else:
             try:
                 kwargs[key] = _coerce(typ, value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: `retries = inf` in TOML
                 problems.append(f"'{name}': expected {_type_name(typ)}, got {value!r}")
     return cls(**kwargs)
 
