@@ -6,6 +6,7 @@ idle countdown and the polling. The browser holds only the session ID in a cooki
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -53,9 +54,11 @@ def page(template: str, **ctx: Any) -> str:
 
 
 def assist_code(s: ActiveSession | None) -> str:
-    """What staff ask for: the kiosk ID plus the start of the session ID, which the log lines also carry."""
+    """What staff ask for: the kiosk ID and four hex digits from a hash of the session ID (easy to read
+    aloud, and no part of the session's cookie on screen); the time of day when there is no session."""
     cfg = kiosk().cfg
-    return f"{cfg.kiosk.id}-{(s.id[:4].upper() if s else time.strftime('%H%M'))}"
+    suffix = hashlib.sha256(s.id.encode()).hexdigest()[:4].upper() if s else time.strftime("%H%M")
+    return f"{cfg.kiosk.id}-{suffix}"
 
 
 def local_path(value: str | None, default: str = "/") -> str:

@@ -6,6 +6,7 @@ notice on screen, plus what must be true behind it (printed files, the session g
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -167,7 +168,7 @@ def test_printer_fault_mid_print(kiosk_page: Page, live: LiveKiosk) -> None:
     expect(result).to_have_attribute("data-result", "failed")
     expect(result).to_contain_text("Dokumen belum tercetak. PIN Anda tetap berlaku.")
     expect(result).to_contain_text("petugas")  # where to get help
-    expect(page.locator("#assist-code")).to_have_text(re.compile(r"^ADM-SIM-0001-\w{4}$"))
+    expect(page.locator("#assist-code")).to_have_text(re.compile(r"^ADM-SIM-0001-[0-9A-F]{4}$"))
     expect(page.locator(".row.state-done .doc-title")).to_have_text(["KTP Elektronik"])
     expect(page.locator(".row.state-failed")).to_have_count(2)
     assert printed_files(live) == {"card_printer": 1, "document_printer": 0}
@@ -243,7 +244,7 @@ def test_help_shows_assist_code_and_returns(kiosk_page: Page, live: LiveKiosk) -
     expect(page.locator("h1")).to_have_text("Butuh bantuan?")
     code = page.locator("#assist-code").inner_text()
     sid = live.kiosk.sessions.active()[0].id
-    assert code == f"ADM-SIM-0001-{sid[:4].upper()}"
+    assert code == f"ADM-SIM-0001-{hashlib.sha256(sid.encode()).hexdigest()[:4].upper()}"
     page.locator("#help-back").tap()
     page.wait_for_url("**/pin")
 
