@@ -7,6 +7,8 @@ Indonesian translation here, so no user-facing string escapes the catalogue.
 
 from __future__ import annotations
 
+import re
+
 ID: dict[str, str] = {
     "The device is not ready. Please ask staff for help.": "Perangkat belum siap. Silakan minta bantuan petugas.",
     "The card could not be read. Please tap it again.": "Kartu tidak terbaca, silakan tempel ulang.",
@@ -348,7 +350,12 @@ ID: dict[str, str] = {
 }
 
 
+def _without_date(po: bytes) -> bytes:
+    return re.sub(rb'"POT-Creation-Date: [^"]*"', b"", po)
+
+
 def main() -> int:
+    import io
     import subprocess
     import sys
     from pathlib import Path
@@ -379,8 +386,10 @@ def main() -> int:
                 msg.string = ("", "") if isinstance(msg.id, tuple) else ""
         out = root / "kiosk" / "translations" / lang / "LC_MESSAGES" / "messages.po"
         out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("wb") as fh:
-            write_po(fh, template, omit_header=False, sort_output=True, width=120)
+        buf = io.BytesIO()
+        write_po(buf, template, omit_header=False, sort_output=True, width=120)
+        if not out.exists() or _without_date(out.read_bytes()) != _without_date(buf.getvalue()):
+            out.write_bytes(buf.getvalue())  # rewritten only when a message changed, not for a new timestamp
     for m in missing:
         print(f"untranslated: {m!r}", file=sys.stderr)
     return 1 if missing else 0
