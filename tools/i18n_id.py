@@ -347,6 +347,20 @@ ID: dict[str, str] = {
     "Ribbon, film, toner and paper": "Pita, film, toner dan kertas",
     "Supply": "Bahan",
     "Replaced: reset counter": "Sudah diganti: atur ulang penghitung",
+    # "Cek keaslian dokumen" (the authenticity check)
+    "This document is authentic and valid.": "Dokumen ini asli dan berlaku.",
+    "This document is authentic, but it has been replaced by a newer one.":
+        "Dokumen ini asli, tetapi sudah diganti dengan dokumen yang lebih baru.",
+    "This document is not in the Dukcapil database.": "Dokumen ini tidak terdaftar di database Dukcapil.",
+    "Check a document": "Cek keaslian dokumen",
+    "Check a document's authenticity": "Cek keaslian dokumen",
+    "Hold the QR code at the bottom right of your Kartu Keluarga or akta in front of the camera.":
+        "Arahkan kode QR di kanan bawah Kartu Keluarga atau akta Anda ke kamera.",
+    "Document": "Dokumen",
+    "Number": "Nomor",
+    "Issued": "Tanggal terbit",
+    "Signed by": "Ditandatangani oleh",
+    "Check another document": "Cek dokumen lain",
 }
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from drivers.base import N_, DeviceError
-from kiosk.model import InvalidNik
+from kiosk.model import DocumentKind, InvalidNik
 from kiosk.service import Kiosk
 from kiosk.session import ActiveSession, SessionError, Step
 
@@ -212,6 +212,39 @@ def qr_poll() -> Any:
     if error:
         return jsonify(status="invalid", message=error), 422
     return jsonify(status="identified", redirect=resp.location)
+
+
+VERDICT_TEXT = {
+    "valid": N_("This document is authentic and valid."),
+    "superseded": N_("This document is authentic, but it has been replaced by a newer one."),
+    "unknown": N_("This document is not in the Dukcapil database."),
+}
+
+
+@bp.get("/verify")
+def verify_page() -> Any:
+    """"Cek keaslian dokumen": hold a printed KK or akta's QR code to the camera, see central's verdict."""
+    if not kiosk().availability().available or getattr(kiosk(), "scanner", None) is None:
+        return redirect(url_for("citizen.welcome"))
+    return page("citizen/verify.html")
+
+
+@bp.post("/verify/poll")
+def verify_poll() -> Any:
+    """Polled by the verify page; the verdict carries no more personal data than the document shows."""
+    scanner = getattr(kiosk(), "scanner", None)
+    if scanner is None:
+        return jsonify(status="unavailable", message=_(QR_MESSAGES[0])), 409
+    check = scanner.check_document(wait_s=0.3)
+    if check.status in VERDICT_TEXT:
+        kiosk().store.audit("citizen", "document-checked", verdict=check.status, kind=check.kind)
+        try:
+            title = _(DocumentKind(check.kind).title) if check.kind else ""
+        except ValueError:
+            title = check.kind
+        return jsonify(status=check.status, verdict=_(VERDICT_TEXT[check.status]), kind=title,
+                       number=check.number, issue_date=check.issue_date, office=check.office)
+    return jsonify(status=check.status, message=_(check.message) if check.message else "")
 
 
 # -- PIN ----------------------------------------------------------------------------------

@@ -177,6 +177,46 @@
     setTimeout(qrPoll, 100);
   }
 
+  /* Verify page: central's verdict on a printed document's QR code (green, yellow, red). */
+  var verify = document.getElementById("verify");
+  if (verify) {
+    var vStatus = document.getElementById("verify-status");
+    var verdict = document.getElementById("verdict");
+    var showing = false;
+    var fill = function (id, text) {
+      var el = document.getElementById(id);
+      el.textContent = text || "-";
+    };
+    var vPoll = function () {
+      if (leaving || showing) { return; }
+      post(verify.dataset.pollUrl).then(function (r) { return r.json(); }).then(function (res) {
+        if (res.verdict) {
+          showing = true;
+          verdict.className = "verdict verdict-" + res.status;
+          fill("verdict-text", res.verdict);
+          fill("verdict-kind", res.kind);
+          fill("verdict-number", res.number);
+          fill("verdict-date", res.issue_date);
+          fill("verdict-office", res.office);
+          verdict.hidden = false;
+          vStatus.hidden = true;
+          return;
+        }
+        vStatus.textContent = res.message || vStatus.dataset.looking;
+        vStatus.className = res.message ? "status error" : "status";
+        setTimeout(vPoll, 200);
+      }).catch(function () { setTimeout(vPoll, 1000); });
+    };
+    document.getElementById("verify-again").addEventListener("click", function () {
+      verdict.hidden = true;
+      vStatus.hidden = false;
+      vStatus.textContent = vStatus.dataset.looking;
+      showing = false;
+      setTimeout(vPoll, 1500);  /* time to take the first document away */
+    });
+    setTimeout(vPoll, 100);
+  }
+
   /* Out of service: come back by itself when the kiosk is available again. */
   var oos = document.getElementById("oos");
   if (oos) {
