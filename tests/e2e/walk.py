@@ -138,6 +138,17 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
     expect(page.locator("#ended")).to_be_visible()
     at("welcome-card-removed")
 
+    if getattr(live.kiosk, "scanner", None) is not None:  # "Cek keaslian dokumen"
+        page.goto("/")
+        set_language(page, lang)
+        page.locator("#check-doc").tap()
+        page.wait_for_url("**/verify")
+        at("verify")
+        live.sim.show_qr(live.kiosk.central_server.sim.document_qrs(live.pins[SITI].request_id)["kk"])
+        expect(page.locator("#verdict")).to_be_visible(timeout=15_000)
+        at("verify-valid")
+        live.sim.hide_qr()
+
     page.goto("/")
     identify_by_nik(page, DEWI)
     page.wait_for_url("**/pin")
