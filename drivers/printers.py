@@ -54,6 +54,8 @@ class CupsLike(Protocol):
     def getJobs(self, which_jobs: str = "not-completed", my_jobs: bool = False,  # noqa: N802
                 requested_attributes: list[str] | None = None) -> dict[int, dict[str, Any]]: ...
     def cancelJob(self, job_id: int, purge_job: bool = False) -> None: ...  # noqa: N802
+    def enablePrinter(self, name: str) -> None: ...  # noqa: N802
+    def acceptJobs(self, name: str) -> None: ...  # noqa: N802
 
 
 class CupsError(RuntimeError):
@@ -275,6 +277,13 @@ class CupsPrinter:
                 return int(job_id)
         return None
 
+    def clear_fault(self) -> None:
+        """After a technician fixed the printer: what ``cupsenable`` and ``cupsaccept`` do. CUPS stops a
+        queue whose job failed (ErrorPolicy stop-printer); it would otherwise stay stopped."""
+        conn = self._conn()
+        conn.enablePrinter(self.queue)
+        conn.acceptJobs(self.queue)
+
     def cancel(self, job_id: int) -> None:
         """Cancels a job; a job already finished or a lost cupsd is not an error here."""
         try:
@@ -315,6 +324,12 @@ class _Pycups:
 
     def cancelJob(self, job_id: int, purge_job: bool = False) -> None:  # noqa: N802
         self._call("cancelJob", job_id, purge_job=purge_job)
+
+    def enablePrinter(self, name: str) -> None:  # noqa: N802
+        self._call("enablePrinter", name)
+
+    def acceptJobs(self, name: str) -> None:  # noqa: N802
+        self._call("acceptJobs", name)
 
     def device_attributes(self, uri: str, requested: list[str], timeout_s: float = 1.0) -> dict[str, Any]:
         """Get-Printer-Attributes straight from an IPP printer (the queue's ``device-uri``).

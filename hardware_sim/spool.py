@@ -58,6 +58,13 @@ class SimQueue:
         self._jam_countdown.append(nth)
         self._fail_reason[len(self._jam_countdown) - 1] = reason
 
+    def clear(self) -> None:
+        """What a technician's hands do: clear the jam, refill, close the cover (supply warnings stay)."""
+        self._jam_countdown.clear()
+        self._fail_reason.clear()
+        self.state_reasons[:] = [r for r in self.state_reasons if r.startswith("marker-supply")]
+        self.accepting = True
+
     def _take_fault(self) -> str | None:
         hit = None
         for i, n in enumerate(self._jam_countdown):
@@ -226,6 +233,15 @@ class SimCups:
     def clear_faults(self, queue: str) -> None:
         with self._lock:
             self._queue(queue).state_reasons.clear()
+
+    def enablePrinter(self, name: str) -> None:  # noqa: N802 - pycups' name
+        with self._lock:
+            q = self._queue(name)
+            q.state_reasons[:] = [r for r in q.state_reasons if r != "paused"]
+
+    def acceptJobs(self, name: str) -> None:  # noqa: N802 - pycups' name
+        with self._lock:
+            self._queue(name).accepting = True
 
     def printed_files(self, queue: str) -> list[Path]:
         return sorted((self.output_dir / queue).glob("*"))

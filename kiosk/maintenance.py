@@ -332,40 +332,32 @@ class Maintenance:
             "WHERE j.state IN ('planned', 'submitted') ORDER BY j.id")
         return [StuckJob(*tuple(r)[:9]) for r in rows if r[9] not in printing]
 
-    def _stuck(self, job_id: int) -> tuple[StuckJob, str]:
+    def _stuck(self, job_id: int) -> StuckJob:
         for job in self.stuck_jobs():
             if job.id == job_id:
-                rid = self.store.query_one("SELECT redemption_id FROM print_jobs WHERE id=?", (job_id,))[0]
-                return job, rid
+                return job
         raise MaintenanceError("not-stuck", job=job_id)
 
     def recheck_job(self, tech: str, job_id: int) -> str:
         """Asks the printer what became of a stuck job and settles it; 'pending' when it is still at work."""
-        job, rid = self._stuck(job_id)
-        printer = self.kiosk.devices.get(job.printer)
-        if job.state == "planned" or printer is None:
+        job = self._stuck(job_id)
+        if job.state == "planned":
             return "pending"
-        from drivers.printers import COMPLETED, FINAL
-        pjid = job.printer_job_id or printer.find_job(f"adm-job-{job.id}")
-        if not pjid:
-            verdict: bool | None = False
-        else:
-            state, _reasons = printer.job_state(int(pjid))
-            verdict = None if state not in FINAL else state == COMPLETED
+        verdict = self.kiosk.printing.ask_printer(job.id, job.printer, job.printer_job_id)
         if verdict is None:
             self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="pending")
             return "pending"
-        self.kiosk.printing._finish(job.id, None, rid, verdict, "" if verdict else f"settled by technician {tech}")
+        self.kiosk.printing.settle(job.id, verdict, "" if verdict else f"settled by technician {tech}")
         self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="printed" if verdict else "failed")
         return "printed" if verdict else "failed"
 
     def cancel_job(self, tech: str, job_id: int) -> None:
         """Cancels a stuck job at the printer and journals it failed: its blank is spoiled, central hears it failed."""
-        job, rid = self._stuck(job_id)
+        job = self._stuck(job_id)
         printer = self.kiosk.devices.get(job.printer)
         if printer is not None and job.printer_job_id:
             printer.cancel(int(job.printer_job_id))
-        self.kiosk.printing._finish(job.id, None, rid, False, f"cancelled by technician {tech}")
+        self.kiosk.printing.settle(job.id, False, f"cancelled by technician {tech}")
         self.store.audit("maintenance", "job-cancelled", actor=tech, job=job_id, serial=job.blank_serial)
 
     # -- diagnostics ----------------------------------------------------------------------------

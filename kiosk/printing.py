@@ -303,34 +303,47 @@ class PrintService:
 
     # -- recovery -------------------------------------------------------------------------
 
+    def ask_printer(self, job_id: int, printer_name: str, printer_job_id: int | None, wait_s: float = 0.0) -> bool | None:
+        """What became of a submitted job: True printed, False not printed, None when the printer cannot tell
+        (unreachable, or still at work after ``wait_s``). A job the printer never saw was not printed."""
+        printer: CupsPrinter | None = self.devices.get(printer_name)
+        if printer is None:
+            return None
+        try:
+            pjid = printer_job_id or printer.find_job(f"adm-job-{job_id}")
+            if not pjid:
+                return False
+            state, _ = printer.job_state(int(pjid))
+            if state in FINAL:
+                return state == COMPLETED
+            if wait_s <= 0:
+                return None
+            result = printer.wait(int(pjid), wait_s)
+            return None if result.state == "timeout" else result.ok
+        except (RuntimeError, DeviceError) as exc:
+            log.warning("cannot ask %s about job %s: %s", printer_name, job_id, exc)
+            return None
+
+    def settle(self, job_id: int, printed: bool, error: str = "") -> None:
+        """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report)."""
+        row = self.store.query_one("SELECT redemption_id FROM print_jobs WHERE id=?", (job_id,))
+        if row is not None:
+            self._finish(job_id, None, row[0], printed, error)
+
     def recover(self) -> int:
         """Settles jobs a crash left open; returns how many it settled."""
         settled = 0
-        for row in self.store.query("SELECT id, redemption_id, printer, printer_job_id, state FROM print_jobs "
+        for row in self.store.query("SELECT id, printer, printer_job_id, state FROM print_jobs "
                                     "WHERE state IN ('planned','submitted') ORDER BY id"):
-            job_id, rid, printer_name, pjid, state = row
+            job_id, printer_name, pjid, state = row
             if state == JobState.PLANNED:
-                self._finish(job_id, None, rid, False, "interrupted before printing")
+                self.settle(job_id, False, "interrupted before printing")
                 settled += 1
                 continue
-            printer: CupsPrinter | None = self.devices.get(printer_name)
-            verdict: bool | None = None
-            try:
-                if printer is not None:
-                    pjid = pjid or printer.find_job(f"adm-job-{job_id}")
-                    if pjid:
-                        st, _ = printer.job_state(int(pjid))
-                        if st not in FINAL:
-                            res = printer.wait(int(pjid), min(self.job_timeout_s, 60))
-                            st = COMPLETED if res.ok else -1
-                        verdict = st == COMPLETED
-                    else:
-                        verdict = False  # never reached the printer
-            except (RuntimeError, DeviceError) as exc:
-                log.warning("recovery: cannot ask %s about job %s: %s", printer_name, job_id, exc)
+            verdict = self.ask_printer(job_id, printer_name, pjid, wait_s=min(self.job_timeout_s, 60))
             if verdict is None:
                 continue  # the printer cannot answer now; try again at the next start
-            self._finish(job_id, None, rid, verdict, "" if verdict else "interrupted: printer reports not printed")
+            self.settle(job_id, verdict, "" if verdict else "interrupted: printer reports not printed")
             settled += 1
             crash_point("recovery-settled")
         with self.store.tx() as db:

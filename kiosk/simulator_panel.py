@@ -172,9 +172,7 @@ class SimulatorPanel:
             return
         if device in ("card_printer", "document_printer"):
             hw.cups.down = False
-            q = self._queue(device)
-            q._jam_countdown.clear()
-            q.state_reasons[:] = [r for r in q.state_reasons if r.startswith("marker-supply")]
+            self._queue(device).clear()
         elif device == "receipt_printer":
             hw.escpos.cover_open = False
             hw.escpos.mute = False

@@ -187,3 +187,16 @@ def test_print_test_card_faces_match_the_profile() -> None:
     assert front.size == back.size == profile.size_px
     a4 = a4_test_pdf(printer_profiles.load("office-laser-a4"), "ADM-T")
     assert a4.startswith(b"%PDF") and b"595.28 841.89" in a4
+
+
+def test_clear_fault_reenables_a_stopped_queue(tmp_path: Path) -> None:
+    from drivers.printers import CupsPrinter
+    from hardware_sim.spool import SimCups
+    cups = SimCups(tmp_path)
+    q = cups.add_queue("card")
+    q.accepting = False
+    q.state_reasons.append("paused")
+    printer = CupsPrinter("card_printer", "card", cups)
+    assert not printer.status().ready
+    printer.clear_fault()
+    assert printer.status().ready
