@@ -19,6 +19,8 @@ help:
 	@echo "make test   - install what the tests need (apt packages when root) and run the whole suite"
 	@echo "make bench  - run the benchmarks and print their tables"
 	@echo "make lint   - ruff"
+	@echo "make screens - screenshots of every screen (both languages) into docs/screens/"
+	@echo "make soak   - the long soak (5,000 sessions with random faults) and docs/reliability.md"
 
 $(VENV)/.base: pyproject.toml
 	@if ! test -x $(PY); then \
@@ -75,6 +77,12 @@ bench: system-deps $(VENV)/.test
 
 screens: system-deps $(VENV)/.test
 	$(PY) tools/screens.py
+
+# 5,000 simulated citizen sessions with seeded random faults; invariants checked at the end.
+SOAK_SESSIONS ?= 5000
+soak: $(VENV)/.test
+	$(PY) tools/soak.py --sessions $(SOAK_SESSIONS) --seed 2024
+	$(PY) tools/reliability_report.py
 
 clean:
 	rm -rf var .pytest_cache

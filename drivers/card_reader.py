@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from drivers import tlv
-from drivers.base import Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError
+from drivers.base import N_, Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError
 
 AID = bytes.fromhex("A0000006364B54504C01")
 SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE, SFI_SECURITY = 0x01, 0x02, 0x03, 0x1D
@@ -32,8 +32,8 @@ FIELD_TAGS = {
 }
 MAX_FILE = 0x8000  # the protocol's EF size limit: short READ BINARY offsets are 15 bits
 CHALLENGE_LEN, MAC_LEN = 8, 32
-UNREADABLE = "The card could not be read. Please tap it again."
-READER_DOWN = "The card reader is not working. Please type your NIK instead."
+UNREADABLE = N_("The card could not be read. Please tap it again.")
+READER_DOWN = N_("The card reader is not working. Please type your NIK instead.")
 
 
 class CardRemoved(DeviceError):

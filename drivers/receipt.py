@@ -207,7 +207,9 @@ class ReceiptPrinter:
             return DeviceStatus(DeviceState.OFFLINE, "offline (cover open or error)", supplies, code="offline")
         return DeviceStatus(DeviceState.ONLINE, "ready", supplies)
 
-    def print_receipt(self, receipt: ReceiptLayout, check: Callable[[], DeviceStatus] | None = None) -> None:
+    def print_receipt(self, receipt: ReceiptLayout, check: Callable[[], DeviceStatus] | None = None) -> DeviceStatus:
+        """Prints, then asks the printer again: the status after printing says whether the receipt surely came out
+        (``unknown`` when the printer cannot answer status queries: then nobody knows)."""
         status = (check or self.status)()
         if status.state in (DeviceState.USER_ERROR, DeviceState.OFFLINE):
             raise DeviceError(status.code or "offline", status.detail, Action.CLEAR, NOT_PRINTED)
@@ -226,6 +228,7 @@ class ReceiptPrinter:
         except Exception as exc:  # noqa: BLE001 - serial/USB/network errors all mean "not printed"
             self._reset()
             raise DeviceError("receipt-failed", f"{type(exc).__name__}: {exc}", Action.CLEAR, NOT_PRINTED) from exc
+        return (check or self.status)()
 
     def _line(self, line: ReceiptLine) -> None:
         self._p.set(align=line.align, bold=line.bold, double_height=line.big, double_width=line.big, normal_textsize=not line.big)

@@ -143,6 +143,8 @@ class CentralClient:
             code = str(data.get("error", ""))
         if resp.status_code in (401, 403) and code in ("", "kiosk-auth"):
             return CentralRejected(f"central refused this kiosk ({resp.status_code} {code})")
+        if resp.status_code >= 500 or resp.status_code == 429:  # central's trouble, not the kiosk's
+            return CentralUnavailable(f"central answered {resp.status_code} {code}")
         return {"wrong-pin": WrongPin, "no-documents": NoDocuments, "pin-expired": PinExpired}.get(
             code, CentralRejected)(f"{resp.status_code} {code}")
 

@@ -200,11 +200,15 @@ class Kiosk:
             failed=[titles[i][0] for i in s.outcome.failed if i in titles],
             columns=getattr(printer, "columns", 48), _=_)
         try:
-            printer.print_receipt(receipt)
+            after = printer.print_receipt(receipt)
         except Exception as exc:  # noqa: BLE001 - a receipt fault never undoes a printed document
             code = getattr(exc, "code", type(exc).__name__)
             self.store.audit("print", "receipt-failed", code=code)
             return str(code)
+        if not after.ready:  # out of paper mid-receipt, or a printer that cannot say: the citizen notes the reference
+            code = after.code or "unconfirmed"
+            self.store.audit("print", "receipt-unconfirmed", code=code, reference=s.reference)
+            return code
         self.store.audit("print", "receipt-printed", reference=s.reference)
         return ""
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import sqlite3
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, render_template, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from drivers.base import N_
 from kiosk.i18n import LANGUAGES, TRANSLATIONS, compile_catalogues
 from kiosk.service import Kiosk
 
@@ -48,6 +50,22 @@ def create_app(kiosk: Kiosk) -> Flask:
         lang = session.get("lang")
         return lang if lang in LANGUAGES else kiosk.cfg.kiosk.language
 
+    @app.before_request
+    def _loopback_only() -> Any:
+        """The citizen UI is for the kiosk's own touchscreen; remote staff use the status API.
+        Registered before CSRF, so a remote caller is refused as such (403), whatever it sends."""
+        if not _is_loopback(request.remote_addr) and not app.config.get("ALLOW_REMOTE_UI"):
+            return ("Forbidden: the kiosk UI answers only on this machine's loopback address.", 403)
+        return None
+
+    @app.errorhandler(sqlite3.DatabaseError)
+    def _journal_failed(exc: sqlite3.DatabaseError) -> Any:
+        """The journal cannot be written (disk full, read-only): out of service, never a stack trace.
+        Nothing was half-done: every journal write is one transaction."""
+        app.logger.error("journal error during %s: %s", request.path, exc)
+        return render_template("citizen/out_of_service.html", message=N_("This kiosk is temporarily out of service."),
+                               idle_timeout=0, idle_warn=0, lang=session.get("lang", kiosk.cfg.kiosk.language)), 503
+
     Babel(app, locale_selector=locale)
     csrf.init_app(app)
 
@@ -55,13 +73,6 @@ def create_app(kiosk: Kiosk) -> Flask:
     app.register_blueprint(citizen_bp)
     from ui.maintenance import bp as maintenance_bp
     app.register_blueprint(maintenance_bp)
-
-    @app.before_request
-    def _loopback_only() -> Any:
-        """The citizen UI is for the kiosk's own touchscreen; remote staff use the status API."""
-        if not _is_loopback(request.remote_addr) and not app.config.get("ALLOW_REMOTE_UI"):
-            return ("Forbidden: the kiosk UI answers only on this machine's loopback address.", 403)
-        return None
 
     @app.after_request
     def _headers(resp: Any) -> Any:

@@ -198,3 +198,32 @@ def test_idle_session_is_reset(make_kiosk: Any) -> None:
         time.sleep(0.1)
     assert k.sessions.get(s.id) is None
     assert k.store.query_one("SELECT outcome FROM sessions WHERE id=?", (s.id,))[0] == "timeout"
+
+
+def test_a_central_500_is_central_trouble_not_the_kiosks(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    kiosk.central_server.sim.faults.fail_next(500, 1)  # the redemption is not retried (it counts a PIN attempt)
+    r = citizen.post("/pin", pin=issued.pin)
+    assert r.status_code == 503 and "Server Dukcapil sedang tidak tersedia" in errors(r.text)[0]
+    assert kiosk.pins.tries_left(kiosk.sessions.active()[0].nik_hash) == 3
+
+
+def test_a_remote_form_post_is_refused_as_remote(kiosk: Kiosk) -> None:
+    client = create_app(kiosk).test_client()
+    r = client.post("/nik", data={"nik": "3201010508900001"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert r.status_code == 403  # not a CSRF 400: the caller is refused for where it is
+
+
+def test_a_journal_failure_mid_request_shows_out_of_service(kiosk: Kiosk, citizen: Citizen,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    citizen.get("/")
+    monkeypatch.setattr(kiosk.sessions, "start", broken)
+    r = citizen.post("/nik", nik="3201010508900001")
+    assert r.status_code == 503 and "sementara tidak dapat digunakan" in r.text

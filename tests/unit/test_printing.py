@@ -173,3 +173,13 @@ def test_retention_forgets_masked_niks_but_keeps_the_books(kiosk: Kiosk) -> None
     assert kiosk.store.query_one("SELECT COUNT(*) FROM outbox WHERE kind='report'")[0] == 0
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 2
     assert kiosk.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state='printed'")[0] == 1
+
+
+def test_a_mute_receipt_printer_is_not_counted_as_printed(kiosk: Kiosk) -> None:
+    s, _ = authenticated(kiosk)
+    kiosk.devices.sim.escpos.mute = True  # answers no status query: nobody knows if paper came out
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    assert s.outcome is not None and not s.outcome.failed
+    assert s.receipt_error in ("unconfirmed", "no-answer")
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM audit WHERE event='receipt-unconfirmed'")[0] == 1
