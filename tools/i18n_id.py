@@ -356,7 +356,6 @@ ID: dict[str, str] = {
     "Check a document's authenticity": "Cek keaslian dokumen",
     "Hold the QR code at the bottom right of your Kartu Keluarga or akta in front of the camera.":
         "Arahkan kode QR di kanan bawah Kartu Keluarga atau akta Anda ke kamera.",
-    "Document": "Dokumen",
     "Number": "Nomor",
     "Issued": "Tanggal terbit",
     "Signed by": "Ditandatangani oleh",
