@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.barcodes import PayloadError, classify, parse_document_qr, parse_request_qr
 from kiosk.central import CentralClient, CentralError
@@ -57,6 +58,16 @@ class DocumentCheck:
 
 
 _NOTHING = Identification("none")
+Result = TypeVar("Result", Identification, DocumentCheck)
+
+
+def _long_poll(once: Callable[[float], Result], wait_s: float) -> Result:
+    """Reads new frames until ``once`` finds something other than ``none`` or ``wait_s`` is over."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        result = once(max(0.0, deadline - time.monotonic()))
+        if result.status != "none" or time.monotonic() >= deadline:
+            return result
 
 
 class Scanner:
@@ -104,11 +115,7 @@ class Scanner:
     def identify(self, wait_s: float = 0.0) -> Identification:
         """The newest frame's WhatsApp QR resolved by central; with ``wait_s``, keeps reading new
         frames until something other than ``none`` comes up or the time is over (a long poll)."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            result = self._identify_once(max(0.0, deadline - time.monotonic()))
-            if result.status != "none" or time.monotonic() >= deadline:
-                return result
+        return _long_poll(self._identify_once, wait_s)
 
     def _identify_once(self, wait_s: float) -> Identification:
         texts = self._read(min(wait_s, 0.2))
@@ -140,11 +147,7 @@ class Scanner:
 
     def check_document(self, wait_s: float = 0.0) -> DocumentCheck:
         """Central's verdict on the newest frame's document QR; ``wait_s`` as for ``identify``."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            result = self._check_once(max(0.0, deadline - time.monotonic()))
-            if result.status != "none" or time.monotonic() >= deadline:
-                return result
+        return _long_poll(self._check_once, wait_s)
 
     def _check_once(self, wait_s: float) -> DocumentCheck:
         texts = self._read(min(wait_s, 0.2))

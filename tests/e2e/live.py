@@ -39,6 +39,7 @@ class LiveKiosk:
     kiosk: Kiosk
     url: str
     pins: dict[str, Any]  # NIK -> IssuedPin (.pin, .qr_token, .documents)
+    app: Any = None  # the Flask app, for tests that need its extensions (maintenance)
 
     @property
     def sim(self) -> Any:
@@ -64,7 +65,7 @@ def serve(base: Path, **overrides: Any) -> Iterator[LiveKiosk]:
         srv = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=srv.serve_forever, name="e2e-http", daemon=True)
         thread.start()
-        yield LiveKiosk(kiosk, f"http://127.0.0.1:{srv.server_port}", pins)
+        yield LiveKiosk(kiosk, f"http://127.0.0.1:{srv.server_port}", pins, app)
     finally:
         if srv is not None:
             srv.shutdown()

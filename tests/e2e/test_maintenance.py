@@ -10,18 +10,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from kiosk.maintenance import Maintenance
 from kiosk.service import Kiosk
-from tests.conftest import sim_config
+from tests.e2e.live import serve
 
 pytestmark = pytest.mark.e2e
 
@@ -45,26 +43,10 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    from ui import create_app
-
-    kiosk = Kiosk.build(sim_config(Path(tmp_path_factory.mktemp("maint"))))
-    kiosk.start()
-    srv = thread = None
-    try:
-        kiosk.issue_demo_pins()
-        app = create_app(kiosk)
-        m: Maintenance = app.extensions["maintenance"]
+    with serve(Path(tmp_path_factory.mktemp("maint"))) as served:
+        m: Maintenance = served.app.extensions["maintenance"]
         m.accounts.add(TECH, PASSWORD)
-        srv = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=srv.serve_forever, name="e2e-maintenance", daemon=True)
-        thread.start()
-        yield Live(kiosk, f"http://127.0.0.1:{srv.server_port}", m)
-    finally:
-        if srv is not None:
-            srv.shutdown()
-        if thread is not None:
-            thread.join(5)
-        kiosk.stop()
+        yield Live(served.kiosk, served.url, m)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from hardware_sim import citizens
 from kiosk.service import Kiosk
@@ -30,6 +29,7 @@ from tests.conftest import sim_config
 from tests.reliability import ledger
 from tests.reliability.results import record
 from tests.reliability.soak import FAULTS, fast_central, technician_clears
+from tests.screen import Screen
 from ui import create_app
 
 STEPS = ["identify", "pin", "print", "report"]
@@ -51,27 +51,6 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
         yield k
         k.stop()
     record("fault_matrix", {"steps": STEPS, "faults": sorted(FAULTS), "rows": [ROWS[k] for k in sorted(ROWS)]})
-
-
-class Screen:
-    """The touchscreen: pages, forms with their CSRF token, and the message each shows."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.c = client
-        self.token = ""
-
-    def get(self, path: str) -> Any:
-        r = self.c.get(path)
-        m = re.search(r'name="csrf-token" content="([^"]+)"', r.text)
-        if m:
-            self.token = m.group(1)
-        return r
-
-    def post(self, path: str, **data: Any) -> Any:
-        return self.c.post(path, data={**data, "csrf_token": self.token})
-
-    def post_json(self, path: str) -> Any:
-        return self.c.post(path, headers={"X-CSRFToken": self.token, "Accept": "application/json"})
 
 
 def message(html: str) -> str:

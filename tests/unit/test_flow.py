@@ -8,28 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from kiosk.service import Kiosk
+from tests.screen import Screen
 from ui import create_app
 
 
-class Citizen:
-    """Drives the screens the way the touchscreen does: GET a page, POST its form with the CSRF token."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.c = client
-        self.token = ""
-
-    def get(self, path: str) -> Any:
-        r = self.c.get(path)
-        m = re.search(r'name="csrf-token" content="([^"]+)"', r.text)
-        if m:
-            self.token = m.group(1)
-        return r
-
-    def post(self, path: str, **data: Any) -> Any:
-        return self.c.post(path, data={**data, "csrf_token": self.token})
+class Citizen(Screen):
+    """A citizen at the touchscreen, with the steps the flow tests repeat."""
 
     def identify(self, nik: str) -> Any:
         self.get("/")
