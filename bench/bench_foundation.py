@@ -46,6 +46,7 @@ def bench_pin_to_job(n: int = 30) -> tuple[list[float], list[float]]:
     app = create_app(k)
     app.config["WTF_CSRF_ENABLED"] = False
     times, floor = [], []
+    peer = httpx.Client(base_url=k.central_server.url, verify=False)
     try:
         sim = k.central_server.sim
         for i in range(n):
@@ -67,10 +68,11 @@ def bench_pin_to_job(n: int = 30) -> tuple[list[float], list[float]]:
             k.sessions.wait_printed(sid)
             c.post("/end")
             t = time.monotonic()
-            httpx.get(k.central_server.url + "/v1/health")
+            peer.get("/v1/health")
             floor.append((time.monotonic() - t) * 1000)
             sim.faults.clear()
     finally:
+        peer.close()
         k.stop()
         shutil.rmtree(base, ignore_errors=True)
     return times, floor

@@ -46,6 +46,20 @@ def save_qr_png(payload: str, path: Path, scale: int = 8) -> Path:
     return path
 
 
+def idle_desk(size: tuple[int, int], seed: int) -> np.ndarray:
+    """What the camera sees with nobody in front of it: a textured desk, no code.
+
+    A coarse random texture scaled up: a few MB, where the full scene renderer needs ~50 MB of
+    scratch (the device monitor wakes the camera at start-up, so this is on every kiosk's start).
+    """
+    rng = np.random.default_rng(seed)
+    w, h = size
+    coarse = rng.integers(80, 160, (max(1, h // 16), max(1, w // 16), 3), dtype=np.uint8)
+    desk = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    grain = rng.integers(-6, 7, (h, w, 1), dtype=np.int16)
+    return np.clip(desk.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+
+
 class SimFrameSource:
     """``cv2.VideoCapture``-like; ``show(payload)`` puts a code in front of the lens until ``clear()``.
 
@@ -60,9 +74,8 @@ class SimFrameSource:
         self._next = time.monotonic()
         self.opened = True
         self.seed = seed
-        self._empty = scenes.render(scenes.SceneSpec(surface="desk", seed=seed)) if size == scenes.FRAME_SIZE \
-            else np.full((size[1], size[0], 3), 170, np.uint8)
-        self._frame = self._empty
+        self._empty_frame: np.ndarray | None = None
+        self._frame: np.ndarray | None = None
         self._lock = threading.Lock()
         self.version = 0
         self.shown_at = 0.0  # time.monotonic() of the last change
@@ -83,11 +96,19 @@ class SimFrameSource:
             self.version += 1
             self.shown_at = time.monotonic()
 
+    @property
+    def _empty(self) -> np.ndarray:
+        if self._empty_frame is None:
+            self._empty_frame = idle_desk(self.size, self.seed)
+        return self._empty_frame
+
     def clear(self) -> None:
         self.show_frame(self._empty)
 
     def current(self) -> tuple[int, np.ndarray]:
         with self._lock:
+            if self._frame is None:
+                self._frame = self._empty
             return self.version, self._frame
 
     def read(self) -> tuple[bool, np.ndarray | None]:
@@ -97,8 +118,7 @@ class SimFrameSource:
         self._next = max(self._next + self.period, time.monotonic() - self.period)
         if not self.opened:
             return False, None
-        with self._lock:
-            return True, self._frame
+        return True, self.current()[1]
 
     def isOpened(self) -> bool:  # noqa: N802
         return self.opened

@@ -77,13 +77,19 @@ def check_password(password: str) -> None:
 
 
 class TechnicianAccounts:
+    def _dummy(self) -> str:
+        """A hash to verify against for unknown IDs: the same work as for a known one."""
+        if not self._dummy_hash:
+            self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+        return self._dummy_hash
+
     def __init__(self, store: Store, policy: LoginPolicy | None = None, hasher: PasswordHasher | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.policy = policy or LoginPolicy()
         self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB, t=3)
         self._now = clock
-        self._dummy = self.hasher.hash(secrets.token_hex(16))  # equal work for unknown IDs
+        self._dummy_hash = ""  # made at the first login: argon2id takes 64 MiB, citizen service need not carry it
 
     # -- administration (adm-kiosk technician ...) ---------------------------------------
 
@@ -151,7 +157,7 @@ class TechnicianAccounts:
         row = self.store.query_one("SELECT password_hash FROM technicians WHERE id=?", (tid,)) if ID_RE.fullmatch(tid) else None
         ok = False
         try:
-            ok = self.hasher.verify(row[0] if row else self._dummy, password) and row is not None
+            ok = self.hasher.verify(row[0] if row else self._dummy(), password) and row is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if ok:
