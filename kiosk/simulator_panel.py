@@ -33,6 +33,11 @@ FAULTS: dict[str, tuple[str, str]] = {
     "central-503": ("central", N_("Central: next 2 requests fail")),
 }
 CENTRAL_SLOW_S = 3.0
+# --sim=system: which peer serves a device, and the faults its real peer can take
+SYSTEM_PEER = {"card_reader": "pcsc", "card_printer": "cups", "document_printer": "cups",
+               "receipt_printer": "escpos", "camera": "camera"}
+SYSTEM_FAULTS = {"a4-paper-out", "card-jam", "card-jam-next", "ribbon-out", "receipt-paper-out", "receipt-paper-low",
+                 "receipt-cover-open", "receipt-mute"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,19 @@ class SimulatorPanel:
     def hardware(self) -> Any:
         return self.kiosk.devices.sim  # hardware_sim.factory.SimHardware, or None
 
+    def _peer(self, name: str) -> Any:
+        """A real system peer started by ``--sim=system`` (pcsc, cups, escpos, camera), or None."""
+        system = getattr(self.kiosk, "system_sim", None)
+        return system.peers.get(name) if system is not None else None
+
+    def _serves(self, device: str) -> bool:
+        """Whether a fault on ``device`` can be injected here: in-process hardware or a system peer."""
+        if device not in self.kiosk.devices.by_name:
+            return False
+        if self.kiosk.devices.configs[device].transport == "sim":
+            return self.hardware is not None
+        return self._peer(SYSTEM_PEER[device]) is not None
+
     @property
     def central_faults(self) -> Any:
         server = self.kiosk.central_server
@@ -56,31 +74,50 @@ class SimulatorPanel:
 
     @property
     def available(self) -> bool:
-        return self.kiosk.cfg.sim.mode != "off" and (self.hardware is not None or self.central_faults is not None)
+        return self.kiosk.cfg.sim.mode != "off" and (self.hardware is not None or self.central_faults is not None
+                                                      or getattr(self.kiosk, "system_sim", None) is not None)
 
     def faults(self) -> dict[str, tuple[str, str]]:
         """The faults this simulation can inject (hardware ones only with in-process hardware)."""
         return {k: v for k, v in FAULTS.items()
                 if (v[0] == "central" and self.central_faults is not None)
-                or (v[0] != "central" and self.hardware is not None and v[0] in self.kiosk.devices.by_name)}
+                or (v[0] != "central" and self._serves(v[0]) and (self._in_process(v[0]) or k in SYSTEM_FAULTS))}
+
+    def _in_process(self, device: str) -> bool:
+        return self.kiosk.devices.configs[device].transport == "sim"
 
     # -- cards and codes ----------------------------------------------------------------
 
+    def _niks(self) -> list[str]:
+        if self._peer("pcsc") is not None:
+            from hardware_sim import citizens  # kiosk imports the simulators only lazily
+            return [ident.nik for ident, _ in citizens.DEMO]  # the vpcd card process holds the same citizens
+        return list(self.hardware.cards) if self.hardware is not None else []
+
     def cards(self) -> list[DemoCard]:
-        if self.hardware is None:
-            return []
-        return [DemoCard(i, mask_nik(nik)) for i, nik in enumerate(self.hardware.cards)]
+        return [DemoCard(i, mask_nik(nik)) for i, nik in enumerate(self._niks())]
 
     def insert_card(self, index: int) -> str:
-        niks = list(self.hardware.cards)
-        nik = niks[index]
-        self.hardware.insert_card(nik)
+        nik = self._niks()[index]
+        rig = self._peer("pcsc")
+        if rig is not None:
+            rig.control.insert(nik)
+        else:
+            self.hardware.insert_card(nik)
         return mask_nik(nik)
 
     def pull_card(self) -> None:
-        self.hardware.pull_card()
+        rig = self._peer("pcsc")
+        if rig is not None:
+            rig.control.pull()
+        else:
+            self.hardware.pull_card()
 
     def card_on_reader(self) -> str:
+        rig = self._peer("pcsc")
+        if rig is not None:
+            nik = rig.control.status().get("card")
+            return mask_nik(nik) if nik else ""
         slot = self.hardware.pcsc.slot if self.hardware else None
         card = slot.card if slot else None
         return mask_nik(card.identity.nik) if card is not None else ""
@@ -94,11 +131,15 @@ class SimulatorPanel:
                 presets.append((f"WhatsApp QR {mask_nik(p.nik)}", server.sim.whatsapp_qr(p)))
         return presets
 
+    def _frames(self) -> Any:
+        camera = self._peer("camera")
+        return camera.frames if camera is not None else self.hardware.camera
+
     def show_qr(self, payload: str) -> None:
-        self.hardware.show_qr(payload)
+        self._frames().show(payload)
 
     def hide_qr(self) -> None:
-        self.hardware.hide_qr()
+        self._frames().clear()
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -116,16 +157,37 @@ class SimulatorPanel:
     def _queue(self, device: str) -> Any:
         return self.hardware.queue(device)
 
+    def _ipp(self, device: str) -> Any:
+        """The ippeveprinter behind a device's queue under the private cupsd, or None when in-process."""
+        box = None if self._in_process(device) else self._peer("cups")
+        return box.printers.get(self.kiosk.devices.configs[device].queue) if box is not None else None
+
+    def _escpos(self) -> Any:
+        server = None if self._in_process("receipt_printer") else self._peer("escpos")
+        return server.emulator if server is not None else self.hardware.escpos
+
     def _a4_paper_out(self) -> None:
+        if (ipp := self._ipp("document_printer")) is not None:
+            ipp.media_empty()
+            return
         _add_reason(self._queue("document_printer"), "media-empty-error")
 
     def _card_jam(self) -> None:
+        if (ipp := self._ipp("card_printer")) is not None:
+            ipp.jam()
+            return
         _add_reason(self._queue("card_printer"), "media-jam-error")
 
     def _card_jam_next(self) -> None:
+        if (ipp := self._ipp("card_printer")) is not None:
+            ipp.fault_on(1, "media-jam")
+            return
         self._queue("card_printer").jam_on(1)
 
     def _ribbon_out(self) -> None:
+        if (ipp := self._ipp("card_printer")) is not None:
+            ipp.ribbon(0)
+            return
         q = self._queue("card_printer")
         for i, name in enumerate(q.marker_names):
             if name in ("ribbon", "film"):
@@ -133,16 +195,16 @@ class SimulatorPanel:
         _add_reason(q, "marker-supply-empty-error")
 
     def _receipt_paper_out(self) -> None:
-        self.hardware.escpos.paper = "out"
+        self._escpos().paper = "out"
 
     def _receipt_paper_low(self) -> None:
-        self.hardware.escpos.paper = "near-end"
+        self._escpos().paper = "near-end"
 
     def _receipt_cover_open(self) -> None:
-        self.hardware.escpos.cover_open = True
+        self._escpos().cover_open = True
 
     def _receipt_mute(self) -> None:
-        self.hardware.escpos.mute = True
+        self._escpos().mute = True
 
     def _reader_unplugged(self) -> None:
         self.hardware.pcsc.slot.plugged = False
@@ -168,28 +230,38 @@ class SimulatorPanel:
             if self.central_faults is not None:
                 self.central_faults.clear()
             return
+        if device in ("card_printer", "document_printer") and (ipp := self._ipp(device)) is not None:
+            ipp.clear()
+            return
+        if device == "receipt_printer" and (hw is not None or self._peer("escpos") is not None):
+            esc = self._escpos()
+            esc.cover_open = False
+            esc.mute = False
+            if esc.paper == "out":
+                esc.paper = "ok"
+            return
         if hw is None:
             return
         if device in ("card_printer", "document_printer"):
             hw.cups.down = False
             self._queue(device).clear()
-        elif device == "receipt_printer":
-            hw.escpos.cover_open = False
-            hw.escpos.mute = False
-            if hw.escpos.paper == "out":
-                hw.escpos.paper = "ok"
         elif device == "card_reader":
             hw.pcsc.slot.plugged = True
 
     def replenish(self, device: str, supply: str) -> None:
         """A new ribbon, film, toner or paper, as the simulated printer sees it."""
-        hw = self.hardware
-        if hw is None:
-            return
-        if device == "receipt_printer":
-            hw.escpos.paper = "ok"
+        if device == "receipt_printer" and (self.hardware is not None or self._peer("escpos") is not None):
+            self._escpos().paper = "ok"
             return
         if device not in ("card_printer", "document_printer"):
+            return
+        if (ipp := self._ipp(device)) is not None:
+            if supply in ("ribbon", "film", "toner"):
+                ipp.ribbon(100)
+            else:
+                ipp.media_empty(False)
+            return
+        if self.hardware is None:
             return
         q = self._queue(device)
         for i, name in enumerate(q.marker_names):
@@ -202,7 +274,7 @@ class SimulatorPanel:
 
     def blanks_loaded(self, count: int) -> None:
         """The loaded blanks go into the simulated hopper."""
-        if self.hardware is None or "card_printer" not in self.kiosk.devices.by_name:
+        if self.hardware is None or "card_printer" not in self.kiosk.devices.by_name or not self._in_process("card_printer"):
             return
         q = self._queue("card_printer")
         if q.hopper is not None:
@@ -212,10 +284,11 @@ class SimulatorPanel:
         for device in ("card_printer", "document_printer", "receipt_printer", "card_reader", "central"):
             if device == "central" or device in self.kiosk.devices.by_name:
                 self.fix(device)
+        if "receipt_printer" in self.kiosk.devices.by_name and (self.hardware is not None or self._peer("escpos")):
+            self._escpos().paper = "ok"
         if self.hardware is not None:
-            self.hardware.escpos.paper = "ok"
             for device in ("card_printer", "document_printer"):
-                if device in self.kiosk.devices.by_name:
+                if device in self.kiosk.devices.by_name and self._in_process(device):
                     q = self._queue(device)
                     q.state_reasons.clear()
                     q.marker_levels[:] = [100] * len(q.marker_names)
