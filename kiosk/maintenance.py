@@ -344,12 +344,15 @@ class Maintenance:
         if job.state == "planned":
             return "pending"
         verdict = self.kiosk.printing.ask_printer(job.id, job.printer, job.printer_job_id)
-        if verdict is None:
+        if verdict == "unknown":
             self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="pending")
             return "pending"
-        self.kiosk.printing.settle(job.id, verdict, "" if verdict else f"settled by technician {tech}")
-        self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="printed" if verdict else "failed")
-        return "printed" if verdict else "failed"
+        printed = verdict == "printed"
+        self.kiosk.printing.settle(job.id, printed, "" if printed else f"settled by technician {tech}",
+                                   blank_unused=verdict == "unseen")
+        outcome = "printed" if printed else "failed"
+        self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome=outcome)
+        return outcome
 
     def cancel_job(self, tech: str, job_id: int) -> None:
         """Cancels a stuck job at the printer and journals it failed: its blank is spoiled, central hears it failed."""

@@ -221,7 +221,8 @@ class PrintService:
         try:
             printer_job = printer.submit(str(path), title)
         except DeviceError as exc:
-            self._finish(job_id, doc, redemption_id, False, exc.code)
+            unseen = self.ask_printer(job_id, name, None) == "unseen"  # refused outright: the blank never left
+            self._finish(job_id, doc, redemption_id, False, exc.code, blank_unused=unseen)
             return False, exc.citizen_message
         crash_point("submitted")
         with self.store.tx() as db:
@@ -272,10 +273,10 @@ class PrintService:
             db.execute("UPDATE print_jobs SET state='submitted', updated_at=? WHERE id=?", (time.time(), job_id))
 
     def _finish(self, job_id: int, doc: Document | None, redemption_id: str, ok: bool, error: str,
-                db: sqlite3.Connection | None = None) -> None:
+                db: sqlite3.Connection | None = None, blank_unused: bool = False) -> None:
         if db is None:
             with self.store.tx() as d:
-                self._finish(job_id, doc, redemption_id, ok, error, d)
+                self._finish(job_id, doc, redemption_id, ok, error, d, blank_unused)
             return
         now = time.time()
         row = db.execute("SELECT state, blank_serial, document_id, kind, printer, pages FROM print_jobs WHERE id=?",
@@ -285,7 +286,10 @@ class PrintService:
         db.execute("UPDATE print_jobs SET state=?, error=?, updated_at=? WHERE id=?",
                    ((JobState.PRINTED if ok else JobState.FAILED).value, error, now, job_id))
         serial, doc_id, kind, printer, pages = row[1], row[2], DocumentKind(row[3]), row[4], row[5]
-        if serial:
+        if serial and blank_unused and not ok:
+            db.execute("UPDATE blank_cards SET state=?, job_id=NULL, updated_at=?, note=? WHERE serial=?",
+                       (BlankState.STOCK.value, now, f"back to stock: job {job_id} never reached the printer", serial))
+        elif serial:
             db.execute("UPDATE blank_cards SET state=?, updated_at=?, note=? WHERE serial=?",
                        ((BlankState.PRINTED if ok else BlankState.SPOILED).value, now, error, serial))
         if ok:
@@ -303,32 +307,33 @@ class PrintService:
 
     # -- recovery -------------------------------------------------------------------------
 
-    def ask_printer(self, job_id: int, printer_name: str, printer_job_id: int | None, wait_s: float = 0.0) -> bool | None:
-        """What became of a submitted job: True printed, False not printed, None when the printer cannot tell
-        (unreachable, or still at work after ``wait_s``). A job the printer never saw was not printed."""
+    def ask_printer(self, job_id: int, printer_name: str, printer_job_id: int | None, wait_s: float = 0.0) -> str:
+        """What became of a submitted job: ``printed``, ``failed``, ``unseen`` (the printer never received
+        it: its blank is still in the hopper) or ``unknown`` (unreachable, or still at work after ``wait_s``)."""
         printer: CupsPrinter | None = self.devices.get(printer_name)
         if printer is None:
-            return None
+            return "unknown"
         try:
             pjid = printer_job_id or printer.find_job(f"adm-job-{job_id}")
             if not pjid:
-                return False
+                return "unseen"
             state, _ = printer.job_state(int(pjid))
             if state in FINAL:
-                return state == COMPLETED
+                return "printed" if state == COMPLETED else "failed"
             if wait_s <= 0:
-                return None
+                return "unknown"
             result = printer.wait(int(pjid), wait_s)
-            return None if result.state == "timeout" else result.ok
+            return "unknown" if result.state == "timeout" else ("printed" if result.ok else "failed")
         except (RuntimeError, DeviceError) as exc:
             log.warning("cannot ask %s about job %s: %s", printer_name, job_id, exc)
-            return None
+            return "unknown"
 
-    def settle(self, job_id: int, printed: bool, error: str = "") -> None:
-        """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report)."""
+    def settle(self, job_id: int, printed: bool, error: str = "", blank_unused: bool = False) -> None:
+        """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report).
+        ``blank_unused``: the printer never received the job, so its blank goes back to stock, not to spoiled."""
         row = self.store.query_one("SELECT redemption_id FROM print_jobs WHERE id=?", (job_id,))
         if row is not None:
-            self._finish(job_id, None, row[0], printed, error)
+            self._finish(job_id, None, row[0], printed, error, blank_unused=blank_unused)
 
     def recover(self) -> int:
         """Settles jobs a crash left open; returns how many it settled."""
@@ -341,9 +346,11 @@ class PrintService:
                 settled += 1
                 continue
             verdict = self.ask_printer(job_id, printer_name, pjid, wait_s=min(self.job_timeout_s, 60))
-            if verdict is None:
+            if verdict == "unknown":
                 continue  # the printer cannot answer now; try again at the next start
-            self.settle(job_id, verdict, "" if verdict else "interrupted: printer reports not printed")
+            self.settle(job_id, verdict == "printed", {"printed": "", "failed": "interrupted: printer reports not printed",
+                                                       "unseen": "interrupted before the printer received it"}[verdict],
+                        blank_unused=verdict == "unseen")
             settled += 1
             crash_point("recovery-settled")
         with self.store.tx() as db:

@@ -61,6 +61,7 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
         jobs = {r[0]: r[1:] for r in j.execute(
             "SELECT id, state, document_id, blank_serial, kind FROM print_jobs").fetchall()}
         blank_state = dict(j.execute("SELECT serial, state FROM blank_cards").fetchall())
+        blank_owner = dict(j.execute("SELECT serial, job_id FROM blank_cards").fetchall())
         led.outbox_pending = j.execute("SELECT COUNT(*) FROM outbox WHERE kind='report' AND sent_at IS NULL").fetchone()[0]
         sent_keys = {r[0] for r in j.execute("SELECT idem_key FROM outbox WHERE kind='report' AND sent_at IS NOT NULL")}
     finally:
@@ -103,7 +104,10 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
                 led.lost += 1
         if serial:
             want = {"printed": "printed", "failed": "spoiled"}.get(state)
-            if want and blank_state.get(serial) != want:
+            # a failed job whose printer never received it gave its blank back: stock, or taken by a later job
+            # (that job accounts for it; no paper for this one is checked above)
+            returned = state == "failed" and blank_owner.get(serial) != job_id
+            if want and not returned and blank_state.get(serial) != want:
                 v.append(f"job {job_id}: {state} but its blank {serial} is {blank_state.get(serial)}")
                 led.lost += 1
     for doc_id, n in printed_docs.items():

@@ -214,7 +214,7 @@ def test_a_restart_in_maintenance_returns_the_kiosk_to_service(maint: Maintenanc
     assert maint.kiosk.mode == "in_service"
 
 
-def test_cancel_a_stuck_job_spoils_its_blank_and_reports_failure(maint: Maintenance) -> None:
+def test_recheck_of_a_job_the_printer_never_saw_returns_its_blank(maint: Maintenance) -> None:
     k = maint.kiosk
     now = time.time()
     with k.store.tx() as db:
@@ -228,7 +228,8 @@ def test_cancel_a_stuck_job_spoils_its_blank_and_reports_failure(maint: Maintena
     assert [(j.state, j.blank_serial, j.nik_masked) for j in jobs] == [("submitted", "KTP-SIM-000002", "3201********0001")]
     assert maint.recheck_job("T01", jobs[0].id) == "failed"  # the printer never heard of it
     assert maint.stuck_jobs() == []
-    assert k.store.query_one("SELECT state FROM blank_cards WHERE serial='KTP-SIM-000002'")[0] == "spoiled"
+    # the printer never received it: the blank is still in the hopper, back in stock
+    assert k.store.query_one("SELECT state FROM blank_cards WHERE serial='KTP-SIM-000002'")[0] == "stock"
     assert k.store.query_one("SELECT COUNT(*) FROM outbox WHERE idem_key LIKE '%:failed'")[0] == 1
     assert maint.reconciliation().balanced
 

@@ -141,7 +141,8 @@ def test_recovery_settles_jobs_left_open(make_kiosk: Callable[..., Kiosk], tmp_p
     assert k2.store.query_one("SELECT state, outcome FROM sessions")[1] == "interrupted"
 
 
-def test_recovery_spoils_a_blank_the_printer_never_saw(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+def test_recovery_returns_a_blank_the_printer_never_saw(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+    """Killed after taking the blank, before the printer received the job: the card is still in the hopper."""
     k = make_kiosk(tmp_path / "b")
     s, _ = authenticated(k)
     plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
@@ -151,7 +152,25 @@ def test_recovery_spoils_a_blank_the_printer_never_saw(make_kiosk: Callable[...,
     k2 = make_kiosk(tmp_path / "b", start=False)
     k2.printing.recover()
     assert k2.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job,))[0] == "failed"
-    assert k2.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "spoiled"
+    state, job_ref, note = k2.store.query_one("SELECT state, job_id, note FROM blank_cards WHERE serial=?", (serial,))
+    assert (state, job_ref) == ("stock", None) and f"job {job}" in note
+    assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE id=?", (job,))[0] == serial  # history kept
+
+
+def test_a_refused_submit_returns_the_blank(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:
+    s, _ = authenticated(kiosk)
+    card = [d for d in s.documents if d.medium.value == "card"]
+    plan = kiosk.printing.plan(card)
+
+    def refuse(*_a: object, **_k: object) -> int:
+        raise RuntimeError("server-error-not-accepting-jobs")  # what pycups raises when cupsd refuses
+
+    monkeypatch.setattr(kiosk.devices.sim.cups, "printFile", refuse)
+    out = kiosk.printing.execute(s.id, s.redemption_id, plan)
+    assert [p.state for p in out.values()] == ["failed"]
+    job = kiosk.store.query_one("SELECT state, blank_serial FROM print_jobs")
+    assert job[0] == "failed" and job[1]  # a blank was taken for it...
+    assert blanks(kiosk).get("spoiled", 0) == 0 and blanks(kiosk)["stock"] == 100  # ...and went back
 
 
 def test_blank_serials_are_journaled_once(kiosk: Kiosk) -> None:
