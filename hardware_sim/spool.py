@@ -231,8 +231,9 @@ class SimCups:
                 self._finished(job)
 
     def clear_faults(self, queue: str) -> None:
+        """Staff cleared the printer: the queue's own ``clear()`` (jams and errors go, supply warnings stay)."""
         with self._lock:
-            self._queue(queue).state_reasons.clear()
+            self._queue(queue).clear()
 
     def enablePrinter(self, name: str) -> None:  # noqa: N802 - pycups' name
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,7 +148,3 @@ class DeviceMonitor:
         """A synchronous probe (before a print job: the cache may be seconds old)."""
         self.refresh((name,))
         return self.status(name)
-
-    def age_s(self) -> float:
-        with self._lock:
-            return time.time() - min((s.since for s in self._cache.values()), default=time.time())
