@@ -36,7 +36,7 @@ def free_port() -> int:
 def bench_pin_to_job(n: int = 30) -> tuple[list[float], list[float]]:
     import httpx
 
-    from kiosk.service import Kiosk
+    from kiosk.services import Kiosk
     from tests.conftest import sim_config
     from ui import create_app
 
@@ -84,7 +84,7 @@ def bench_render(n: int = 40) -> tuple[list[float], list[float]]:
     import printer_profiles
     from hardware_sim import citizens
     from kiosk.model import DocumentKind
-    from kiosk.render.card_face import render_front
+    from kiosk.printing.card_face import render_front
 
     prof = printer_profiles.load("evolis-primacy2")
     ident, _ = citizens.DEMO[0]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import printer_profiles  # noqa: E402
 from hardware_sim import citizens  # noqa: E402
 from kiosk.model import DocumentKind  # noqa: E402
-from kiosk.render.card_face import card_pdf, render_back, render_front  # noqa: E402
+from kiosk.printing.card_face import card_pdf, render_back, render_front  # noqa: E402
 
 Row = tuple[str, str, str]
 
@@ -62,7 +62,7 @@ def bench_render(n: int) -> list[Row]:
 def bench_cups(jobs: int) -> list[Row]:
     from drivers.printers import CupsPrinter, pycups_connect
     from hardware_sim.cupsd import CupsSandbox, missing
-    from kiosk.cli_print import a4_test_pdf, card_test_faces
+    from kiosk.cli.print_test import a4_test_pdf, card_test_faces
 
     lacking = missing()
     if lacking:
@@ -106,7 +106,7 @@ def bench_receipt(n: int) -> list[Row]:
     from drivers.receipt import ReceiptPrinter, connection_printer
     from hardware_sim.escpos_emulator import EscposEmulator
     from hardware_sim.escpos_server import PtyEscpos
-    from kiosk.render.receipt import build_receipt
+    from kiosk.printing.receipt import build_receipt
 
     profile = printer_profiles.load("thermal-80mm")
     receipt = build_receipt(kiosk_id="ADM-BENCH", location="Kantor Disdukcapil", when="01-01-2025 10:00",

@@ -31,8 +31,8 @@ os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(ROOT / "var" / "cach
 import httpx  # noqa: E402
 
 from kiosk.config import load  # noqa: E402
-from kiosk.service import Kiosk  # noqa: E402
-from kiosk.tokens import Tokens  # noqa: E402
+from kiosk.services import Kiosk  # noqa: E402
+from kiosk.staff.tokens import Tokens  # noqa: E402
 from ui.api import StatusListener  # noqa: E402
 
 MAX_REQUESTS = 20_000

@@ -74,7 +74,7 @@ class ReceiptLine(Protocol):
 
 
 class ReceiptLayout(Protocol):
-    """What the driver prints (``kiosk.render.receipt.Receipt``); a protocol so drivers never import the core."""
+    """What the driver prints (``kiosk.printing.receipt.Receipt``); a protocol so drivers never import the core."""
 
     lines: list[Any]
     qr: str

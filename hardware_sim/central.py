@@ -26,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
 from hardware_sim.documents import a4_pdf, document_qr_payload
-from kiosk.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
+from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
 
 PIN_TTL_S = 7 * 24 * 3600
@@ -259,7 +259,7 @@ class CentralSim:
         The QR is not a credential: the kiosk still asks for the PIN, so this answers no more
         than "which NIK", and a request that is used, superseded or expired answers 404/410.
         """
-        from kiosk.barcodes import PayloadError, parse_request_qr
+        from kiosk.citizen.barcodes import PayloadError, parse_request_qr
         try:
             ref = parse_request_qr(qr)
         except PayloadError:
@@ -276,7 +276,7 @@ class CentralSim:
 
     def whatsapp_qr(self, issued: IssuedPin) -> str:
         """The payload of the QR sent with ``issued``'s WhatsApp message."""
-        from kiosk.barcodes import whatsapp_qr_payload
+        from kiosk.citizen.barcodes import whatsapp_qr_payload
         return whatsapp_qr_payload(issued.request_id, issued.qr_token)
 
     def document_qrs(self, request_id: str) -> dict[str, str]:

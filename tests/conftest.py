@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kiosk.config import Config, load
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(ROOT / "var" / "cache" / "escpos"))

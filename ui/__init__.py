@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from drivers.base import N_
 from kiosk.i18n import LANGUAGES, TRANSLATIONS, compile_catalogues
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 
 csrf = CSRFProtect()
 MAX_BODY = 64 * 1024

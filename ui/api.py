@@ -19,8 +19,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from werkzeug.exceptions import HTTPException
 
 from kiosk.model import mask_niks_in
-from kiosk.service import Kiosk
-from kiosk.tokens import Tokens
+from kiosk.services import Kiosk
+from kiosk.staff.tokens import Tokens
 
 EVENTS_DEFAULT_LIMIT = 100
 EVENTS_MAX_LIMIT = 500

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from drivers.base import N_, DeviceError
+from kiosk.citizen.session import ActiveSession, SessionError, Step
 from kiosk.model import DocumentKind, InvalidNik
-from kiosk.service import Kiosk
-from kiosk.session import ActiveSession, SessionError, Step
+from kiosk.services import Kiosk
 
 bp = Blueprint("citizen", __name__)
 MEDIUM_LABEL = {"card": N_("Card"), "a4": N_("A4 paper")}
@@ -179,7 +179,7 @@ def card_read() -> Any:
     return jsonify(redirect=resp.location)
 
 
-# The scanner's messages are plain msgids in kiosk/scanning.py; listed here so the catalogue extracts them
+# The scanner's messages are plain msgids in kiosk/citizen/scanning.py; listed here so the catalogue extracts them
 # (a unit test checks the two stay the same).
 QR_MESSAGES = (
     N_("The camera is not available. Please use another way or ask staff for help."),

@@ -16,11 +16,10 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 from flask_babel import gettext as _
 
 from drivers.base import N_
-from kiosk.diagnostics import EXPORTS, audit_events, export, recent_jobs
-from kiosk.maintenance import BLANK_KINDS, Maintenance, MaintenanceError
-from kiosk.reconciliation import report_pdf
-from kiosk.selftests import TESTS
-from kiosk.simulator_panel import FAULTS
+from kiosk.journal.reconciliation import report_pdf
+from kiosk.staff.diagnostics import EXPORTS, audit_events, export, recent_jobs
+from kiosk.staff.maintenance import BLANK_KINDS, Maintenance, MaintenanceError
+from kiosk.staff.selftests import TESTS
 
 bp = Blueprint("maintenance", __name__, url_prefix="/maintenance")
 COOKIE = "adm_tech"
@@ -65,7 +64,7 @@ def maintenance() -> Maintenance:
 
 @bp.record_once
 def _setup(state: Any) -> None:
-    from kiosk.diagnostics import RecentLogs
+    from kiosk.staff.diagnostics import RecentLogs
     app = state.app
     app.extensions.setdefault("maintenance", Maintenance(app.extensions["kiosk"], logs=RecentLogs.install()))
 
@@ -345,7 +344,7 @@ def simulator() -> Any:
     if not m.sim.available:
         return page("forbidden.html", reason=_("The simulator is only available in simulation.")), 404
     return page("simulator.html", cards=m.sim.cards(), on_reader=m.sim.card_on_reader(), presets=m.sim.qr_presets(),
-                faults=m.sim.faults(), all_faults=FAULTS)
+                faults=m.sim.faults(), all_faults=m.sim.all_faults)
 
 
 @bp.post("/simulator")

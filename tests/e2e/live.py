@@ -19,7 +19,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 from tests.conftest import sim_config
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"

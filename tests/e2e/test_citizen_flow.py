@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from kiosk.session import Step
+from kiosk.citizen.session import Step
 from tests.e2e.live import LiveKiosk
 from tests.e2e.walk import BUDI, DEWI, RIZKY, SITI, enter_pin, identify_by_nik, slow_printers, tap_digits
 

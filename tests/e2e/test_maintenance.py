@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kiosk.maintenance import Maintenance
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
+from kiosk.staff.maintenance import Maintenance
 from tests.e2e.live import serve
 
 pytestmark = pytest.mark.e2e

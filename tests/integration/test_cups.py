@@ -16,8 +16,8 @@ import printer_profiles
 from drivers.base import DeviceState, SupplyLevel
 from drivers.printers import CupsPrinter, pycups_connect
 from hardware_sim.cupsd import CupsSandbox, SimPrinter, missing
-from kiosk.cli_print import a4_test_pdf, card_test_faces
-from kiosk.render.card_face import card_pdf
+from kiosk.cli.print_test import a4_test_pdf, card_test_faces
+from kiosk.printing.card_face import card_pdf
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(bool(missing()), reason=f"private cupsd unavailable: {', '.join(missing())}")]
@@ -204,7 +204,7 @@ def test_lost_cupsd_is_offline_not_a_crash(tmp_path: Path) -> None:
 
 def test_citizen_print_transaction_through_real_cupsd(make_kiosk: Callable[..., object]) -> None:
     """The whole flow in ``--sim=system``: plan, blank, submit to cupsd, printed, reported, receipt on the pty."""
-    from kiosk.service import Kiosk
+    from kiosk.services import Kiosk
 
     k: Kiosk = make_kiosk(**{"sim.mode": "system"})  # type: ignore[assignment]
     assert k.system_sim is not None and "cups" in k.system_sim.peers

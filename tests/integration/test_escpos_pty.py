@@ -13,7 +13,7 @@ from drivers.base import DeviceState, SupplyLevel
 from drivers.receipt import ReceiptPrinter, connection_printer
 from hardware_sim.escpos_emulator import EscposEmulator
 from hardware_sim.escpos_server import PtyEscpos, TcpEscpos
-from kiosk.render.receipt import build_receipt
+from kiosk.printing.receipt import build_receipt
 
 pytestmark = pytest.mark.integration
 PROFILE = printer_profiles.load("thermal-80mm")

@@ -13,7 +13,7 @@ from hardware_sim import citizens
 from hardware_sim.pcscd import missing_requirements, running_pcscd
 from hardware_sim.system import SystemSim
 from kiosk.config import load
-from kiosk.devices import DEVICE_NAMES, build_devices
+from kiosk.devices.monitor import DEVICE_NAMES, build_devices
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 _reason = missing_requirements() or ("another pcscd is running on this machine" if running_pcscd() else "")

@@ -22,8 +22,8 @@ import httpx
 import pytest
 import yaml
 
-from kiosk.service import Kiosk
-from kiosk.tokens import Tokens
+from kiosk.services import Kiosk
+from kiosk.staff.tokens import Tokens
 from ui.api import StatusListener
 
 pytestmark = pytest.mark.integration

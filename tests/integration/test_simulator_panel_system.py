@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hardware_sim.cupsd import missing as cups_missing
+from hardware_sim.panel import SimulatorPanel
 from hardware_sim.pcscd import missing_requirements, running_pcscd
-from kiosk.service import Kiosk
-from kiosk.simulator_panel import SimulatorPanel
+from kiosk.services import Kiosk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 _reason = (missing_requirements() or ("another pcscd is running" if running_pcscd() else "")

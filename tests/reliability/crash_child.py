@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.service import Kiosk
-from kiosk.session import SessionError
+from kiosk.citizen.session import SessionError
+from kiosk.services import Kiosk
 from tests.conftest import sim_config
 
 SECONDS_PER_JOB = 0.05  # long enough for "submitted" and "printer-done" to be different moments

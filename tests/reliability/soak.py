@@ -35,8 +35,8 @@ from drivers.base import DeviceError
 from hardware_sim import central as central_sim
 from hardware_sim import citizens
 from hardware_sim.central import IssuedPin
-from kiosk.service import Kiosk
-from kiosk.session import SessionError
+from kiosk.citizen.session import SessionError
+from kiosk.services import Kiosk
 from tests.conftest import sim_config
 from tests.reliability import ledger
 

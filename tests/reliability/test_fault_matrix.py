@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from hardware_sim import citizens
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 from tests.conftest import sim_config
 from tests.reliability import ledger
 from tests.reliability.results import record

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from drivers.base import DeviceState, DeviceStatus, SupplyLevel
 from drivers.receipt import ReceiptPrinter, decode_online, decode_paper, stream_printer
-from kiosk import barcodes
-from kiosk.central import CentralClient, CentralError, Redemption, Verdict
+from kiosk.citizen import barcodes
+from kiosk.citizen.central import CentralClient, CentralError, Redemption, Verdict
 from kiosk.config import ConfigError, load
 from kiosk.model import Document, DocumentKind, InvalidNik, Nik, mask_niks_in
 from tests.reliability.results import record

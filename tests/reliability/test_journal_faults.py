@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from hardware_sim import citizens
-from kiosk import store as store_mod
-from kiosk.service import Kiosk
-from kiosk.session import SessionError
+from kiosk.citizen.session import SessionError
+from kiosk.journal import store as store_mod
+from kiosk.services import Kiosk
 from tests.reliability.results import record
 from ui import create_app
 

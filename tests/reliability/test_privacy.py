@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from hardware_sim import citizens
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 from tests.reliability.results import record
 from tests.reliability.test_fault_matrix import Screen
 from ui import create_app

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hardware_sim import citizens
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 from tests.reliability.results import record
 from tests.reliability.test_fault_matrix import Screen
 from ui import create_app

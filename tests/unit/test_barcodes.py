@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.barcodes import MAX_PAYLOAD_CHARS, PayloadError, classify, parse_document_qr, parse_request_qr, whatsapp_qr_payload
+from kiosk.citizen.barcodes import (
+    MAX_PAYLOAD_CHARS,
+    PayloadError,
+    classify,
+    parse_document_qr,
+    parse_request_qr,
+    whatsapp_qr_payload,
+)
 
 GOOD_REQUEST = "ADMWA1|R0123456789AB|abcdefghijklmnopqrstu-_x"
 GOOD_DOC = "ADMDOC1|kk|3201012402240011|D0123456789AB|0123456789abcdef0123"

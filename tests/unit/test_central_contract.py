@@ -7,7 +7,7 @@ import httpx
 import yaml
 
 from hardware_sim.central import CentralSim, create_app
-from kiosk.central import auth_header
+from kiosk.citizen.central import auth_header
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "central-api.yaml"
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main
-from kiosk.store import Store
+from kiosk.cli.main import main
+from kiosk.journal.store import Store
 
 
 @pytest.fixture

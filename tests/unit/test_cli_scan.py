@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from hardware_sim import scenes
-from kiosk.cli import main
+from kiosk.cli.main import main
 
 
 @pytest.fixture

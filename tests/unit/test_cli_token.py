@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main
-from kiosk.store import Store
-from kiosk.tokens import Tokens
+from kiosk.cli.main import main
+from kiosk.journal.store import Store
+from kiosk.staff.tokens import Tokens
 
 
 @pytest.fixture

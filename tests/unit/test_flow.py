@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 from tests.screen import Screen
 from ui import create_app
 

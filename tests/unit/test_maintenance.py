@@ -17,12 +17,12 @@ from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.cli import main as cli_main
-from kiosk.maintenance import Maintenance, MaintenanceError, serial_range
-from kiosk.reconciliation import BlankCount, from_store, reconcile, report_pdf
-from kiosk.service import Kiosk
-from kiosk.store import Store
-from kiosk.technicians import AccountError, LoginPolicy, TechnicianAccounts, TechnicianSessions
+from kiosk.cli.main import main as cli_main
+from kiosk.journal.reconciliation import BlankCount, from_store, reconcile, report_pdf
+from kiosk.journal.store import Store
+from kiosk.services import Kiosk
+from kiosk.staff.maintenance import Maintenance, MaintenanceError, serial_range
+from kiosk.staff.technicians import AccountError, LoginPolicy, TechnicianAccounts, TechnicianSessions
 from ui import create_app
 from ui.maintenance import PUBLIC
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from kiosk.config import PinSection
-from kiosk.pins import PinPolicy
-from kiosk.store import Store
+from kiosk.journal.attempts import PinPolicy
+from kiosk.journal.store import Store
 
 
 class Clock:

@@ -166,7 +166,7 @@ def test_card_ppd_sizes_are_exact_points() -> None:
 def test_card_faces_render_at_the_profile_pixel_size(name: str) -> None:
     from hardware_sim import citizens
     from kiosk.model import DocumentKind
-    from kiosk.render.card_face import card_pdf, render_back, render_front
+    from kiosk.printing.card_face import card_pdf, render_back, render_front
 
     profile = printer_profiles.load(name)
     ident, _ = citizens.DEMO[0]
@@ -180,7 +180,7 @@ def test_card_faces_render_at_the_profile_pixel_size(name: str) -> None:
 
 
 def test_print_test_card_faces_match_the_profile() -> None:
-    from kiosk.cli_print import a4_test_pdf, card_test_faces
+    from kiosk.cli.print_test import a4_test_pdf, card_test_faces
 
     profile = printer_profiles.load("fargo-hdp5000")
     front, back = card_test_faces(profile)

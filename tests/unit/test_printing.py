@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.printing import PlanRefused
-from kiosk.service import Kiosk
-from kiosk.session import ActiveSession, SessionError
+from kiosk.citizen.session import ActiveSession, SessionError
+from kiosk.printing.service import PlanRefused
+from kiosk.services import Kiosk
 
 
 def authenticated(k: Kiosk, who: int = 0) -> tuple[ActiveSession, object]:

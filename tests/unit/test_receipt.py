@@ -11,7 +11,7 @@ import printer_profiles
 from drivers.base import DeviceState, DeviceStatus, SupplyLevel
 from drivers.receipt import ReceiptPrinter, decode_online, decode_paper, stream_printer
 from hardware_sim.escpos_emulator import EscposEmulator, QrCode, StyledLine
-from kiosk.render.receipt import Line, Receipt, build_receipt
+from kiosk.printing.receipt import Line, Receipt, build_receipt
 
 READY = DeviceStatus(DeviceState.ONLINE)
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 import printer_profiles
 from hardware_sim import citizens
 from kiosk.model import DocumentKind
-from kiosk.render.card_face import card_pdf, render_back, render_front
+from kiosk.printing.card_face import card_pdf, render_back, render_front
 
 
 @pytest.mark.parametrize("profile", ["evolis-primacy2", "fargo-hdp5000"])

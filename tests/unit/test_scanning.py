@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from kiosk import scanning
-from kiosk.service import Kiosk
-from kiosk.session import Step
+from kiosk.citizen import scanning
+from kiosk.citizen.session import Step
+from kiosk.services import Kiosk
 
 
 def poll(fn: Callable[[], Any], want: set[str], message: str | None = None, timeout_s: float = 5.0) -> Any:

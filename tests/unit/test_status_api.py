@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hardware_sim import citizens
 from kiosk.model import DocumentKind
-from kiosk.service import Kiosk
-from kiosk.tokens import Tokens
+from kiosk.services import Kiosk
+from kiosk.staff.tokens import Tokens
 from ui.api import StatusListener, create_status_app
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "status-api.yaml"

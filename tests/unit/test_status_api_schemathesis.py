@@ -9,8 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from kiosk.service import Kiosk
-from kiosk.tokens import Tokens
+from kiosk.services import Kiosk
+from kiosk.staff.tokens import Tokens
 from ui.api import create_status_app
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "status-api.yaml"

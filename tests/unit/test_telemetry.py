@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from kiosk.service import Kiosk
+from kiosk.services import Kiosk
 
 DAY = 86400.0
 

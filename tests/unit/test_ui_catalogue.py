@@ -77,8 +77,8 @@ def test_placeholders_survive_translation() -> None:
 
 
 def test_the_scanners_messages_are_in_the_catalogue() -> None:
-    """kiosk/scanning.py returns plain msgids; ui/citizen.py lists them for extraction: they must stay equal."""
-    scanning = pytest.importorskip("kiosk.scanning")
+    """kiosk/citizen/scanning.py returns plain msgids; ui/citizen.py lists them for extraction: they must stay equal."""
+    scanning = pytest.importorskip("kiosk.citizen.scanning")
     from ui.citizen import QR_MESSAGES
     msgs = {v for k, v in vars(scanning).items() if k.startswith("MSG_")}
     assert msgs <= set(QR_MESSAGES), msgs - set(QR_MESSAGES)

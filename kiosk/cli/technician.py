@@ -13,8 +13,8 @@ import sys
 import time
 
 from kiosk.config import load
-from kiosk.store import Store
-from kiosk.technicians import AccountError, TechnicianAccounts
+from kiosk.journal.store import Store
+from kiosk.staff.technicians import AccountError, TechnicianAccounts
 
 
 def _accounts(args: argparse.Namespace) -> TechnicianAccounts:

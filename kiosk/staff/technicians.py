@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from kiosk.store import Store
+from kiosk.journal.store import Store
 
 ID_RE = re.compile(r"[A-Z0-9][A-Z0-9._-]{1,31}", re.ASCII)
 # Characters the on-screen keyboard offers: a password must be typeable on the touchscreen.

@@ -47,6 +47,8 @@ class DemoCard:
 
 
 class SimulatorPanel:
+    all_faults = FAULTS
+
     def __init__(self, kiosk: Any) -> None:
         self.kiosk = kiosk
 

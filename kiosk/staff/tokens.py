@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from kiosk.store import Store
+from kiosk.journal.store import Store
 
 TOKEN_PREFIX = "adm_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

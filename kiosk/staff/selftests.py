@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from drivers.base import DeviceError
+from kiosk.citizen.session import Step
 from kiosk.model import mask_nik
-from kiosk.render.card_face import card_pdf
-from kiosk.render.receipt import Line, Receipt
-from kiosk.session import Step
+from kiosk.printing.card_face import card_pdf
+from kiosk.printing.receipt import Line, Receipt
 
 log = logging.getLogger(__name__)
 TESTS = ("card_printer", "document_printer", "receipt_printer", "card_reader", "camera", "central")

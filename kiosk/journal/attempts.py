@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from kiosk.config import PinSection
-from kiosk.store import Store
+from kiosk.journal.store import Store
 
 KIOSK_KEY = "kiosk"
 

@@ -102,7 +102,7 @@ def _only(cfg: Config, name: str) -> Config:
 
 
 def _print_receipt(device: Any, profile: Any, cfg: Config) -> str:
-    from kiosk.render.receipt import Line, Receipt
+    from kiosk.printing.receipt import Line, Receipt
 
     cols = int(profile.escpos.get("columns", 48))
     receipt = Receipt([Line("ADM TEST RECEIPT", bold=True, align="center", big=True), Line("-" * cols),
@@ -117,11 +117,11 @@ def _print_receipt(device: Any, profile: Any, cfg: Config) -> str:
 def cmd_print_test(args: argparse.Namespace) -> int:
     import printer_profiles
     from drivers.base import DeviceError
-    from kiosk.cli import _config
-    from kiosk.devices import build_devices
+    from kiosk.cli.args import config_from_args
+    from kiosk.devices.monitor import build_devices
 
     name = DEVICE_FOR[args.kind]
-    cfg = _only(_config(args), name)
+    cfg = _only(config_from_args(args), name)
     dc = cfg.device_configs()[name]
     if not dc.profile:
         print(f"devices.{name}.profile is not set", file=sys.stderr)
@@ -168,7 +168,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
 
 
 def _print_page(device: Any, profile: Any, cfg: Config, args: argparse.Namespace) -> str:
-    from kiosk.render.card_face import card_pdf
+    from kiosk.printing.card_face import card_pdf
 
     with tempfile.TemporaryDirectory(prefix="adm-print-test-") as tmp:
         path = Path(tmp) / f"print-test-{args.kind}.pdf"

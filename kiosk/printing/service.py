@@ -22,11 +22,11 @@ from pathlib import Path
 
 from drivers.base import N_, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
-from kiosk.devices import DeviceMonitor, Devices
+from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
+from kiosk.journal.store import Store
 from kiosk.model import BlankState, Document, DocumentKind, JobState, Medium, Progress
-from kiosk.render.card_face import card_pdf, render_back, render_front
-from kiosk.store import Store
+from kiosk.printing.card_face import card_pdf, render_back, render_front
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}

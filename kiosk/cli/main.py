@@ -1,13 +1,12 @@
 """The ``adm-kiosk`` command.
 
-Subcommands owned by other modules register themselves through ``COMMAND_MODULES``: each
-module exposes ``register(subparsers)``. Nothing imports ``ui`` but this module.
+Subcommands owned by other modules of this package register themselves: each exposes
+``register(subparsers)``. Nothing imports ``ui`` but this module.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import sys
@@ -16,31 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kiosk import __version__
-from kiosk.config import Config, ConfigError, load
+from kiosk.cli import card, print_test, scan, technician, token
+from kiosk.cli.args import config_from_args
+from kiosk.config import ConfigError
 from kiosk.logs import setup_logging
-
-COMMAND_MODULES: list[str] = ["kiosk.cli_card", "kiosk.cli_scan", "kiosk.cli_print", "kiosk.cli_token", "kiosk.cli_technician"]
-
-
-def _config(args: argparse.Namespace, sim: str | None = None) -> Config:
-    overrides: dict[str, object] = {}
-    mode = sim if sim is not None else getattr(args, "sim", None)
-    if mode:
-        overrides["sim.mode"] = mode
-    if getattr(args, "host", None):
-        overrides["ui.host"] = args.host
-    if getattr(args, "port", None):
-        overrides["ui.port"] = args.port
-    return load(args.config, overrides=overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.service import Kiosk
+    from kiosk.services import Kiosk
     from ui import create_app
     from ui.api import start_status_listener
     from ui.server import serve
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     kiosk = Kiosk.build(cfg)
     kiosk.start()
     status = None
@@ -58,9 +45,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from kiosk.service import Kiosk
+    from kiosk.services import Kiosk
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     kiosk = Kiosk.build(cfg)
     try:
         kiosk.monitor.refresh()
@@ -83,7 +70,7 @@ def cmd_sim_issue_pin(args: argparse.Namespace) -> int:
     from hardware_sim.central import CentralSim
     from kiosk.model import DocumentKind, InvalidNik, Nik
 
-    cfg = _config(args, sim="inprocess")
+    cfg = config_from_args(args, sim="inprocess")
     try:
         nik = Nik.parse(args.nik)
         kinds = [DocumentKind(k.strip()) for k in args.documents.split(",") if k.strip()]
@@ -137,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--documents", default="ktp-el,kk", help="comma-separated: ktp-el,kia,kk,akta-kelahiran,...")
     ip.set_defaults(func=cmd_sim_issue_pin)
 
-    for mod in COMMAND_MODULES:
-        importlib.import_module(mod).register(sub)
+    for module in (card, scan, print_test, token, technician):
+        module.register(sub)
     return p
 
 

@@ -18,12 +18,11 @@ from typing import Any
 
 from drivers.base import DeviceState
 from kiosk import __version__
-from kiosk.diagnostics import RecentLogs, bundle, status_snapshot
-from kiosk.reconciliation import Reconciliation, from_store
-from kiosk.selftests import SelfTestResult, SelfTests
-from kiosk.session import Step
-from kiosk.simulator_panel import SimulatorPanel
-from kiosk.technicians import LoginResult, TechnicianAccounts, TechnicianSessions
+from kiosk.citizen.session import Step
+from kiosk.journal.reconciliation import Reconciliation, from_store
+from kiosk.staff.diagnostics import RecentLogs, bundle, status_snapshot
+from kiosk.staff.selftests import SelfTestResult, SelfTests
+from kiosk.staff.technicians import LoginResult, TechnicianAccounts, TechnicianSessions
 
 RETURN_MODE = "maintenance_return_mode"
 RETURN_MESSAGE = "maintenance_return_message"
@@ -74,6 +73,12 @@ def serial_range(first: str, last: str, count: int) -> list[str]:
     return [f"{a.group(1)}{i:0{width}d}" for i in range(start, end + 1)]
 
 
+class NoSimulator:
+    """What maintenance sees of the simulator panel outside simulation: nothing."""
+
+    available = False
+
+
 class Maintenance:
     def __init__(self, kiosk: Any, accounts: TechnicianAccounts | None = None,
                  sessions: TechnicianSessions | None = None, logs: RecentLogs | None = None) -> None:
@@ -83,7 +88,7 @@ class Maintenance:
         self.sessions = sessions or TechnicianSessions()
         self.logs = logs
         self.selftests = SelfTests(kiosk)
-        self.sim = SimulatorPanel(kiosk)
+        self.sim = getattr(kiosk, "simulator", None) or NoSimulator()  # hardware_sim's panel, given by the composition root
         self.last_results: dict[str, SelfTestResult] = {}
         self._recover_mode()
 

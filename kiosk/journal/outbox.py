@@ -6,9 +6,9 @@ import json
 import logging
 import time
 
-from kiosk.central import CentralClient, CentralError
+from kiosk.citizen.central import CentralClient, CentralError
 from kiosk.faultpoints import crash_point
-from kiosk.store import Store
+from kiosk.journal.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from prometheus_client.registry import Collector
 from drivers.base import DeviceState
 from kiosk import __version__
 from kiosk.model import DocumentKind, Medium, mask_niks_in
-from kiosk.printing import PRINTER_FOR, SUPPLY_FOR
+from kiosk.printing.service import PRINTER_FOR, SUPPLY_FOR
 
 if TYPE_CHECKING:
-    from kiosk.service import Kiosk
+    from kiosk.services import Kiosk
 
 log = logging.getLogger(__name__)
 DAY_S = 86400.0

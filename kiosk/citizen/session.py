@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers.base import N_
-from kiosk.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
+from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
+from kiosk.journal.attempts import Lockout, PinPolicy
+from kiosk.journal.store import Store
 from kiosk.model import Document, Nik, PrintOutcome, Progress
-from kiosk.pins import Lockout, PinPolicy
-from kiosk.printing import PlanRefused, PrintService
-from kiosk.store import Store
+from kiosk.printing.service import PlanRefused, PrintService
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from kiosk.config import load
-from kiosk.store import Store
-from kiosk.tokens import TokenError, Tokens
+from kiosk.journal.store import Store
+from kiosk.staff.tokens import TokenError, Tokens
 
 
 def _tokens(args: argparse.Namespace) -> tuple[Store, Tokens]:

@@ -100,7 +100,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE duty_cycle (device TEXT NOT NULL, day TEXT NOT NULL, prints INTEGER NOT NULL,
                              PRIMARY KEY (device, day));
     """,
-    # 2: remote-status API tokens (kiosk/tokens.py): only a SHA-256 of each token is kept
+    # 2: remote-status API tokens (kiosk/staff/tokens.py): only a SHA-256 of each token is kept
     """
     CREATE TABLE api_tokens (
         name TEXT PRIMARY KEY,
@@ -111,7 +111,7 @@ MIGRATIONS: list[str] = [
         last_used_at REAL
     );
     """,
-    # 3: technician accounts (kiosk/technicians.py): argon2id hashes only; login failures for the lockout
+    # 3: technician accounts (kiosk/staff/technicians.py): argon2id hashes only; login failures for the lockout
     """
     CREATE TABLE technicians (
         id TEXT PRIMARY KEY,
@@ -128,7 +128,7 @@ MIGRATIONS: list[str] = [
         locked_until REAL NOT NULL DEFAULT 0
     );
     """,
-    # 4: indexes for the status snapshot and /metrics (kiosk/telemetry.py): today's counters, recent use and
+    # 4: indexes for the status snapshot and /metrics (kiosk/staff/telemetry.py): today's counters, recent use and
     # all-time outcomes stay index lookups on a year-old journal instead of full scans on every scrape
     """
     CREATE INDEX print_jobs_created ON print_jobs(created_at, kind, state);

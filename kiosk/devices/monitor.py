@@ -17,7 +17,7 @@ from typing import Any
 import printer_profiles
 from drivers.base import Device, DeviceState, DeviceStatus, safe_status
 from kiosk.config import Config, DeviceSection, secret
-from kiosk.store import Store
+from kiosk.journal.store import Store
 from kiosk.supervise import SupervisedLoop
 
 log = logging.getLogger(__name__)

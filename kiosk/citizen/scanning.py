@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kiosk.barcodes import PayloadError, classify, parse_document_qr, parse_request_qr
-from kiosk.central import CentralClient, CentralError
+from kiosk.citizen.barcodes import PayloadError, classify, parse_document_qr, parse_request_qr
+from kiosk.citizen.central import CentralClient, CentralError
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from collections import deque
 from typing import Any
 
 from kiosk import __version__
+from kiosk.journal.reconciliation import from_store
+from kiosk.journal.store import Store
 from kiosk.logs import MaskNiks
 from kiosk.model import mask_niks_in
-from kiosk.reconciliation import from_store
-from kiosk.store import Store
 
 EXPORTS = ("jobs", "audit", "devices")
 JOB_COLUMNS = ("id", "created_at", "updated_at", "kind", "printer", "state", "blank_serial", "error", "nik_masked")

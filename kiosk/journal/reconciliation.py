@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
-from kiosk.store import Store
+from kiosk.journal.store import Store
 
 STATES = ("stock", "consumed", "printed", "spoiled")
 

@@ -16,19 +16,19 @@ from typing import Any
 
 from drivers.base import N_
 from kiosk import __version__
-from kiosk.central import CentralClient
+from kiosk.citizen.central import CentralClient
+from kiosk.citizen.scanning import Scanner
+from kiosk.citizen.session import ActiveSession, Sessions
 from kiosk.config import Config, secret
-from kiosk.devices import DEVICE_NAMES, DeviceMonitor, Devices, build_devices, load_sam_key
+from kiosk.devices.monitor import DEVICE_NAMES, DeviceMonitor, Devices, build_devices, load_sam_key
+from kiosk.journal.attempts import PinPolicy
+from kiosk.journal.outbox import OutboxSender
+from kiosk.journal.store import Store
 from kiosk.model import DocumentKind
-from kiosk.outbox import OutboxSender
-from kiosk.pins import PinPolicy
-from kiosk.printing import PrintService
-from kiosk.render.receipt import build_receipt
-from kiosk.scanning import Scanner
-from kiosk.session import ActiveSession, Sessions
-from kiosk.store import Store
+from kiosk.printing.receipt import build_receipt
+from kiosk.printing.service import PrintService
+from kiosk.staff.telemetry import Telemetry
 from kiosk.supervise import SupervisedLoop
-from kiosk.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 MODES = ("in_service", "out_of_service", "maintenance")
@@ -73,6 +73,7 @@ class Kiosk:
         self.telemetry = Telemetry(self)
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
         self.demo_pins: list[Any] = []
+        self.simulator: Any = None  # hardware_sim.panel.SimulatorPanel in simulated modes
         self._last_forget = 0.0
 
     @classmethod
@@ -107,6 +108,8 @@ class Kiosk:
         central = CentralClient(url, cfg.kiosk.id, key, cfg.central.timeout_s, cfg.central.retries)
         kiosk = cls(cfg, store, devices, central, server, system_sim)
         if simulated:
+            from hardware_sim.panel import SimulatorPanel
+            kiosk.simulator = SimulatorPanel(kiosk)
             kiosk._seed_simulation()
         return kiosk
 

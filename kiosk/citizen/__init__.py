@@ -1,0 +1,1 @@
+"""The citizen transaction: session steps, the PIN, the central client, scanning."""

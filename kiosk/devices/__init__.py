@@ -1,0 +1,1 @@
+"""Devices: drivers built from config through the transport registry, and the device monitor."""

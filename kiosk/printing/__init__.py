@@ -1,0 +1,1 @@
+"""Printing: plan -> render -> submit -> confirm per job; card faces, receipts, test pages."""

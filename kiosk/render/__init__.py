@@ -1,1 +1,0 @@
-"""Renderers: card faces (PNG/PDF at the printer's native resolution) and receipt layouts."""

@@ -1,0 +1,1 @@
+"""Staff: maintenance for technicians, accounts and tokens, the status snapshot, telemetry, diagnostics."""
