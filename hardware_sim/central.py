@@ -5,6 +5,10 @@ create requests that the running kiosk then redeems. PINs are stored as salted h
 compared in constant time; each request's PIN works until every document printed.
 Faults are one-shot and scriptable: ``faults.fail_next(503, 2)``, ``faults.delay_s``,
 ``faults.down``.
+
+It is also a witness the kiosk does not own: it records every redeem call with its verdict
+(``redeems()``) and every report delivery it receives, repeats included (``deliveries()``,
+``repeats()``, ``printed_twice()``), so a test can count what really reached central.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ CREATE TABLE IF NOT EXISTS reports (idem_key TEXT PRIMARY KEY, kiosk TEXT NOT NU
 CREATE TABLE IF NOT EXISTS whatsapp_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, to_nik TEXT NOT NULL,
     message TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (kiosk TEXT NOT NULL, received_at REAL NOT NULL, snapshot TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idem_key TEXT NOT NULL,
+    kiosk TEXT NOT NULL, document_id TEXT NOT NULL, outcome TEXT NOT NULL, status TEXT NOT NULL,
+    received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS redeem_calls (id INTEGER PRIMARY KEY AUTOINCREMENT, kiosk TEXT NOT NULL,
+    nik TEXT NOT NULL, verdict TEXT NOT NULL, at REAL NOT NULL);
 """
 
 
@@ -70,6 +79,18 @@ class CentralFaults:
             self._queue.clear()
         self.down = False
         self.delay_s = 0.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One report as central received it; ``status``: accepted | duplicate | rejected."""
+
+    idempotency_key: str
+    kiosk: str
+    document_id: str
+    outcome: str
+    status: str
+    received_at: float
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,30 @@ class CentralSim:
                 return self._db.execute("SELECT COUNT(*) FROM reports WHERE outcome=?", (outcome,)).fetchone()[0]
             return self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
 
+    def deliveries(self) -> list[Delivery]:
+        """Every report delivery received, in order, repeats and refusals included."""
+        with self._lock:
+            return [Delivery(*r) for r in self._db.execute(
+                "SELECT idem_key, kiosk, document_id, outcome, status, received_at FROM deliveries ORDER BY id")]
+
+    def repeats(self) -> int:
+        """Deliveries of a key central had received before (a kiosk resending what was acknowledged)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) - COUNT(DISTINCT idem_key) FROM deliveries").fetchone()[0])
+
+    def printed_twice(self) -> dict[str, int]:
+        """Documents reported printed under more than one key: printed (or at least reported) twice."""
+        with self._lock:
+            return dict(self._db.execute("SELECT document_id, COUNT(*) FROM reports WHERE outcome='printed' "
+                                         "GROUP BY document_id HAVING COUNT(*) > 1").fetchall())
+
+    def redeems(self, nik: str | None = None) -> list[str]:
+        """The verdict of every redeem call received (for one NIK): ok | wrong-pin | no-documents | pin-expired."""
+        with self._lock:
+            if nik is None:
+                return [r[0] for r in self._db.execute("SELECT verdict FROM redeem_calls ORDER BY id")]
+            return [r[0] for r in self._db.execute("SELECT verdict FROM redeem_calls WHERE nik=? ORDER BY id", (nik,))]
+
     def heartbeats(self) -> list[dict[str, Any]]:
         with self._lock:
             return [json.loads(r[0]) for r in self._db.execute("SELECT snapshot FROM heartbeats ORDER BY rowid")]
@@ -188,19 +233,26 @@ class CentralSim:
     def redeem(self, kiosk: str, nik: str, pin: str) -> tuple[int, dict[str, Any]]:
         now = time.time()
         with self._lock:
-            rows = self._db.execute("SELECT id, pin_salt, pin_hash, expires_at FROM requests "
-                                    "WHERE nik=? AND state='ready' ORDER BY created_at DESC", (nik,)).fetchall()
-            if not rows:
-                return 404, {"error": "no-documents"}
-            req_id, salt, pin_hash, expires = rows[0]
-            if not hmac.compare_digest(_pin_hash(salt, pin), pin_hash):
-                return 401, {"error": "wrong-pin"}
-            if expires < now:
-                return 410, {"error": "pin-expired"}
-            docs = self._db.execute("SELECT id, kind, number, pages, sha256 FROM documents "
-                                    "WHERE request_id=? AND state='ready'", (req_id,)).fetchall()
-            rid = "X" + secrets.token_hex(8).upper()
-            self._db.execute("INSERT INTO redemptions VALUES (?,?,?,?)", (rid, req_id, kiosk, now))
+            status, out = self._redeem(kiosk, nik, pin, now)
+            self._db.execute("INSERT INTO redeem_calls(kiosk, nik, verdict, at) VALUES (?,?,?,?)",
+                             (kiosk, nik, out.get("error", "ok"), now))
+        return status, out
+
+    def _redeem(self, kiosk: str, nik: str, pin: str, now: float) -> tuple[int, dict[str, Any]]:
+        rows = self._db.execute("SELECT id, pin_salt, pin_hash, expires_at FROM requests "
+                                "WHERE nik=? AND state='ready' ORDER BY created_at DESC", (nik,)).fetchall()
+        if not rows:  # the same hashing work as a wrong PIN: the answer's timing says nothing either
+            hmac.compare_digest(_pin_hash("0" * 16, pin), "0" * 64)
+            return 404, {"error": "no-documents"}
+        req_id, salt, pin_hash, expires = rows[0]
+        if not hmac.compare_digest(_pin_hash(salt, pin), pin_hash):
+            return 401, {"error": "wrong-pin"}
+        if expires < now:
+            return 410, {"error": "pin-expired"}
+        docs = self._db.execute("SELECT id, kind, number, pages, sha256 FROM documents "
+                                "WHERE request_id=? AND state='ready'", (req_id,)).fetchall()
+        rid = "X" + secrets.token_hex(8).upper()
+        self._db.execute("INSERT INTO redemptions VALUES (?,?,?,?)", (rid, req_id, kiosk, now))
         return 200, {"redemption_id": rid, "documents": [
             {"id": d[0], "kind": d[1], "number": d[2], "pages": d[3], "sha256": d[4]} for d in docs]}
 
@@ -221,22 +273,38 @@ class CentralSim:
                      "signature": base64.b64encode(citizens.signature_png(ident)).decode()}
 
     def report(self, kiosk: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Records a report once per key and acknowledges it (docs/central-api.yaml, ReportAck).
+
+        A key seen before with the same report is a ``duplicate`` (delivered, nothing changes);
+        with a different report it is ``rejected`` (409): one key, one report, for ever."""
         key, doc_id, outcome = payload.get("idempotency_key"), payload.get("document_id"), payload.get("outcome")
         if not isinstance(key, str) or not isinstance(doc_id, str) or outcome not in ("printed", "failed"):
             return 422, {"error": "bad-report"}
+        now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            cur = self._db.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?)",
-                                   (key, kiosk, doc_id, outcome, json.dumps(payload), time.time()))
-            if cur.rowcount and outcome == "printed":
-                self._db.execute("UPDATE documents SET state='printed', printed_serial=? WHERE id=?",
-                                 (payload.get("card_serial"), doc_id))
-                req = self._db.execute("SELECT request_id FROM documents WHERE id=?", (doc_id,)).fetchone()
-                if req and not self._db.execute("SELECT 1 FROM documents WHERE request_id=? AND state='ready'",
-                                                (req[0],)).fetchone():
-                    self._db.execute("UPDATE requests SET state='used' WHERE id=?", (req[0],))
+            row = self._db.execute("SELECT payload FROM reports WHERE idem_key=?", (key,)).fetchone()
+            if row is None:
+                status = "accepted"
+                self._db.execute("INSERT INTO reports VALUES (?,?,?,?,?,?)",
+                                 (key, kiosk, doc_id, outcome, json.dumps(payload), now))
+                if outcome == "printed":
+                    self._printed(doc_id, payload.get("card_serial"))
+            else:
+                status = "duplicate" if json.loads(row[0]) == payload else "rejected"
+            self._db.execute("INSERT INTO deliveries(idem_key, kiosk, document_id, outcome, status, received_at) "
+                             "VALUES (?,?,?,?,?,?)", (key, kiosk, doc_id, outcome, status, now))
             self._db.execute("COMMIT")
-        return 200, {"accepted": bool(cur.rowcount)}
+        if status == "rejected":
+            return 409, {"idempotency_key": key, "status": status, "reason": "key-reused"}
+        return 200, {"idempotency_key": key, "status": status}
+
+    def _printed(self, doc_id: str, serial: Any) -> None:
+        self._db.execute("UPDATE documents SET state='printed', printed_serial=? WHERE id=?", (serial, doc_id))
+        req = self._db.execute("SELECT request_id FROM documents WHERE id=?", (doc_id,)).fetchone()
+        if req and not self._db.execute("SELECT 1 FROM documents WHERE request_id=? AND state='ready'",
+                                        (req[0],)).fetchone():
+            self._db.execute("UPDATE requests SET state='used' WHERE id=?", (req[0],))
 
     def verify(self, qr: str) -> dict[str, Any]:
         parts = qr.split("|")

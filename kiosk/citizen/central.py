@@ -4,6 +4,12 @@ Every request is signed with the kiosk's key (HMAC over method, path, timestamp 
 digest), so a stolen request cannot be replayed later or altered. Reads and idempotent
 writes are retried with backoff; a PIN redemption is retried only when the request never
 reached central (connection refused), so a slow central never burns a PIN attempt twice.
+
+What central sends is checked before it is used: every document and redemption ID against
+a strict pattern (they go into URLs and the journal), and a report counts as delivered
+only on central's documented acknowledgement of that report's idempotency key. Anything
+else (a proxy's HTML page, garbage, another key, ``accepted: false``) is central not
+answering: nothing is consumed, and the outbox tries again later.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +29,9 @@ from kiosk.model import Document, DocumentKind, Identity
 
 AUTH_SCHEME = "ADM-HMAC"
 MAX_CLOCK_SKEW_S = 300
+# docs/central-api.yaml, components/schemas/Id: what a document or redemption ID may be
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+ACKNOWLEDGED = ("accepted", "duplicate")  # docs/central-api.yaml, components/schemas/ReportAck
 
 
 def sign(key: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:
@@ -54,6 +64,10 @@ class NoDocuments(CentralError):
 
 class PinExpired(CentralError):
     message = N_("This PIN has expired. Please ask for a new one.")
+
+
+class ReportNotAcknowledged(CentralUnavailable):
+    """Central (or something in its place) answered a report without acknowledging it: not delivered."""
 
 
 class CentralRejected(CentralError):
@@ -160,9 +174,15 @@ class CentralClient:
             docs = [Document(id=str(d["id"]), kind=DocumentKind(d["kind"]), number=str(d["number"]),
                              pages=int(d.get("pages", 1)), sha256=str(d.get("sha256", "")))
                     for d in data["documents"]]
-            return Redemption(str(data["redemption_id"]), docs)
+            redemption = Redemption(str(data["redemption_id"]), docs)
         except (KeyError, TypeError, ValueError) as exc:
             raise CentralUnavailable(f"central sent a malformed redemption: {exc}") from exc
+        ids = [redemption.id, *(d.id for d in docs)]
+        bad = [i for i in ids if not ID_RE.fullmatch(i)]
+        if bad or len(set(ids)) != len(ids):
+            self.last_error = "central sent an invalid or repeated document ID"
+            raise CentralUnavailable(f"{self.last_error}: {bad[0][:40]!r}" if bad else self.last_error)
+        return redemption
 
     def fetch(self, redemption_id: str, doc: Document) -> Document:
         """Fills in the document's content: the signed PDF (checksum verified) or the card data."""
@@ -186,11 +206,33 @@ class CentralClient:
             raise CentralUnavailable(f"central sent malformed card data: {exc}") from exc
         return doc
 
-    def report(self, payload: dict[str, Any]) -> None:
-        """Delivers one outbox report; central ignores a repeated ``idempotency_key``."""
+    def report(self, payload: dict[str, Any]) -> str:
+        """Delivers one outbox report; returns central's acknowledgement (``accepted`` | ``duplicate``).
+
+        Raises ``ReportNotAcknowledged`` for any answer that is not that acknowledgement of this
+        report's key, and ``CentralError`` when central is unreachable or refuses the kiosk."""
+        key = payload.get("idempotency_key")
         resp = self._request("POST", "/v1/reports", payload)
-        if resp.status_code not in (200, 201):
+        if resp.status_code >= 400 and resp.status_code != 409:
             raise self._fail(resp)
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            kind = resp.headers.get("content-type", "no content type").split(";")[0]
+            raise self._unacknowledged(f"central's answer is not an acknowledgement (HTTP {resp.status_code}, {kind})")
+        status = data.get("status", "accepted: false" if data.get("accepted") is False else None)
+        if resp.status_code != 200 or status not in ACKNOWLEDGED:
+            reason = str(data.get("reason", ""))[:80]
+            raise self._unacknowledged(f"central did not accept the report: {str(status)[:20]} {reason}".rstrip())
+        if data.get("idempotency_key") != key:
+            raise self._unacknowledged("central acknowledged another report's key")
+        return str(status)
+
+    def _unacknowledged(self, why: str) -> ReportNotAcknowledged:
+        self.last_error = f"ReportNotAcknowledged: {why}"
+        return ReportNotAcknowledged(why)
 
     def heartbeat(self, snapshot: dict[str, Any]) -> None:
         resp = self._request("POST", "/v1/heartbeat", snapshot)

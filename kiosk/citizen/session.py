@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from drivers.base import N_
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
-from kiosk.journal.attempts import Lockout, PinPolicy
+from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.store import Store
 from kiosk.model import Document, Nik, PrintOutcome, Progress
 from kiosk.printing.service import PlanRefused, PrintService
@@ -159,6 +159,12 @@ class Sessions:
     # -- steps ----------------------------------------------------------------------------
 
     def submit_pin(self, sid: str, pin: str) -> PinResult:
+        """Reserves a PIN attempt (per NIK and per kiosk) before central is asked, then settles it.
+
+        A NIK with nothing ready looks and counts exactly like a wrong PIN (the screen must not
+        tell a passer-by whether someone has documents waiting); central giving no verdict
+        (unreachable, garbage) releases the attempt: the citizen's tries are not spent on it.
+        """
         s = self._require(sid, Step.IDENTIFIED)
         lock = self.pins.lockout(s.nik_hash)
         if lock:
@@ -166,15 +172,25 @@ class Sessions:
         if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
             raise SessionError("pin-format", N_("The PIN has 6 digits."))
         try:
+            attempt = self.pins.reserve(s.nik_hash)
+        except AttemptRefused as exc:
+            if exc.lockout:
+                return PinResult(False, 0, exc.lockout)
+            raise SessionError("attempts-pending", N_("Too many wrong PINs. Please wait before trying again.")) from exc
+        try:
             redemption = self.central.redeem(s.nik.value, pin)
-        except WrongPin:
-            lock = self.pins.record_failure(s.nik_hash)
+        except (WrongPin, NoDocuments):
+            lock = self.pins.failed(attempt)
             self.store.audit("security", "pin-wrong", session=s.id[:6])
             return PinResult(False, self.pins.tries_left(s.nik_hash), lock)
         except CentralError as exc:
+            self.pins.released(attempt)
             self.store.audit("central", "redeem-failed", error=type(exc).__name__)
             raise SessionError(type(exc).__name__, exc.message) from exc
-        self.pins.record_success(s.nik_hash)
+        except BaseException:
+            self.pins.released(attempt)
+            raise
+        self.pins.succeeded(attempt)
         printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
         if len(printed) == len(redemption.documents):
             raise SessionError("NoDocuments", NoDocuments.message)

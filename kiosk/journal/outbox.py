@@ -1,4 +1,12 @@
-"""Delivers journaled reports to central: idempotent, retried with backoff, survives restarts."""
+"""Delivers journaled reports to central: idempotent, retried with backoff, survives restarts.
+
+A message counts as delivered (``sent_at``) only on central's acknowledgement of its own
+idempotency key (``CentralClient.report``: ``accepted``, or ``duplicate`` when central had it
+already). An HTTP 200 alone is not one: a proxy's HTML page, garbage, another report's key
+or ``accepted: false`` leave the message pending, retried with a growing backoff, counted in
+``backlog()`` and explained by ``last_error()``, so the document is not left "ready" at
+central (where the same PIN would print it again elsewhere).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,12 @@ class OutboxSender:
         row = self.store.query_one("SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL")
         return time.time() - row[0] if row and row[0] else 0.0
 
+    def last_error(self) -> str:
+        """Why the most recently tried pending message is still pending ('' when none failed)."""
+        row = self.store.query_one("SELECT last_error FROM outbox WHERE sent_at IS NULL AND last_error != '' "
+                                   "ORDER BY next_attempt_at DESC LIMIT 1")
+        return str(row[0]) if row else ""
+
     def flush(self, limit: int = 50) -> int:
         """Sends what is due; returns how many were delivered. Stops at the first network failure."""
         sent = 0
@@ -36,7 +50,8 @@ class OutboxSender:
             try:
                 data = json.loads(payload)
                 if kind == "report":
-                    self.central.report(data)
+                    if self.central.report(data) == "duplicate":
+                        log.info("outbox: central had report %s already", msg_id)
                 elif kind == "heartbeat":
                     self.central.heartbeat(data)
                 else:

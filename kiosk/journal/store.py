@@ -137,6 +137,36 @@ MIGRATIONS: list[str] = [
     CREATE INDEX blank_cards_state_updated ON blank_cards(state, updated_at, kind);
     CREATE INDEX outbox_kind_sent ON outbox(kind, sent_at);
     """,
+    # 5: helper h1's migration (printing); this placeholder is replaced by it when the branches merge
+    "",
+    # 6: one attempt limiter (kiosk/journal/attempts.py) for PINs and technician passwords: counters per
+    # scope and key, and the attempts reserved before the verifier is asked; the two old tables move in
+    """
+    CREATE TABLE attempt_counters (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        window_start REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE attempt_reservations (
+        id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (id, scope)
+    );
+    CREATE INDEX attempt_reservations_key ON attempt_reservations(scope, key, expires_at);
+    INSERT INTO attempt_counters(scope, key, failures, window_start, locked_until)
+        SELECT 'pin:' || scope, key, failures, window_start, locked_until FROM pin_attempts;
+    INSERT INTO attempt_counters(scope, key, failures, window_start, locked_until)
+        SELECT CASE WHEN key = 'kiosk' THEN 'technician:kiosk' ELSE 'technician:id' END,
+               CASE WHEN key = 'kiosk' THEN 'kiosk' ELSE substr(key, 4) END, failures, window_start, locked_until
+        FROM technician_attempts;
+    DROP TABLE pin_attempts;
+    DROP TABLE technician_attempts;
+    """,
 ]
 
 
@@ -254,14 +284,12 @@ class Store:
                    "VALUES (?,?,?,?,?)", (idem_key, kind, json.dumps(payload, sort_keys=True), now, now))
 
     def forget(self, personal_before: float, delivered_before: float) -> int:
-        """Retention: erases masked NIKs and NIK hashes of old sessions, expired PIN counters and
-        delivered outbox messages. Jobs, blanks and audit stay: they hold no personal data and
-        the regency must account for every blank."""
-        now = time.time()
+        """Retention: erases masked NIKs and NIK hashes of old sessions and delivered outbox
+        messages (the attempt limiter drops its own expired counters). Jobs, blanks and audit
+        stay: they hold no personal data and the regency must account for every blank."""
         with self.tx() as db:
             n = db.execute("UPDATE sessions SET nik_masked='', nik_hash='' WHERE ended_at IS NOT NULL AND ended_at < ? "
                            "AND nik_hash != ''", (personal_before,)).rowcount
-            db.execute("DELETE FROM pin_attempts WHERE locked_until < ? AND window_start < ?", (now, now - 86400))
             db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (delivered_before,))
         return n
 

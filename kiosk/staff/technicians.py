@@ -1,9 +1,16 @@
-"""Technician accounts, login lockout and the short-lived technician session.
+"""Technician accounts, login attempts and the short-lived technician session.
 
 Passwords are hashed with argon2id (memory-hard: a stolen journal cannot be brute-forced
-cheaply) and never stored or logged in clear. Failed logins are counted per technician ID
-and for the whole kiosk, in the journal, so a guesser is stopped across restarts and an
-unknown ID is treated exactly like a known one (no way to probe which IDs exist).
+cheaply) and never stored or logged in clear. Login attempts go through the attempt limiter
+(kiosk/journal/attempts.py): reserved before the hash is checked, so a burst of parallel
+guesses gets no more tries than one guess after another. Per technician ID a few failures
+lock that ID; kiosk-wide, failures only slow every further login (a growing delay), so
+guesses under made-up IDs never lock the real accounts out. An unknown ID costs the same
+argon2 work and counts the same as a known one (no way to probe which IDs exist).
+
+A technician must get in exactly when the journal is broken (a full disk): then attempts
+are counted in memory and the audit lines go to the log (what can go wrong: a restart
+during the fault forgets those counts).
 
 The session is server-side: the browser holds only a random token (its SHA-256 is kept in
 memory); it dies after ``idle_s`` without activity or ``max_age_s`` in all, and with the
@@ -14,8 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
+import sqlite3
 import string
 import threading
 import time
@@ -25,13 +34,14 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kiosk.journal.attempts import AttemptLimiter, AttemptRefused, Limit, Lockout
 from kiosk.journal.store import Store
 
+log = logging.getLogger(__name__)
 ID_RE = re.compile(r"[A-Z0-9][A-Z0-9._-]{1,31}", re.ASCII)
 # Characters the on-screen keyboard offers: a password must be typeable on the touchscreen.
 KEYBOARD_CHARS = frozenset(string.ascii_letters + string.digits + "-_.@#!?*+=/")
 MIN_PASSWORD = 10
-KIOSK_KEY = "kiosk"
 
 
 class AccountError(ValueError):
@@ -42,9 +52,15 @@ class AccountError(ValueError):
 class LoginPolicy:
     max_failures_per_id: int = 5
     id_lockout_s: int = 900
-    max_failures_per_kiosk: int = 20
+    max_failures_per_kiosk: int = 20  # kiosk-wide, in the window: past it every login waits, none is locked
     kiosk_window_s: int = 600
-    kiosk_lockout_s: int = 300
+    kiosk_delay_s: float = 1.0  # the first delay, doubled per further failure
+    kiosk_max_delay_s: float = 8.0
+
+    def limits(self) -> list[Limit]:
+        return [Limit("id", self.max_failures_per_id, self.id_lockout_s, lockout_s=self.id_lockout_s),
+                Limit("kiosk", self.max_failures_per_kiosk, self.kiosk_window_s, per_subject=False,
+                      base_delay_s=self.kiosk_delay_s, max_delay_s=self.kiosk_max_delay_s)]
 
 
 @dataclass(frozen=True)
@@ -84,11 +100,12 @@ class TechnicianAccounts:
         return self._dummy_hash
 
     def __init__(self, store: Store, policy: LoginPolicy | None = None, hasher: PasswordHasher | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.policy = policy or LoginPolicy()
         self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB, t=3)
         self._now = clock
+        self.attempts = AttemptLimiter(store, "technician", self.policy.limits(), clock, sleep)
         self._dummy_hash = ""  # made at the first login: argon2id takes 64 MiB, citizen service need not carry it
 
     # -- administration (adm-kiosk technician ...) ---------------------------------------
@@ -116,7 +133,7 @@ class TechnicianAccounts:
             cur = db.execute("UPDATE technicians SET password_hash=?, updated_at=? WHERE id=?", (digest, self._now(), tid))
             if cur.rowcount == 0:
                 raise AccountError(f"no technician {tid}")
-            db.execute("DELETE FROM technician_attempts WHERE key=?", (f"id:{tid}",))
+            self.attempts.clear(db, tid)
             self.store.audit("maintenance", "technician-password-set", actor=actor, db=db, technician=tid)
 
     def remove(self, tech_id: str, actor: str = "cli") -> None:
@@ -124,13 +141,13 @@ class TechnicianAccounts:
         with self.store.tx() as db:
             if db.execute("DELETE FROM technicians WHERE id=?", (tid,)).rowcount == 0:
                 raise AccountError(f"no technician {tid}")
-            db.execute("DELETE FROM technician_attempts WHERE key=?", (f"id:{tid}",))
+            self.attempts.clear(db, tid)
             self.store.audit("maintenance", "technician-removed", actor=actor, db=db, technician=tid)
 
     def unlock(self, tech_id: str, actor: str = "cli") -> None:
         tid = normalize_id(tech_id)
         with self.store.tx() as db:
-            db.execute("DELETE FROM technician_attempts WHERE key IN (?, ?)", (f"id:{tid}", KIOSK_KEY))
+            self.attempts.clear(db, tid, kiosk_wide=True)
             self.store.audit("maintenance", "technician-unlocked", actor=actor, db=db, technician=tid)
 
     def list(self) -> list[Technician]:
@@ -139,60 +156,58 @@ class TechnicianAccounts:
 
     # -- login ---------------------------------------------------------------------------
 
-    def locked_for(self, tech_id: str) -> int:
-        """Seconds of lockout left for this ID (or the whole kiosk); 0 when a login may be tried."""
-        now = self._now()
-        row = self.store.query_one("SELECT MAX(locked_until) FROM technician_attempts WHERE key IN (?, ?)",
-                                   (f"id:{normalize_id(tech_id)}", KIOSK_KEY))
-        until = row[0] if row and row[0] else 0.0
-        return max(0, int(until - now + 0.999))
-
     def login(self, tech_id: str, password: str) -> LoginResult:
-        """Checks a password; a wrong one counts towards the ID's and the kiosk's lockout."""
+        """Checks a password; the attempt is reserved first (refused while the ID is locked), then settled."""
         tid = normalize_id(tech_id)
-        locked = self.locked_for(tid)
-        if locked:
-            self.store.audit("security", "technician-login-refused", actor=_safe_actor(tid), reason="locked")
-            return LoginResult(False, locked_s=locked)
-        row = self.store.query_one("SELECT password_hash FROM technicians WHERE id=?", (tid,)) if ID_RE.fullmatch(tid) else None
-        ok = False
+        dummy = self._dummy()  # made before the first lookup: known and unknown IDs pay the same work, from the first
         try:
-            ok = self.hasher.verify(row[0] if row else self._dummy(), password) and row is not None
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
+            attempt = self.attempts.reserve(tid)
+        except AttemptRefused as exc:
+            self._audit("technician-login-refused", _safe_actor(tid), reason="locked" if exc.lockout else "pending")
+            return LoginResult(False, locked_s=max(1, self._seconds_left(exc.lockout)) if exc.lockout else 1)
+        try:
+            row = self._account(tid)
+            try:
+                ok = self.hasher.verify(row[0] if row else dummy, password) and row is not None
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+        except BaseException:
+            self.attempts.released(attempt)
+            raise
         if ok:
+            self.attempts.succeeded(attempt)
+            self._logged_in(tid, row[0] if row else "", password)
+            return LoginResult(True, tid)
+        lock = self.attempts.failed(attempt)
+        self._audit("technician-login-failed", _safe_actor(tid), lockout=bool(lock))
+        return LoginResult(False, locked_s=self._seconds_left(lock) if lock else 0,
+                           tries_left=self.attempts.tries_left(tid))
+
+    def _seconds_left(self, lock: Lockout) -> int:
+        return max(0, int(lock.until - self._now() + 0.999))
+
+    def _account(self, tid: str) -> sqlite3.Row | None:
+        if not ID_RE.fullmatch(tid):
+            return None
+        return self.store.query_one("SELECT password_hash FROM technicians WHERE id=?", (tid,))
+
+    def _logged_in(self, tid: str, digest: str, password: str) -> None:
+        try:
             with self.store.tx() as db:
-                db.execute("DELETE FROM technician_attempts WHERE key=?", (f"id:{tid}",))
                 db.execute("UPDATE technicians SET last_login_at=? WHERE id=?", (self._now(), tid))
-                if row and self.hasher.check_needs_rehash(row[0]):
+                if self.hasher.check_needs_rehash(digest):
                     db.execute("UPDATE technicians SET password_hash=? WHERE id=?", (self.hasher.hash(password), tid))
                 self.store.audit("security", "technician-login", actor=tid, db=db)
-            return LoginResult(True, tid)
-        return self._failure(tid)
+        except sqlite3.DatabaseError:
+            log.warning("audit (not journaled): security technician-login actor=%s", tid)
 
-    def _failure(self, tid: str) -> LoginResult:
-        now = self._now()
-        p = self.policy
-        tries_left = 0
-        locked = 0
-        with self.store.tx() as db:
-            for key, limit, window, lock_s in ((f"id:{tid}", p.max_failures_per_id, p.id_lockout_s, p.id_lockout_s),
-                                               (KIOSK_KEY, p.max_failures_per_kiosk, p.kiosk_window_s, p.kiosk_lockout_s)):
-                row = db.execute("SELECT failures, window_start FROM technician_attempts WHERE key=?", (key,)).fetchone()
-                failures, start = (row[0], row[1]) if row and now - row[1] <= window else (0, now)
-                failures += 1
-                until = now + lock_s if failures >= limit else 0.0
-                if key != KIOSK_KEY:
-                    tries_left = max(0, limit - failures)
-                if until:
-                    locked = max(locked, lock_s)
-                    failures, start = 0, now
-                db.execute("INSERT INTO technician_attempts(key, failures, window_start, locked_until) VALUES (?,?,?,?) "
-                           "ON CONFLICT(key) DO UPDATE SET failures=excluded.failures, window_start=excluded.window_start, "
-                           "locked_until=MAX(locked_until, excluded.locked_until)", (key, failures, start, until))
-            self.store.audit("security", "technician-login-failed", actor=_safe_actor(tid), db=db,
-                             lockout=bool(locked))
-        return LoginResult(False, locked_s=locked, tries_left=tries_left)
+    def _audit(self, event: str, actor: str, **detail: object) -> None:
+        """An audit line in the journal, or in the log while the journal cannot be written."""
+        try:
+            self.store.audit("security", event, actor=actor, **detail)
+        except sqlite3.DatabaseError:
+            log.warning("audit (not journaled): security %s actor=%s %s", event, actor,
+                        " ".join(f"{k}={v}" for k, v in sorted(detail.items())))
 
 
 def _safe_actor(tid: str) -> str:
