@@ -174,8 +174,9 @@ class AttemptLimiter:
         """Attempts this subject may still make before its own limit locks it."""
         now = self._now()
         with self._lock, self.store._lock:
-            left = [max(0, limit.max_failures - c.failures - len(c.reserved)) for limit, key in self._keys(subject)
-                    if limit.per_subject and limit.lockout_s for c in [self._view(self.store._db, limit, key, now)]]
+            left = [0 if c.locked_until > now else max(0, limit.max_failures - c.failures - len(c.reserved))
+                    for limit, key in self._keys(subject) if limit.per_subject and limit.lockout_s
+                    for c in [self._view(self.store._db, limit, key, now)]]
         return min(left, default=0)
 
     # -- reserve ---------------------------------------------------------------------------
@@ -250,6 +251,7 @@ class AttemptLimiter:
         with self._lock:
             for limit, key in self._keys(r.subject):
                 self._mem(limit, key, now).reserved.pop(r.id, None)
+            reset: list[tuple[str, str]] = []  # overlay counters the journal row now stands for
             try:
                 with self.store.tx() as db:
                     caused = None
@@ -257,18 +259,24 @@ class AttemptLimiter:
                         scope = self._scope(limit)
                         live = db.execute("DELETE FROM attempt_reservations WHERE id=? AND scope=? AND key=?",
                                           (r.id, scope, key)).rowcount
-                        lapsed = self._lapse(db, limit, key, now)
+                        lock = self._lapse(db, limit, key, now)
                         if outcome == "succeeded" and limit.per_subject:
                             db.execute("DELETE FROM attempt_counters WHERE scope=? AND key=?", (scope, key))
-                            self._memory.pop((scope, key), None)
+                            reset.append((scope, key))
                         elif outcome == "failed" and (live or not r.journaled):  # a lapsed one counted already
-                            lapsed = self._count_failures(db, limit, key, now, 1) or lapsed
-                        caused = caused or lapsed
+                            lock = self._count_failures(db, limit, key, now, 1) or lock
+                        if lock:
+                            reset.append((scope, key))
+                        caused = caused or lock
                     self._audit(db, caused)
                     self._prune(db, now)
-                return caused
             except sqlite3.DatabaseError:
                 return self._settle_in_memory(r, outcome, now)
+            for scope_key in reset:  # only once committed: a rolled-back settlement must leave the overlay whole
+                mem = self._memory.get(scope_key)
+                if mem:
+                    mem.failures = 0
+            return caused
 
     def _count_failures(self, db: sqlite3.Connection, limit: Limit, key: str, now: float, n: int) -> Lockout | None:
         j, m = self._journal(db, limit, key, now), self._mem(limit, key, now)
@@ -278,7 +286,6 @@ class AttemptLimiter:
         caused = None
         if limit.lockout_s and j.failures + m.failures >= limit.max_failures:
             j.failures, j.window_start, j.locked_until = 0, now, now + limit.lockout_s
-            m.failures = 0
             caused = Lockout(limit.name, j.locked_until)
         db.execute("INSERT INTO attempt_counters(scope, key, failures, window_start, locked_until) VALUES (?,?,?,?,?) "
                    "ON CONFLICT(scope, key) DO UPDATE SET failures=excluded.failures, window_start=excluded.window_start, "

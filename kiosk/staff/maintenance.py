@@ -10,8 +10,10 @@ out-of-service mode the technician chose, with its message.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,7 @@ BLANK_KINDS = ("ktp-el", "kia")
 SERIAL_RE = re.compile(r"(.*?)([0-9]+)", re.ASCII)
 MAX_BATCH = 5000
 MESSAGE_MAX = 200
+log = logging.getLogger(__name__)
 
 
 class MaintenanceError(Exception):
@@ -105,11 +108,14 @@ class Maintenance:
         if not result.ok:
             return result, None
         previous = self.sessions.active
-        if previous is not None:
-            self.sessions.close()
-            self.store.audit("maintenance", "logout", actor=previous, reason="replaced")
-        token = self.sessions.open(result.technician)
-        self._enter(result.technician)
+        token = self.sessions.open(result.technician)  # replaces any other session
+        try:
+            if previous is not None:
+                self.store.audit("maintenance", "logout", actor=previous, reason="replaced")
+            self._enter(result.technician)
+        except sqlite3.DatabaseError:
+            # a full or broken journal: the kiosk is out of service already, and exactly then a technician must get in
+            log.warning("maintenance entered by %s, not journaled (journal: %s)", result.technician, self.store.fault)
         return result, token
 
     def technician(self, token: str | None) -> str | None:
@@ -174,6 +180,8 @@ class Maintenance:
         # what availability() will say once the technician leaves (in maintenance it says "maintenance")
         blocking = [f"{d['name']}: {d['code'] or d['state']}" for d in devices
                     if d["enabled"] and d["required"] and not d["ready"]]
+        if k.store.fault:  # a full or broken journal: the reason a technician was called
+            blocking.insert(0, f"journal: {k.store.fault}")
         return {
             "service_reasons": blocking,
             **snap, "device_list": devices, "version": __version__,

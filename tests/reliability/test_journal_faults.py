@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -30,6 +31,7 @@ from hardware_sim import citizens
 from kiosk.citizen.session import SessionError
 from kiosk.journal import store as store_mod
 from kiosk.services import Kiosk
+from kiosk.staff.technicians import TechnicianAccounts
 from tests.reliability.results import record
 from ui import create_app
 
@@ -151,3 +153,41 @@ def test_broken_journal_means_out_of_service_not_corruption(
         k.stop()
     _seen[fault] = {"reason": avail.reasons[0], "welcome_status": page.status_code}
     record("journal_faults", {"faults": dict(sorted(_seen.items()))})
+
+
+@pytest.mark.parametrize("fault", ["disk-full", "disk-full-tmpfs"])
+def test_a_technician_logs_in_while_the_journal_disk_is_full(fault: str, make_kiosk: Callable[..., Kiosk],
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 defect 14: exactly when a technician is needed, the full journal refused the login.
+
+    Attempts are counted in memory meanwhile (a guesser is still stopped), the audit lines go to
+    the log, and the dashboard shows the technician why the kiosk is out of service."""
+    monkeypatch.setattr(store_mod, "PROBE_INTERVAL_S", 0.0)
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(tmpfs(tmp_path / "disk")) if fault == "disk-full-tmpfs" else tmp_path
+        k = make_kiosk(base, **({"kiosk.data_dir": str(base / "data"), "sim.state_dir": str(tmp_path / "sim"),
+                                 "sim.output_dir": str(tmp_path / "sim" / "output")} if fault == "disk-full-tmpfs" else {}))
+        technician_in_a_full_journal(k, fault, tmp_path)
+        k.stop()
+
+
+def technician_in_a_full_journal(k: Kiosk, fault: str, tmp_path: Path) -> None:
+    TechnicianAccounts(k.store).add("T01", "correct-horse-9")
+    client = create_app(k).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/maintenance/login").text).group(1)  # type: ignore[union-attr]
+
+    def login(tech_id: str, password: str) -> int:
+        return client.post("/maintenance/login", data={"csrf_token": token, "tech_id": tech_id,
+                                                       "password": password}).status_code
+
+    repair = break_journal(k, fault, tmp_path)
+    try:
+        assert [login("GUESSER", "wrong-password") for _ in range(6)] == [401] * 4 + [429] * 2  # still counted
+        assert login("T01", "wrong-password") == 401
+        assert login("T01", "correct-horse-9") == 302
+        page = client.get("/maintenance/")
+        assert page.status_code == 200
+        if fault == "disk-full-tmpfs":  # (a pinned page count still takes small in-place writes, which clear the fault)
+            assert k.store.fault in REASON[fault] and f"journal: {k.store.fault}" in page.text
+    finally:
+        repair()

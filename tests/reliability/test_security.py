@@ -11,6 +11,8 @@ tests/unit/test_status_api_schemathesis.py.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,94 @@ def test_pin_guessing_across_niks_locks_the_kiosk(make_kiosk: Callable[..., Kios
     r = screen(k).post("/nik", nik=citizens.DEMO[0][0].nik)  # anyone, even with the right PIN, waits
     assert r.status_code == 302 and "scope=kiosk" in r.location
     FIGURES["pin_guesses_across_niks_before_kiosk_lockout"] = len(calls)
+
+
+def pin_screens(k: Kiosk, nik: str, n: int) -> list[Screen]:
+    """``n`` browsers sharing one citizen's session cookie, each able to post the PIN form on its own thread."""
+    first = screen(k)
+    first.post("/nik", nik=nik)
+    first.get("/pin")
+    out = []
+    for _ in range(n):
+        c = first.c.application.test_client()  # the same app: its secret key signs the cookie
+        c.set_cookie("adm_citizen", first.c.get_cookie("adm_citizen").value)
+        s = Screen(c)
+        s.token = first.token
+        out.append(s)
+    return out
+
+
+def test_a_burst_of_pins_gets_no_more_tries_than_the_limit(kiosk: Kiosk) -> None:
+    """Issue 13 defect 7: seven wrong PINs at once, then the right one while central is still answering them.
+
+    Central is slow (1.5 s per call), so the wrong ones are all in flight when the right one is
+    typed; only as many as the per-NIK limit may reach central, and the right PIN must not."""
+    issued = kiosk.issue_demo_pins()[0]
+    sim = kiosk.central_server.sim
+    limit = kiosk.cfg.pins.max_failures_per_nik
+    screens = pin_screens(kiosk, issued.nik, 8)
+    sim.faults.delay_s = 1.5
+    barrier = threading.Barrier(7)
+    answers: list[int] = []
+
+    def guess(s: Screen) -> None:
+        barrier.wait()
+        answers.append(s.post("/pin", pin=wrong(issued.pin)).status_code)
+
+    threads = [threading.Thread(target=guess, args=(s,)) for s in screens[:7]]
+    for t in threads:
+        t.start()
+    time.sleep(0.4)
+    right = screens[7].post("/pin", pin=issued.pin)
+    for t in threads:
+        t.join()
+    sim.faults.delay_s = 0.0
+    verdicts = sim.redeems(issued.nik)  # central's own record of what reached it
+    assert len(verdicts) == limit and "ok" not in verdicts, (verdicts, answers, right.status_code, alert(right.text))
+    assert right.status_code != 302 or not right.location.startswith("/documents")
+    assert sim.request_state(issued.request_id) == "ready"
+    r = screen(kiosk).post("/nik", nik=issued.nik)  # the burst used up the NIK's tries: it is locked now
+    assert r.status_code == 302 and r.location.startswith("/locked")
+    FIGURES["pin_burst_redeems_at_central"] = len(verdicts)
+
+
+def test_a_nik_with_nothing_ready_looks_and_counts_like_a_wrong_pin(kiosk: Kiosk) -> None:
+    """Issue 13 defect 9: the PIN step told anyone whether a NIK has a ready request, and never locked."""
+    issued = kiosk.central_server.sim.issue_pin(citizens.DEMO[0][0].nik, citizens.DEMO[0][1])
+    nothing = citizens.DEMO[1][0].nik  # a real citizen with no request
+    sim = kiosk.central_server.sim
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for nik, pin in ((issued.nik, wrong(issued.pin)), (nothing, "123456")):
+        s = screen(kiosk)
+        s.post("/nik", nik=nik)
+        s.get("/pin")
+        answers = [s.post("/pin", pin=pin) for _ in range(kiosk.cfg.pins.max_failures_per_nik)]
+        seen[nik] = [(r.status_code, alert(r.text) or r.location.split("?")[0]) for r in answers]
+    assert seen[issued.nik] == seen[nothing], seen
+    assert seen[nothing][-1] == (302, "/locked")
+    assert sim.redeems(nothing) == ["no-documents"] * kiosk.cfg.pins.max_failures_per_nik
+
+
+def test_central_spends_the_same_work_on_a_nik_with_nothing_ready(kiosk: Kiosk) -> None:
+    """The same timing class: no-documents is not answered measurably faster than a wrong PIN."""
+    sim = kiosk.central_server.sim
+    issued = sim.issue_pin(citizens.DEMO[0][0].nik, citizens.DEMO[0][1])
+
+    def median(nik: str) -> float:
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            sim.redeem("K", nik, wrong(issued.pin))
+            times.append(time.perf_counter() - started)
+        return sorted(times)[3]
+
+    ratio = median(citizens.DEMO[1][0].nik) / median(issued.nik)
+    assert 0.3 < ratio < 3, ratio
+
+
+def alert(html: str) -> str:
+    m = re.search(r'role="alert"[^>]*>([^<]+)<', html)
+    return m.group(1).strip() if m else ""
 
 
 def test_forms_without_or_with_a_forged_csrf_token_are_refused(kiosk: Kiosk) -> None:
