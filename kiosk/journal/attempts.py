@@ -40,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.config import PinSection
 from kiosk.journal.store import Store
@@ -47,6 +48,7 @@ from kiosk.journal.store import Store
 log = logging.getLogger(__name__)
 
 KIOSK_KEY = "kiosk"
+Reader = Callable[[str, tuple[Any, ...]], list[Any]]  # runs a SELECT: inside a transaction, or Store.query
 RESERVATION_TTL_S = 120.0  # longer than any central redeem with its retries, or a hash plus the longest delay
 
 
@@ -128,20 +130,18 @@ class AttemptLimiter:
 
     # -- counters --------------------------------------------------------------------------
 
-    def _journal(self, db: sqlite3.Connection | None, limit: Limit, key: str, now: float) -> _Count:
+    def _journal(self, read: Reader, limit: Limit, key: str, now: float) -> _Count:
         """The journal's own counter (empty when the journal cannot be read)."""
         c = _Count()
-        if db is None:
-            return c
         try:
-            row = db.execute("SELECT failures, window_start, locked_until FROM attempt_counters WHERE scope=? AND key=?",
-                             (self._scope(limit), key)).fetchone()
-            live = db.execute("SELECT id, expires_at FROM attempt_reservations WHERE scope=? AND key=? AND expires_at > ?",
-                              (self._scope(limit), key, now)).fetchall()
+            rows = read("SELECT failures, window_start, locked_until FROM attempt_counters WHERE scope=? AND key=?",
+                        (self._scope(limit), key))
+            live = read("SELECT id, expires_at FROM attempt_reservations WHERE scope=? AND key=? AND expires_at > ?",
+                        (self._scope(limit), key, now))
         except sqlite3.DatabaseError:
             return c
-        if row:
-            c.failures, c.window_start, c.locked_until = row[0], row[1], row[2]
+        if rows:
+            c.failures, c.window_start, c.locked_until = rows[0][0], rows[0][1], rows[0][2]
             if now - c.window_start > limit.window_s:
                 c.failures = 0
         c.reserved = {r[0]: r[1] for r in live}
@@ -154,18 +154,18 @@ class AttemptLimiter:
         c.reserved = {r: e for r, e in c.reserved.items() if e > now}
         return c
 
-    def _view(self, db: sqlite3.Connection | None, limit: Limit, key: str, now: float) -> _Count:
+    def _view(self, read: Reader, limit: Limit, key: str, now: float) -> _Count:
         """Journal and in-memory overlay together: what the limit is judged on."""
-        j, m = self._journal(db, limit, key, now), self._mem(limit, key, now)
+        j, m = self._journal(read, limit, key, now), self._mem(limit, key, now)
         return _Count(j.failures + m.failures, max(j.window_start, m.window_start), max(j.locked_until, m.locked_until),
                       {**j.reserved, **m.reserved})
 
     def lockout(self, subject: str) -> Lockout | None:
         """The lockout in force for this subject, if any (kiosk-wide first)."""
         now = self._now()
-        with self._lock, self.store._lock:
+        with self._lock:
             for limit, key in self._keys(subject):
-                c = self._view(self.store._db, limit, key, now)
+                c = self._view(self.store.query, limit, key, now)
                 if limit.lockout_s and c.locked_until > now:
                     return Lockout(limit.name, c.locked_until)
         return None
@@ -173,10 +173,10 @@ class AttemptLimiter:
     def tries_left(self, subject: str) -> int:
         """Attempts this subject may still make before its own limit locks it."""
         now = self._now()
-        with self._lock, self.store._lock:
+        with self._lock:
             left = [0 if c.locked_until > now else max(0, limit.max_failures - c.failures - len(c.reserved))
                     for limit, key in self._keys(subject) if limit.per_subject and limit.lockout_s
-                    for c in [self._view(self.store._db, limit, key, now)]]
+                    for c in [self._view(self.store.query, limit, key, now)]]
         return min(left, default=0)
 
     # -- reserve ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class AttemptLimiter:
             try:
                 with self.store.tx() as db:
                     lapsed = [self._lapse(db, limit, key, now) for limit, key in self._keys(subject)]
-                    lock, full, delay = self._decide(db, subject, now)
+                    lock, full, delay = self._decide(_reader(db), subject, now)
                     if not full:
                         for limit, key in self._keys(subject):
                             db.execute("INSERT INTO attempt_reservations(id, scope, key, expires_at) VALUES (?,?,?,?)",
@@ -199,8 +199,7 @@ class AttemptLimiter:
             except sqlite3.DatabaseError as exc:
                 log.warning("%s attempts: the journal cannot be written (%s); counting in memory", self.kind,
                             getattr(exc, "sqlite_errorname", type(exc).__name__))
-                with self.store._lock:
-                    lock, full, delay = self._decide(self.store._db, subject, now)
+                lock, full, delay = self._decide(self.store.query, subject, now)
                 if not full:
                     for limit, key in self._keys(subject):
                         self._mem(limit, key, now).reserved[rid] = now + self.ttl_s
@@ -211,12 +210,12 @@ class AttemptLimiter:
             self._sleep(delay)
         return Reservation(rid, subject, journaled, delay)
 
-    def _decide(self, db: sqlite3.Connection | None, subject: str, now: float) -> tuple[Lockout | None, bool, float]:
+    def _decide(self, read: Reader, subject: str, now: float) -> tuple[Lockout | None, bool, float]:
         """(the lockout in force, whether a reservation is refused, the delay) for one more attempt."""
         full = False
         delay = 0.0
         for limit, key in self._keys(subject):
-            c = self._view(db, limit, key, now)
+            c = self._view(read, limit, key, now)
             counted = c.failures + len(c.reserved)
             if limit.lockout_s:
                 if c.locked_until > now:
@@ -279,7 +278,7 @@ class AttemptLimiter:
             return caused
 
     def _count_failures(self, db: sqlite3.Connection, limit: Limit, key: str, now: float, n: int) -> Lockout | None:
-        j, m = self._journal(db, limit, key, now), self._mem(limit, key, now)
+        j, m = self._journal(_reader(db), limit, key, now), self._mem(limit, key, now)
         if not j.failures:
             j.window_start = now
         j.failures += n
@@ -295,16 +294,15 @@ class AttemptLimiter:
 
     def _settle_in_memory(self, r: Reservation, outcome: str, now: float) -> Lockout | None:
         caused = None
-        with self.store._lock:
-            for limit, key in self._keys(r.subject):
-                m = self._mem(limit, key, now)
-                if outcome == "succeeded" and limit.per_subject:
-                    m.failures = 0
-                elif outcome == "failed":
-                    m.failures += 1
-                    if limit.lockout_s and self._view(self.store._db, limit, key, now).failures >= limit.max_failures:
-                        m.failures, m.locked_until = 0, now + limit.lockout_s
-                        caused = caused or Lockout(limit.name, m.locked_until)
+        for limit, key in self._keys(r.subject):
+            m = self._mem(limit, key, now)
+            if outcome == "succeeded" and limit.per_subject:
+                m.failures = 0
+            elif outcome == "failed":
+                m.failures += 1
+                if limit.lockout_s and self._view(self.store.query, limit, key, now).failures >= limit.max_failures:
+                    m.failures, m.locked_until = 0, now + limit.lockout_s
+                    caused = caused or Lockout(limit.name, m.locked_until)
         if caused:
             log.warning("security %s-lockout scope=%s (not journaled: the journal cannot be written)",
                         self.kind, caused.scope)
@@ -329,6 +327,10 @@ class AttemptLimiter:
                 if limit.per_subject or kiosk_wide:
                     self._memory.pop((self._scope(limit), key), None)
                     db.execute("DELETE FROM attempt_counters WHERE scope=? AND key=?", (self._scope(limit), key))
+
+
+def _reader(db: sqlite3.Connection) -> Reader:
+    return lambda sql, args: db.execute(sql, args).fetchall()
 
 
 class PinPolicy(AttemptLimiter):
