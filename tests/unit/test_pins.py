@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import PinSection
+from kiosk.journal import store as store_mod
 from kiosk.journal.attempts import AttemptLimiter, AttemptRefused, Limit, PinPolicy
 from kiosk.journal.store import Store
+from kiosk.staff.technicians import TechnicianAccounts
 
 
 class Clock:
@@ -161,3 +163,22 @@ def test_no_pin_or_nik_is_stored(tmp_path: Path) -> None:
     p.store.close()
     raw = (tmp_path / "j.sqlite3").read_bytes() + b"".join(f.read_bytes() for f in tmp_path.glob("j.sqlite3-*"))
     assert b"3201" not in raw
+
+
+def test_counts_in_a_journal_from_before_the_limiter_carry_over(tmp_path: Path) -> None:
+    """A kiosk updated in the field keeps its lockouts: the two old tables move into the limiter's."""
+    path = tmp_path / "j.sqlite3"
+    old = sqlite3.connect(str(path), isolation_level=None)
+    for version, sql in enumerate(store_mod.MIGRATIONS[:4], start=1):
+        old.executescript(sql)
+        old.execute(f"PRAGMA user_version={version}")
+    now = 1_000_000.0
+    old.execute("INSERT INTO pin_attempts VALUES ('nik', 'nikA', 0, ?, ?)", (now, now + 600))
+    old.execute("INSERT INTO technician_attempts VALUES ('id:T01', 0, ?, ?)", (now, now + 600))
+    old.close()
+    clock = Clock()
+    store = Store(path)
+    assert store.version == len(store_mod.MIGRATIONS)
+    lock = PinPolicy(store, PinSection(), clock).lockout("nikA")
+    assert lock is not None and lock.scope == "nik"
+    assert TechnicianAccounts(store, clock=clock).attempts.lockout("T01") is not None
