@@ -23,6 +23,11 @@ Invariant: for each ``lock`` limit and key, failures in the window + live reserv
 <= ``max_failures``; so between two lockouts the verifier never sees more than
 ``max_failures`` attempts for one subject, however many requests arrive at once.
 
+Tables (journal migration 6): ``attempt_counters`` (scope ``<kind>:<limit>``, key, failures
+in the window, lockout) and ``attempt_reservations`` (one row per limit of each attempt in
+flight); stale counters are pruned at each settlement. Two processes on one journal are
+ordered by ``BEGIN IMMEDIATE``, threads of one process also by a lock.
+
 What can go wrong: a journal that cannot be written (full disk, read-only, busy). Then the
 same check-and-set runs on an in-memory overlay added to what the journal still reads
 (this process only, under a lock), and lockouts are logged instead of audited: counting
