@@ -124,9 +124,28 @@ def test_printer_fault_before_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
     kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.monitor.refresh()  # the monitor notices (within one interval): the kiosk is out of service
     r = citizen.post("/print", doc=citizen.documents())
-    assert r.status_code == 409 and errors(r.text) == ["Printer belum siap. PIN Anda tetap berlaku."]
+    assert r.status_code == 409 and "sementara tidak dapat digunakan" in r.text
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    assert kiosk.devices.sim.cups.printed_files("card") == [] and kiosk.devices.sim.cups.printed_files("a4") == []
+
+
+def test_printer_fault_the_monitor_has_not_seen_yet(kiosk: Kiosk, citizen: Citizen) -> None:
+    """The plan reads the cache; the worker's own probe before each job still catches a fresh jam."""
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    citizen.post("/pin", pin=issued.pin)
+    kiosk.monitor.stop()  # a cache that has not caught up yet
+    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    citizen.post("/print", doc=citizen.documents())
+    by_title = {row["title"]: row for row in citizen.wait_done()["rows"]}
+    assert by_title["KTP Elektronik"]["state"] == "failed"
+    assert by_title["KTP Elektronik"]["message"] == "Printer belum siap. PIN Anda tetap berlaku."
+    assert by_title["Kartu Keluarga"]["state"] == "done"
+    assert kiosk.devices.sim.cups.printed_files("card") == []
+    assert kiosk.printing.blanks_in_stock("ktp-el") == 80
 
 
 def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
