@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -67,15 +67,17 @@ def local_path(value: str | None, default: str = "/") -> str:
 
     Browsers drop tabs and newlines from a URL and read a backslash as a slash, so ``/\t/evil``
     and ``/\\evil`` are ``//evil``, another host; anything but a plain absolute path (no
-    scheme, no host, nothing unprintable or blank) falls back to ``default``. A header
-    value with a newline would also be a 500 in werkzeug.
+    scheme, no host, nothing unprintable or blank, also once percent-decoded) falls back to
+    ``default``. (A newline would also make werkzeug refuse the header: a 500.)
     """
-    if not value or not value.isprintable() or any(c.isspace() or c == "\\" for c in value):
+    if not value:
         return default
+    for form in (value, unquote(value)):
+        if (not form.isprintable() or any(c.isspace() or c == "\\" for c in form)
+                or not form.startswith("/") or form.startswith("//")):
+            return default
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
-        return default
-    return value
+    return default if parts.scheme or parts.netloc else value
 
 
 def out_of_service() -> Any:
