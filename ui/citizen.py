@@ -88,7 +88,7 @@ def out_of_service() -> Any:
         return None
     message = kiosk().store.get_setting("out_of_service_message") or avail.message
     if request.accept_mimetypes.best == "application/json" or request.is_json:
-        return jsonify(status="unavailable", error=_(message), message=_(message)), 409
+        return jsonify(status="out-of-service", error=_(message), message=_(message)), 409
     return page("citizen/out_of_service.html", message=message, idle_timeout=0), 409
 
 

@@ -370,7 +370,7 @@ def test_whatsapp_qr_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -
     kiosk.set_mode("maintenance", "tech-1")
     for _ in range(5):  # the camera sees the code within a few frames
         r = citizen.post_json("/qr/poll")
-        assert r.status_code == 409 and r.json["message"] == OOS_ID
+        assert r.status_code == 409 and r.json == {"status": "out-of-service", "message": OOS_ID, "error": OOS_ID}
         time.sleep(0.1)
     nothing_happened(kiosk)
 
