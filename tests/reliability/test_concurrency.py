@@ -319,3 +319,41 @@ def test_cancel_while_the_print_server_is_slow_prints_nothing(kiosk: Kiosk, app:
     assert central.request_state(issued.request_id) == "ready"
     assert {e for (e,) in kiosk.store.query("SELECT error FROM print_jobs")} <= {"cancelled"}
     assert sorted(Citizen(app).authenticated(issued)) == sorted(docs)  # the same PIN offers both again
+
+
+def test_a_session_that_ends_while_its_plan_is_made_prints_nothing(kiosk: Kiosk, app: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen = Citizen(app)
+    docs = citizen.authenticated(issued)
+    plan = kiosk.printing.plan
+
+    def plan_then_timeout(documents: Any) -> Any:
+        made = plan(documents)
+        kiosk.sessions.end(kiosk.sessions.active()[0].id, "timeout")  # the reaper, a new session, a cancel
+        return made
+
+    monkeypatch.setattr(kiosk.printing, "plan", plan_then_timeout)
+    assert citizen.post("/print", doc=docs).location == "/printing"
+    assert citizen.get("/printing").location == "/"
+    wait_workers()
+    assert paper(kiosk) == {"card": 0, "a4": 0}
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    assert kiosk.central_server.sim.request_state(issued.request_id) == "ready"
+
+
+def test_a_refused_plan_leaves_the_session_choosing(kiosk: Kiosk, app: Any) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen = Citizen(app)
+    docs = citizen.authenticated(issued)
+    with kiosk.store.tx() as db:
+        db.execute("UPDATE supplies SET remaining=0 WHERE name='paper'")
+    r = citizen.post("/print", doc=docs)
+    assert r.status_code == 409 and "Kertas printer dokumen habis" in r.text
+    assert kiosk.store.query_one("SELECT state FROM sessions")[0] == "authenticated"
+    with kiosk.store.tx() as db:
+        db.execute("UPDATE supplies SET remaining=capacity WHERE name='paper'")
+    assert citizen.post("/print", doc=docs).location == "/printing"
+    wait_done(citizen)
+    assert paper(kiosk) == {"card": 1, "a4": 1}
+    balanced(kiosk)
