@@ -360,6 +360,11 @@ ID: dict[str, str] = {
     "Issued": "Tanggal terbit",
     "Signed by": "Ditandatangani oleh",
     "Check another document": "Cek dokumen lain",
+    # Two requests at once, a session that ends mid-print
+    "Your documents are being printed. Please wait until they are finished.":
+        "Dokumen Anda sedang dicetak. Silakan tunggu sampai selesai.",
+    "Printing was stopped because the session ended. Your PIN is still valid.":
+        "Pencetakan dihentikan karena sesi telah berakhir. PIN Anda tetap berlaku.",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -62,10 +63,42 @@ def assist_code(s: ActiveSession | None) -> str:
 
 
 def local_path(value: str | None, default: str = "/") -> str:
-    """Only same-site paths: a crafted link must not send the kiosk's browser elsewhere."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
+    """Only same-site paths: a crafted link must not send the kiosk's browser elsewhere.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so ``/\t/evil``
+    and ``/\\evil`` are ``//evil``, another host; anything but a plain absolute path (no
+    scheme, no host, nothing unprintable or blank, also once percent-decoded) falls back to
+    ``default``. (A newline would also make werkzeug refuse the header: a 500.)
+    """
+    if not value:
+        return default
+    for form in (value, unquote(value)):
+        if (not form.isprintable() or any(c.isspace() or c == "\\" for c in form)
+                or not form.startswith("/") or form.startswith("//")):
+            return default
+    parts = urlsplit(value)
+    return default if parts.scheme or parts.netloc else value
+
+
+def out_of_service() -> Any:
+    """The answer to a state-changing citizen request while the kiosk is out of service or in maintenance
+    (409, the out-of-service screen or its message in the citizen's language), else None."""
+    avail = kiosk().availability()
+    if avail.available:
+        return None
+    message = kiosk().store.get_setting("out_of_service_message") or avail.message
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        return jsonify(status="out-of-service", error=_(message), message=_(message)), 409
+    return page("citizen/out_of_service.html", message=message, idle_timeout=0), 409
+
+
+def has_camera() -> bool:
+    return kiosk().scanner.camera is not None
+
+
+def card_on_reader() -> bool:
+    """From the device monitor's cache: a request never waits on the reader (a frozen pcscd would hold it)."""
+    return kiosk().devices.get("card_reader") is not None and kiosk().monitor.status("card_reader").media == "present"
 
 
 def require(step: Step) -> ActiveSession | Any:
@@ -78,7 +111,7 @@ def require(step: Step) -> ActiveSession | Any:
 
 
 STEP_VIEW = {Step.IDENTIFIED: "citizen.pin", Step.AUTHENTICATED: "citizen.documents",
-             Step.PRINTING: "citizen.printing", Step.DONE: "citizen.done", Step.ENDED: "citizen.welcome"}
+             Step.PRINTING: "citizen.printing", Step.DONE: "citizen.done"}
 
 
 @bp.get("/")
@@ -91,11 +124,10 @@ def welcome() -> Any:
     if s is not None and s.step is not Step.IDENTIFIED:
         return redirect(url_for(STEP_VIEW[s.step]))
     has_reader = kiosk().devices.get("card_reader") is not None
-    has_camera = kiosk().devices.get("camera") is not None and hasattr(kiosk(), "scanner")
     ended = ENDED_MESSAGE.get(request.args.get("ended", ""))
     # Idle on the welcome screen only matters when someone left it in another language: back to the default.
     default_lang = session.get("lang", kiosk().cfg.kiosk.language) == kiosk().cfg.kiosk.language
-    return page("citizen/welcome.html", has_reader=has_reader, has_camera=has_camera,
+    return page("citizen/welcome.html", has_reader=has_reader, has_camera=has_camera(),
                 ended_message=_(ended) if ended else "", idle_timeout=0 if default_lang else None)
 
 
@@ -145,8 +177,8 @@ def _start(nik: str, method: str) -> Any:
 
 @bp.post("/nik")
 def nik_submit() -> Any:
-    if not kiosk().availability().available:
-        return redirect(url_for("citizen.welcome"))
+    if (refused := out_of_service()) is not None:
+        return refused
     typed = request.form.get("nik", "")
     resp, error = _start(typed, "nik")
     if resp is not None:
@@ -157,14 +189,15 @@ def nik_submit() -> Any:
 
 @bp.get("/poll")
 def poll() -> Any:
-    """The welcome screen polls this: it reacts to an e-KTP on the reader without a button press."""
-    reader = kiosk().devices.get("card_reader")
-    present = reader is not None and reader.card_present()  # the monitor's cache may be 2 s old
-    return jsonify(card=present, available=kiosk().availability().available)
+    """The welcome screen polls this twice a second: it reacts to an e-KTP on the reader without a button
+    press. Cached state only (up to one monitor interval old), never the reader itself."""
+    return jsonify(card=card_on_reader(), available=kiosk().availability().available)
 
 
 @bp.post("/card/read")
 def card_read() -> Any:
+    if (refused := out_of_service()) is not None:
+        return refused
     reader = kiosk().devices.get("card_reader")
     if reader is None:
         return jsonify(error=_("The card reader is not working. Please type your NIK instead.")), 409
@@ -193,7 +226,7 @@ QR_MESSAGES = (
 
 @bp.get("/qr")
 def qr_page() -> Any:
-    if not kiosk().availability().available or getattr(kiosk(), "scanner", None) is None:
+    if not kiosk().availability().available or not has_camera():
         return redirect(url_for("citizen.welcome"))
     return page("citizen/qr.html")
 
@@ -201,10 +234,11 @@ def qr_page() -> Any:
 @bp.post("/qr/poll")
 def qr_poll() -> Any:
     """Polled by the QR page: the newest camera frame's WhatsApp QR starts the session (the PIN still follows)."""
-    scanner = getattr(kiosk(), "scanner", None)
-    if scanner is None:
+    if (refused := out_of_service()) is not None:
+        return refused
+    if not has_camera():
         return jsonify(status="unavailable", message=_(QR_MESSAGES[0])), 409
-    result = scanner.identify(wait_s=0.3)
+    result = kiosk().scanner.identify(wait_s=0.3)
     if result.status != "identified":
         return jsonify(status=result.status, message=_(result.message) if result.message else "")
     resp, error = _start(result.nik, "qr")
@@ -223,7 +257,7 @@ VERDICT_TEXT = {
 @bp.get("/verify")
 def verify_page() -> Any:
     """"Cek keaslian dokumen": hold a printed KK or akta's QR code to the camera, see central's verdict."""
-    if not kiosk().availability().available or getattr(kiosk(), "scanner", None) is None:
+    if not kiosk().availability().available or not has_camera():
         return redirect(url_for("citizen.welcome"))
     return page("citizen/verify.html")
 
@@ -231,10 +265,9 @@ def verify_page() -> Any:
 @bp.post("/verify/poll")
 def verify_poll() -> Any:
     """Polled by the verify page; the verdict carries no more personal data than the document shows."""
-    scanner = getattr(kiosk(), "scanner", None)
-    if scanner is None:
+    if not has_camera():
         return jsonify(status="unavailable", message=_(QR_MESSAGES[0])), 409
-    check = scanner.check_document(wait_s=0.3)
+    check = kiosk().scanner.check_document(wait_s=0.3)
     if check.status in VERDICT_TEXT:
         kiosk().store.audit("citizen", "document-checked", verdict=check.status, kind=check.kind)
         try:
@@ -261,6 +294,8 @@ def pin_submit() -> Any:
     s = require(Step.IDENTIFIED)
     if not isinstance(s, ActiveSession):
         return s
+    if (refused := out_of_service()) is not None:  # before central is asked: the PIN stays unspent
+        return refused
     try:
         result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""))
     except SessionError as exc:
@@ -307,10 +342,14 @@ def print_docs() -> Any:
     s = require(Step.AUTHENTICATED)
     if not isinstance(s, ActiveSession):
         return s
+    if (refused := out_of_service()) is not None:
+        return refused
     chosen = request.form.getlist("doc")
     try:
         kiosk().sessions.start_printing(s.id, chosen)
     except SessionError as exc:
+        if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
+            return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
         reasons = [_(r) for r in exc.info.get("reasons", [exc.message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
     return redirect(url_for("citizen.printing"))
@@ -361,7 +400,7 @@ def done() -> Any:
 @bp.post("/end")
 def end() -> Any:
     s = current()
-    if s is not None and s.step is not Step.PRINTING:
+    if s is not None:  # while printing too: documents not yet at a printer are then never printed
         kiosk().sessions.end(s.id, "done" if s.step is Step.DONE else "cancelled")
     session.pop("sid", None)
     session.pop("lang", None)  # the next citizen starts in the kiosk's default language
@@ -385,8 +424,8 @@ def session_state() -> Any:
     if s is None:
         return jsonify(active=False, reason="timeout")
     if s.method == "ektp" and s.step in (Step.IDENTIFIED, Step.AUTHENTICATED):
-        reader = kiosk().devices.get("card_reader")
-        if reader is not None and not reader.card_present():
+        reader = kiosk().monitor.status("card_reader")  # the cache; only a reading taken since the start counts
+        if kiosk().devices.get("card_reader") is not None and reader.media != "present" and reader.since >= s.started:
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
             session.pop("lang", None)

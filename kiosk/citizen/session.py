@@ -3,6 +3,15 @@
 The journal row records each step (masked NIK and a keyed hash only). The personal data a
 session needs (documents, photo, the NIK itself) lives in this object in memory and is
 dropped when the session ends; its rendered files are deleted by the print service.
+
+Concurrency (two taps, two browser tabs, a citizen who cancels while a printer is slow):
+- authenticated -> printing is a check-and-set on the journal row inside one transaction
+  (and on the in-memory step under the lock): of two print requests exactly one prints;
+- a NIK has at most one live session: a new one ends the old one, and is refused while the
+  old one prints;
+- a session ends (cancel, timeout, new session) by setting ``ended_at`` on its row; the
+  print service submits a job only while that is unset, so documents not yet at a printer
+  when the citizen leaves are never printed (their jobs end ``failed``, the PIN stays valid).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from kiosk.model import Document, Nik, PrintOutcome, Progress
 from kiosk.printing.service import PlanRefused, PrintService
 
 log = logging.getLogger(__name__)
+MSG_STILL_PRINTING = N_("Your documents are being printed. Please wait until they are finished.")
 
 
 class Step(enum.StrEnum):
@@ -31,7 +41,6 @@ class Step(enum.StrEnum):
     AUTHENTICATED = "authenticated"
     PRINTING = "printing"
     DONE = "done"
-    ENDED = "ended"
 
 
 class SessionError(Exception):
@@ -89,7 +98,8 @@ class Sessions:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self, nik_text: str, method: str, lang: str = "id") -> ActiveSession:
-        """Raises ``InvalidNik`` for a bad NIK, ``SessionError('locked')`` for a locked one."""
+        """Raises ``InvalidNik`` for a bad NIK, ``SessionError('locked')`` for a locked one and
+        ``SessionError('printing')`` while another session of the same NIK prints."""
         nik = Nik.parse(nik_text)
         nik_hash = nik.digest(self._nik_key)
         with self._lock:
@@ -103,6 +113,9 @@ class Sessions:
                                        seconds=lock.seconds_left, scope=lock.scope)
                 s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
                 with self.store.tx() as db:
+                    if db.execute("SELECT 1 FROM sessions WHERE nik_hash=? AND state='printing' AND ended_at IS NULL",
+                                  (nik_hash,)).fetchone():
+                        raise SessionError("printing", MSG_STILL_PRINTING)
                     db.execute("INSERT INTO sessions(id, started_at, method, nik_masked, nik_hash, state) "
                                "VALUES (?,?,?,?,?,?)", (s.id, s.started, method, nik.masked, nik_hash, s.step.value))
             except sqlite3.DatabaseError as exc:  # a full or locked journal (Store.fault): out of service, said so
@@ -123,12 +136,18 @@ class Sessions:
             s.last_activity = time.monotonic()
 
     def _set_step(self, s: ActiveSession, step: Step) -> None:
+        """Records a step; a session that ended meanwhile (cancel during a slow central) stays ended."""
         s.step = step
         with self.store.tx() as db:
-            db.execute("UPDATE sessions SET state=? WHERE id=?", (step.value, s.id))
+            db.execute("UPDATE sessions SET state=? WHERE id=? AND ended_at IS NULL", (step.value, s.id))
 
     def end(self, sid: str, outcome: str = "done") -> None:
-        """Ends a session and drops its personal data (documents, photos, NIK) from memory."""
+        """Ends a session and drops its personal data (documents, photos, NIK) from memory.
+
+        A session that is printing may end too (the citizen cancelled, the kiosk stops): the
+        journal row's ``ended_at`` tells the print worker to submit nothing more; the job at
+        a printer already finishes and is reported.
+        """
         with self._lock:
             s = self._active.pop(sid, None)
             self.threads.pop(sid, None)  # one per printing session: kept, they would pile up for the kiosk's life
@@ -204,17 +223,29 @@ class Sessions:
         return PinResult(True)
 
     def start_printing(self, sid: str, doc_ids: list[str]) -> None:
-        """Plans (raising ``SessionError`` with every reason when it cannot complete), then prints in a thread."""
-        s = self._require(sid, Step.AUTHENTICATED)
+        """Moves the session to printing (check-and-set: one print per session, whatever the taps),
+        plans from the devices' cached status (raising ``SessionError`` with every reason when the
+        plan cannot complete, and the session back at choosing), then prints in a worker thread."""
+        with self._lock:
+            s = self._require(sid, Step.AUTHENTICATED)
+            with self.store.tx() as db:
+                moved = db.execute("UPDATE sessions SET state='printing' WHERE id=? AND state='authenticated' "
+                                   "AND ended_at IS NULL", (sid,)).rowcount
+            if not moved:
+                raise SessionError("wrong-step", N_("Please start again."), step=s.step.value)
+            s.step = Step.PRINTING
         chosen = [d for d in s.documents if d.id in set(doc_ids)]
         try:
             plan = self.printing.plan(chosen)
         except PlanRefused as exc:
+            self._back_to_choosing(s)
             self.store.audit("print", "plan-refused", codes=exc.codes)
             raise SessionError("plan-refused", exc.reasons[0], reasons=exc.reasons, codes=exc.codes) from exc
+        except BaseException:
+            self._back_to_choosing(s)
+            raise
         s.reference = "ADM-" + secrets.token_hex(4).upper()
         s.progress = {d.id: Progress(d.id, d.kind) for d in plan.documents}
-        self._set_step(s, Step.PRINTING)
 
         def run() -> None:
             try:
@@ -222,7 +253,7 @@ class Sessions:
                                               lambda p: s.progress.__setitem__(p.document_id, p))
                 s.outcome = PrintOutcome(s.reference, [k for k, p in final.items() if p.state == "done"],
                                          [k for k, p in final.items() if p.state != "done"])
-                if self._receipt:
+                if self._receipt and self.get(s.id) is s:  # a citizen who left gets no receipt for the next one
                     s.receipt_error = self._receipt(s)
             except Exception:
                 log.exception("printing failed for session %s", s.id[:6])
@@ -231,15 +262,28 @@ class Sessions:
                 s.last_activity = time.monotonic()
                 try:
                     with self.store.tx() as db:
-                        db.execute("UPDATE sessions SET state='done', reference=?, outcome=? WHERE id=?",
+                        db.execute("UPDATE sessions SET state='done', reference=?, outcome=? WHERE id=? "
+                                   "AND ended_at IS NULL",
                                    (s.reference, "printed" if s.outcome and not s.outcome.failed else "partial", s.id))
                 except sqlite3.DatabaseError:  # the journal broke mid-session: the citizen must still see the end
                     log.exception("cannot record the end of printing for session %s", s.id[:6])
                 s.step = Step.DONE
 
         t = threading.Thread(target=run, name=f"print-{s.id[:6]}", daemon=True)
-        self.threads[s.id] = t
+        with self._lock:
+            if self._active.get(s.id) is not s:  # cancelled while planning: nothing was journaled, nothing prints
+                return
+            self.threads[s.id] = t
         t.start()
+
+    def _back_to_choosing(self, s: ActiveSession) -> None:
+        """A refused plan printed nothing: the session returns to choosing (unless it ended meanwhile)."""
+        with self._lock:
+            with self.store.tx() as db:
+                db.execute("UPDATE sessions SET state='authenticated' WHERE id=? AND state='printing' "
+                           "AND ended_at IS NULL", (s.id,))
+            if s.step is Step.PRINTING:
+                s.step = Step.AUTHENTICATED
 
     def wait_printed(self, sid: str, timeout_s: float = 60) -> None:
         t = self.threads.get(sid)

@@ -33,6 +33,10 @@ PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
 SUPPLY_FOR = {Medium.CARD: "ribbon", Medium.A4: "paper"}
 
 
+class SessionEnded(Exception):
+    """The job's session ended (cancel, timeout, a new session) before the job reached a printer."""
+
+
 class PlanRefused(Exception):
     """The plan cannot complete; ``reasons`` are translation msgids. Nothing was consumed."""
 
@@ -141,7 +145,7 @@ class PrintService:
             if self.devices.get(name) is None:
                 refuse(f"{name}-missing", N_("This kiosk cannot print this kind of document."))
                 continue
-            st = self.monitor.fresh(name)
+            st = self.monitor.status(name)  # the cache: a slow printer must not hold the citizen's request
             if not st.ready:
                 refuse(f"{name}-{st.code or st.state.value}", N_("The printer is not ready. Your PIN is still valid."))
         for kind, n in plan.blanks_needed.items():
@@ -213,7 +217,11 @@ class PrintService:
             self._finish(job_id, doc, redemption_id, False, f"render: {type(exc).__name__}")
             return False, N_("The document data is incomplete. Your PIN is still valid.")
         title = f"adm-job-{job_id}"
-        serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else self._mark_submitted(job_id)
+        try:
+            serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else self._mark_submitted(job_id)
+        except SessionEnded:
+            self._finish(job_id, doc, redemption_id, False, "cancelled")
+            return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
         crash_point("blank-taken")
         if doc.medium is Medium.CARD and serial is None:
             self._finish(job_id, doc, redemption_id, False, "no blank card in stock")
@@ -252,9 +260,11 @@ class PrintService:
         return path
 
     def _take_blank(self, job_id: int, doc: Document) -> str | None:
-        """Takes the next blank and marks the job submitted, in one transaction."""
+        """Takes the next blank and marks the job submitted, in one transaction (``SessionEnded`` when its
+        session ended first)."""
         now = time.time()
         with self.store.tx() as db:
+            _require_live(db, job_id)
             row = db.execute("SELECT serial FROM blank_cards WHERE kind=? AND state='stock' ORDER BY serial LIMIT 1",
                              (doc.kind.value,)).fetchone()
             if row is None:
@@ -270,6 +280,7 @@ class PrintService:
     def _mark_submitted(self, job_id: int) -> None:
         """An A4 job is ``submitted`` before it goes to the printer, so recovery asks the printer about it."""
         with self.store.tx() as db:
+            _require_live(db, job_id)
             db.execute("UPDATE print_jobs SET state='submitted', updated_at=? WHERE id=?", (time.time(), job_id))
 
     def _finish(self, job_id: int, doc: Document | None, redemption_id: str, ok: bool, error: str,
@@ -361,6 +372,13 @@ class PrintService:
         if settled:
             self.store.audit("print", "recovered", jobs=settled)
         return settled
+
+
+def _require_live(db: sqlite3.Connection, job_id: int) -> None:
+    """The check of the check-and-set that submits a job: still planned, and its session not ended."""
+    if db.execute("SELECT 1 FROM print_jobs j JOIN sessions s ON s.id=j.session_id WHERE j.id=? "
+                  "AND j.state='planned' AND s.ended_at IS NULL", (job_id,)).fetchone() is None:
+        raise SessionEnded(job_id)
 
 
 def _reason(result: JobResult) -> str:

@@ -124,9 +124,28 @@ def test_printer_fault_before_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
     kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.monitor.refresh()  # the monitor notices (within one interval): the kiosk is out of service
     r = citizen.post("/print", doc=citizen.documents())
-    assert r.status_code == 409 and errors(r.text) == ["Printer belum siap. PIN Anda tetap berlaku."]
+    assert r.status_code == 409 and "sementara tidak dapat digunakan" in r.text
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    assert kiosk.devices.sim.cups.printed_files("card") == [] and kiosk.devices.sim.cups.printed_files("a4") == []
+
+
+def test_printer_fault_the_monitor_has_not_seen_yet(kiosk: Kiosk, citizen: Citizen) -> None:
+    """The plan reads the cache; the worker's own probe before each job still catches a fresh jam."""
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    citizen.post("/pin", pin=issued.pin)
+    kiosk.monitor.stop()  # a cache that has not caught up yet
+    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    citizen.post("/print", doc=citizen.documents())
+    by_title = {row["title"]: row for row in citizen.wait_done()["rows"]}
+    assert by_title["KTP Elektronik"]["state"] == "failed"
+    assert by_title["KTP Elektronik"]["message"] == "Printer belum siap. PIN Anda tetap berlaku."
+    assert by_title["Kartu Keluarga"]["state"] == "done"
+    assert kiosk.devices.sim.cups.printed_files("card") == []
+    assert kiosk.printing.blanks_in_stock("ktp-el") == 80
 
 
 def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
@@ -213,3 +232,171 @@ def test_a_journal_failure_mid_request_shows_out_of_service(kiosk: Kiosk, citize
     monkeypatch.setattr(kiosk.sessions, "start", broken)
     r = citizen.post("/nik", nik="3201010508900001")
     assert r.status_code == 503 and "sementara tidak dapat digunakan" in r.text
+
+
+# -- defect 11: redirects stay on the kiosk ---------------------------------------------------
+
+HOSTILE_NEXT = ["//evil.example/", "/\t/evil.example", "/%09/evil.example", "/\\evil.example", "\\\\evil.example",
+                "/\r\nSet-Cookie: x=1", "/\n/evil.example", "https://evil.example/", "javascript:alert(1)",
+                "http:/evil.example", " //evil.example", "/\x00/evil", "/\u2028/evil", "evil.example", "",
+                "/ /evil.example", "///evil.example"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_NEXT)
+def test_hostile_next_and_back_fall_back_to_the_welcome_page(citizen: Citizen, value: str) -> None:
+    citizen.get("/")
+    r = citizen.post("/lang", lang="en", next=value)
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    html = citizen.c.get("/help", query_string={"back": value}).text
+    assert re.findall(r'href="([^"]*)" id="help-back"', html) == ["/"]
+
+
+@pytest.mark.parametrize("value", ["/", "/pin", "/help?back=/documents", "/documents#top"])
+def test_same_site_paths_are_kept(citizen: Citizen, value: str) -> None:
+    citizen.get("/")
+    r = citizen.post("/lang", lang="en", next=value)
+    assert r.status_code == 302 and r.headers["Location"] == value
+
+
+# -- defect 6 (the UI half): polls read the monitor's cache, never the reader ----------------
+
+def test_welcome_poll_answers_from_the_cache_while_the_reader_hangs(kiosk: Kiosk, citizen: Citizen) -> None:
+    import threading
+
+    reader = kiosk.devices.get("card_reader")
+    kiosk.devices.sim.insert_card(kiosk.issue_demo_pins()[0].nik)
+    kiosk.monitor.refresh(("card_reader",))
+    kiosk.monitor.stop()
+    released = threading.Event()
+    calls: list[str] = []
+
+    def frozen(*_a: Any, **_k: Any) -> Any:  # pcscd stopped with SIGSTOP: every call hangs
+        calls.append("card_state")
+        released.wait(10)
+        raise RuntimeError("pcscd frozen")
+
+    reader.system.card_state = frozen
+    try:
+        for _ in range(4):
+            started = time.monotonic()
+            r = citizen.get("/poll")
+            assert time.monotonic() - started < 1.0
+            assert r.json == {"card": True, "available": True}
+        assert calls == []
+    finally:
+        released.set()
+
+
+def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    kiosk.devices.sim.insert_card(issued.nik)
+    kiosk.monitor.refresh(("card_reader",))
+    r = citizen.get("/")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
+    assert citizen.c.post("/card/read", headers={"X-CSRFToken": token, "Accept": "application/json"}).json["redirect"]
+    kiosk.monitor.stop()
+
+    def frozen(*_a: Any, **_k: Any) -> Any:
+        time.sleep(5)
+        raise RuntimeError("pcscd frozen")
+
+    kiosk.devices.get("card_reader").system.card_state = frozen
+    started = time.monotonic()
+    assert citizen.c.get("/session/state").json == {"active": True, "step": "identified"}
+    assert time.monotonic() - started < 1.0
+
+
+def test_card_removed_is_noticed_from_the_cache(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    kiosk.devices.sim.insert_card(issued.nik)
+    kiosk.monitor.refresh(("card_reader",))
+    r = citizen.get("/")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
+    assert citizen.c.post("/card/read", headers={"X-CSRFToken": token, "Accept": "application/json"}).json["redirect"]
+    assert citizen.c.get("/session/state").json["active"] is True
+    kiosk.devices.sim.pull_card()
+    kiosk.monitor.refresh(("card_reader",))
+    assert citizen.c.get("/session/state").json == {"active": False, "reason": "card"}
+    assert kiosk.sessions.active() == []
+
+
+# -- defect 8: maintenance and out of service hold on every route that changes state -------
+
+OOS_ID, OOS_EN = "Anjungan ini sementara tidak dapat digunakan.", "This kiosk is temporarily out of service."
+
+
+def central_redemptions(kiosk: Kiosk) -> int:
+    """Central's own count of redeemed PINs (its database, not the kiosk's journal)."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{kiosk.cfg.sim.state_dir}/central.db?mode=ro", uri=True)
+    try:
+        return int(con.execute("SELECT COUNT(*) FROM redemptions").fetchone()[0])
+    finally:
+        con.close()
+
+
+def nothing_happened(kiosk: Kiosk, sessions: int = 0) -> None:
+    sim = kiosk.devices.sim
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM sessions")[0] == sessions
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    assert sim.cups.printed_files("card") == [] and sim.cups.printed_files("a4") == []
+    assert sim.queue("card_printer").hopper == kiosk.devices.profiles["card_printer"].supplies["hopper"].capacity
+
+
+@pytest.mark.parametrize("mode", ["maintenance", "out_of_service"])
+def test_typed_nik_is_refused_out_of_service(kiosk: Kiosk, citizen: Citizen, mode: str) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.get("/nik")
+    kiosk.set_mode(mode, "tech-1")
+    r = citizen.post("/nik", nik=issued.nik)
+    assert r.status_code == 409 and OOS_ID in r.text
+    nothing_happened(kiosk)
+
+
+def test_card_tap_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    kiosk.devices.sim.insert_card(issued.nik)
+    citizen.get("/")
+    kiosk.set_mode("maintenance", "tech-1")
+    r = citizen.post_json("/card/read")
+    assert r.status_code == 409 and r.json["error"] == OOS_ID
+    nothing_happened(kiosk)
+
+
+def test_whatsapp_qr_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    kiosk.devices.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
+    citizen.get("/qr")
+    kiosk.set_mode("maintenance", "tech-1")
+    for _ in range(5):  # the camera sees the code within a few frames
+        r = citizen.post_json("/qr/poll")
+        assert r.status_code == 409 and r.json == {"status": "out-of-service", "message": OOS_ID, "error": OOS_ID}
+        time.sleep(0.1)
+    nothing_happened(kiosk)
+
+
+def test_pin_is_refused_in_maintenance_and_stays_unspent(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.get("/pin")
+    kiosk.set_mode("maintenance", "tech-1")
+    r = citizen.post("/pin", pin=issued.pin)
+    assert r.status_code == 409 and OOS_ID in r.text
+    assert central_redemptions(kiosk) == 0  # central was never asked
+    nothing_happened(kiosk, sessions=1)
+    kiosk.set_mode("in_service", "tech-1")
+    assert citizen.post("/pin", pin=issued.pin).location == "/documents"
+
+
+def test_print_is_refused_in_maintenance_in_the_citizens_language(kiosk: Kiosk, citizen: Citizen) -> None:
+    issued = kiosk.issue_demo_pins()[0]
+    citizen.identify(issued.nik)
+    citizen.post("/lang", lang="en", next="/pin")
+    citizen.get("/pin")
+    citizen.post("/pin", pin=issued.pin)
+    docs = citizen.documents()
+    kiosk.set_mode("maintenance", "tech-1")
+    r = citizen.post("/print", doc=docs)
+    assert r.status_code == 409 and OOS_EN in r.text
+    nothing_happened(kiosk, sessions=1)
+    assert kiosk.central_server.sim.request_state(issued.request_id) == "ready"

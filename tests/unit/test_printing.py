@@ -63,6 +63,7 @@ def test_a_session_prints_every_document_and_reports_once(kiosk: Kiosk) -> None:
 def test_plan_refuses_without_consuming_anything(kiosk: Kiosk) -> None:
     s, issued = authenticated(kiosk)
     kiosk.devices.sim.queue("card_printer").state_reasons.append("media-empty-error")
+    kiosk.monitor.refresh()  # the plan reads the monitor's cache
     before = blanks(kiosk)
     with pytest.raises(SessionError) as exc:
         kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])

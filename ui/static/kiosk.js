@@ -169,6 +169,7 @@
       if (leaving) { return; }
       post(qr.dataset.pollUrl).then(function (r) { return r.json(); }).then(function (res) {
         if (res.redirect) { leaving = true; window.location.assign(res.redirect); return; }
+        if (res.status === "out-of-service") { leaving = true; goHome(); return; }  /* the welcome page says so */
         qrStatus.textContent = res.message || qrStatus.dataset.looking;
         qrStatus.className = res.message ? "status error" : "status";
         setTimeout(qrPoll, 200);
