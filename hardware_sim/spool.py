@@ -11,6 +11,12 @@ Like cupsd, the spool outlives the kiosk process: a submitted file is copied int
 mid-job and started again can ask what became of it (start-up recovery), and the job
 still finishes on time as a printer would while its controller was dead. Finished jobs
 are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
+
+A card queue's ``hopper`` counts the physical blanks in it, and is on disk too
+(``.spool/<queue>.hopper``): a card leaves it when a job prints (or jams on it), never
+when a job is refused or aborted before the feed. It is the witness the tests compare the
+journal's stock with, so no kiosk process resets it: a queue created again over the
+same spool keeps the count it had, whatever the profile's capacity says.
 """
 
 from __future__ import annotations
@@ -49,9 +55,18 @@ class SimQueue:
     marker_names: list[str] = field(default_factory=list)
     marker_levels: list[int] = field(default_factory=list)
     accepting: bool = True
+    hopper_file: Path | None = None  # where the hopper count lives (set before ``hopper``)
     hopper: int | None = None  # physical cards left; None: not a card printer
     _jam_countdown: list[int] = field(default_factory=list)
     _fail_reason: dict[int, str] = field(default_factory=dict)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        """Every change of the hopper count is written through to disk: the cards are physical."""
+        super().__setattr__(key, value)
+        if key == "hopper" and value is not None and getattr(self, "hopper_file", None) is not None:
+            tmp = self.hopper_file.with_suffix(".tmp")  # type: ignore[union-attr]
+            tmp.write_text(str(int(value)))
+            os.replace(tmp, self.hopper_file)  # type: ignore[arg-type]
 
     def jam_on(self, nth: int = 1, reason: str = "media-jam") -> None:
         """The ``nth`` job from now aborts with ``reason`` (media-jam, media-empty, other)."""
@@ -129,6 +144,14 @@ class SimCups:
             (self.spool_dir / f"{old:05d}.json").unlink(missing_ok=True)
 
     def add_queue(self, name: str, **kw: Any) -> SimQueue:
+        """A queue; a card queue (``hopper`` given) finds its hopper as the last process left it, if any."""
+        hopper_file = self.spool_dir / f"{name}.hopper"
+        if kw.get("hopper") is not None:
+            try:
+                kw["hopper"] = int(hopper_file.read_text())
+            except (OSError, ValueError):
+                pass  # a new printer: as full as the caller says
+            kw["hopper_file"] = hopper_file
         q = SimQueue(name, **kw)
         self.queues[name] = q
         (self.output_dir / name).mkdir(parents=True, exist_ok=True)

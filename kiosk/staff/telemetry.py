@@ -127,7 +127,8 @@ class Telemetry:
         store = self.kiosk.store
         use: dict[tuple[str, str], int] = {}
         for printer, kind, count, pages in store.query(
-                "SELECT printer, kind, COUNT(*), SUM(pages) FROM print_jobs WHERE state='printed' AND updated_at>=? "
+                "SELECT printer, kind, COUNT(*), SUM(pages) FROM print_jobs WHERE state='printed' AND purpose='citizen' "
+                "AND updated_at>=? "
                 "GROUP BY printer, kind", (now - window_s,)):
             medium = DocumentKind(kind).medium
             key = (printer, SUPPLY_FOR[medium])
@@ -147,8 +148,8 @@ class Telemetry:
         store = self.kiosk.store
         since = _midnight(now)
         docs = {kind.value: {"printed": 0, "failed": 0, "pending": 0} for kind in DocumentKind}
-        for kind, state, count in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE created_at>=? "
-                                              "GROUP BY kind, state", (since,)):
+        for kind, state, count in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE purpose='citizen' "
+                                              "AND created_at>=? GROUP BY kind, state", (since,)):
             bucket = state if state in ("printed", "failed") else "pending"
             docs.setdefault(kind, {"printed": 0, "failed": 0, "pending": 0})[bucket] += count
         audit = {f"{c}/{e}": n for c, e, n in store.query(
@@ -214,11 +215,12 @@ class Telemetry:
             if watermark > self._counted_upto:
                 for kind, state, n in store.query(
                         "SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND id<=? AND state IN ('printed','failed') "
+                        "AND purpose='citizen' "
                         "GROUP BY kind, state", (self._counted_upto, watermark)):
                     self._counted[(kind, state)] = self._counted.get((kind, state), 0) + n
                 self._counted_upto = watermark
             out = dict(self._counted)
-            for kind, state, n in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? "
+            for kind, state, n in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND purpose='citizen' "
                                               "AND state IN ('printed','failed') GROUP BY kind, state", (self._counted_upto,)):
                 out[(kind, state)] = out.get((kind, state), 0) + n
         return out
@@ -245,7 +247,8 @@ class Telemetry:
                 cur = db.execute("UPDATE outbox SET payload=? WHERE kind='heartbeat' AND sent_at IS NULL",
                                  (json.dumps(snap, sort_keys=True),))
                 if not cur.rowcount:
-                    self.kiosk.store.enqueue(db, "heartbeat", f"{snap['kiosk']['id']}:heartbeat:{now:.3f}", snap)
+                    key = f"{snap['kiosk']['id']}:{self.kiosk.store.journal_id}:heartbeat:{now:.3f}"  # unique across journals
+                    self.kiosk.store.enqueue(db, "heartbeat", key, snap)
                 db.execute("DELETE FROM outbox WHERE kind='heartbeat' AND sent_at IS NOT NULL AND sent_at<?",
                            (now - DAY_S,))
         except Exception as exc:  # noqa: BLE001 - a telemetry fault must not stop reports or session reaping
