@@ -55,18 +55,28 @@ class SimQueue:
     marker_names: list[str] = field(default_factory=list)
     marker_levels: list[int] = field(default_factory=list)
     accepting: bool = True
-    hopper_file: Path | None = None  # where the hopper count lives (set before ``hopper``)
-    hopper: int | None = None  # physical cards left; None: not a card printer
+    hopper_file: Path | None = None  # a card queue's hopper count; None: not a card printer
     _jam_countdown: list[int] = field(default_factory=list)
     _fail_reason: dict[int, str] = field(default_factory=dict)
 
-    def __setattr__(self, key: str, value: Any) -> None:
-        """Every change of the hopper count is written through to disk: the cards are physical."""
-        super().__setattr__(key, value)
-        if key == "hopper" and value is not None and getattr(self, "hopper_file", None) is not None:
-            tmp = self.hopper_file.with_suffix(".tmp")  # type: ignore[union-attr]
-            tmp.write_text(str(int(value)))
-            os.replace(tmp, self.hopper_file)  # type: ignore[arg-type]
+    @property
+    def hopper(self) -> int | None:
+        """Physical cards left, read from disk each time: another process (``adm-kiosk print-test``) may have
+        fed one since."""
+        if self.hopper_file is None:
+            return None
+        try:
+            return int(self.hopper_file.read_text())
+        except (OSError, ValueError):
+            return 0
+
+    @hopper.setter
+    def hopper(self, value: int | None) -> None:
+        if self.hopper_file is None or value is None:
+            return
+        tmp = self.hopper_file.with_suffix(".tmp")
+        tmp.write_text(str(int(value)))
+        os.replace(tmp, self.hopper_file)
 
     def jam_on(self, nth: int = 1, reason: str = "media-jam") -> None:
         """The ``nth`` job from now aborts with ``reason`` (media-jam, media-empty, other)."""
@@ -145,14 +155,12 @@ class SimCups:
 
     def add_queue(self, name: str, **kw: Any) -> SimQueue:
         """A queue; a card queue (``hopper`` given) finds its hopper as the last process left it, if any."""
-        hopper_file = self.spool_dir / f"{name}.hopper"
-        if kw.get("hopper") is not None:
-            try:
-                kw["hopper"] = int(hopper_file.read_text())
-            except (OSError, ValueError):
-                pass  # a new printer: as full as the caller says
-            kw["hopper_file"] = hopper_file
+        cards = kw.pop("hopper", None)
+        if cards is not None:
+            kw["hopper_file"] = self.spool_dir / f"{name}.hopper"
         q = SimQueue(name, **kw)
+        if cards is not None and not q.hopper_file.exists():  # type: ignore[union-attr]
+            q.hopper = cards  # a new printer: as full as the caller says
         self.queues[name] = q
         (self.output_dir / name).mkdir(parents=True, exist_ok=True)
         return q

@@ -37,7 +37,6 @@ from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
 from kiosk.model import JobState
 
-TITLE_PREFIX = "adm-job-"
 OPEN = (JobState.PLANNED.value, JobState.SUBMITTED.value)
 
 
@@ -50,6 +49,7 @@ class Purpose(enum.StrEnum):
 # how a test job's blank is noted when it ends: (printed, failed)
 TEST_NOTES = {Purpose.SELF_TEST: ("self-test print", "self-test failed"),
               Purpose.TEST_PRINT: ("test print", "test print failed")}
+TITLE_PREFIX = {Purpose.CITIZEN: "adm-job-", Purpose.SELF_TEST: "adm-selftest-", Purpose.TEST_PRINT: "adm-print-test-"}
 TEST_PAGE = "test-page"  # the kind of an A4 test job (a card test job has its blank's kind)
 
 
@@ -97,7 +97,7 @@ class JobRecord:
     @property
     def title(self) -> str:
         """The job's name at the printer: recovery finds the job by it."""
-        return f"{TITLE_PREFIX}{self.uuid}"
+        return f"{TITLE_PREFIX[self.purpose]}{self.uuid}"
 
 
 _COLUMNS = ("id, uuid, purpose, printer, kind, state, session_id, redemption_id, document_id, blank_serial, "
