@@ -179,19 +179,6 @@ class BlankState(enum.StrEnum):
     SPOILED = "spoiled"
 
 
-@dataclass(frozen=True)
-class PrintJob:
-    id: int
-    session_id: str
-    document_id: str
-    kind: DocumentKind
-    state: JobState
-    printer: str
-    blank_serial: str | None = None
-    printer_job_id: int | None = None
-    error: str = ""
-
-
 @dataclass
 class Progress:
     """Per-document progress the UI shows while a session prints."""

@@ -41,7 +41,6 @@ from kiosk.printing.card_face import card_pdf, render_back, render_front
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
-SUPPLY_FOR = {Medium.CARD: "ribbon", Medium.A4: "paper"}  # the consumable telemetry forecasts per medium
 BLANK_KINDS = ("ktp-el", "kia")  # what a test card may be printed on
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 NOT_READY = N_("The printer is not ready. Your PIN is still valid.")

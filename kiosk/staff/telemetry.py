@@ -23,8 +23,7 @@ from prometheus_client.registry import Collector
 
 from drivers.base import DeviceState
 from kiosk import __version__
-from kiosk.model import DocumentKind, Medium, mask_niks_in
-from kiosk.printing.service import PRINTER_FOR, SUPPLY_FOR
+from kiosk.model import DocumentKind, mask_niks_in
 
 if TYPE_CHECKING:
     from kiosk.services import Kiosk
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DAY_S = 86400.0
 MODES = ("in_service", "out_of_service", "maintenance")
-# which journaled print use draws down which supply: (printer, supply) -> medium
-_CONSUMERS = {(PRINTER_FOR[m], SUPPLY_FOR[m]): m for m in Medium}
 
 
 def _text(value: object, limit: int = 200) -> str:
@@ -124,20 +121,20 @@ class Telemetry:
         return out
 
     def _supplies(self, now: float, window_s: float) -> list[dict[str, Any]]:
+        """Every consumable with its forecast: prints in the window (citizens' and test prints alike: both use the
+        printer) times what one print uses of it, from the printer's profile (the supply owner knows)."""
         store = self.kiosk.store
         use: dict[tuple[str, str], int] = {}
-        for printer, kind, count, pages in store.query(
-                "SELECT printer, kind, COUNT(*), SUM(pages) FROM print_jobs WHERE state='printed' AND purpose='citizen' "
-                "AND updated_at>=? "
-                "GROUP BY printer, kind", (now - window_s,)):
-            medium = DocumentKind(kind).medium
-            key = (printer, SUPPLY_FOR[medium])
-            use[key] = use.get(key, 0) + int(count if medium is Medium.CARD else pages or 0)
+        for printer, prints in store.query(  # a print is a page; a card job has one
+                "SELECT printer, SUM(pages) FROM print_jobs WHERE state='printed' AND updated_at>=? GROUP BY printer",
+                (now - window_s,)):
+            for name, n in self.kiosk.printing.supplies.consumption(printer, int(prints or 0)).items():
+                use[(printer, name)] = n
+        tracked = {(d, n) for d in self.kiosk.devices.profiles for n in self.kiosk.printing.supplies.consumption(d, 1)}
         out = []
         for device, name, remaining, capacity, low_at, unit in store.query(
                 "SELECT device, name, remaining, capacity, low_at, unit FROM supplies ORDER BY device, name"):
-            tracked = (device, name) in _CONSUMERS
-            per_day = _per_day(use.get((device, name), 0), window_s) if tracked else None
+            per_day = _per_day(use.get((device, name), 0), window_s) if (device, name) in tracked else None
             level = "out" if remaining <= 0 else "low" if remaining <= low_at else "ok"
             out.append({"device": device, "name": name, "level": level, "remaining": remaining, "capacity": capacity,
                         "low_at": low_at, "unit": unit, "used_per_day": per_day,
