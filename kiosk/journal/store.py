@@ -4,6 +4,11 @@ WAL with ``synchronous=FULL`` so a committed row survives a power cut; one conne
 shared behind a lock (the kiosk has a handful of threads and small transactions);
 migrations by ``PRAGMA user_version``. No personal data is stored: NIKs appear only
 masked or as keyed hashes.
+
+Each scarce thing's table has one owner module that alone writes it: ``blank_cards``
+(kiosk/journal/blanks.py), ``supplies`` and ``duty_cycle`` (supplies.py), ``print_jobs``
+(jobs.py); the outbox's delivery is outbox.py's. This module holds the schema, the
+transaction and the few shared writers (audit, enqueue, settings, retention).
 """
 
 from __future__ import annotations
