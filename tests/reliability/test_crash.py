@@ -71,7 +71,7 @@ def scenario(base: Path, crashes: tuple[str, ...]) -> dict[str, object]:
     rc, summary = run_child(base, "return", None, issued.nik, issued.pin)
     visit = summary.get("visit", {})
     assert isinstance(visit, dict)
-    led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID)
+    led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID, hopper=True)
     problems += led.violations
     sim = CentralSim(base / "sim" / "central.db")
     states = sim.document_states(issued.request_id)

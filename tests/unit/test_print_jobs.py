@@ -164,3 +164,15 @@ def test_migration_5_keeps_an_existing_journal_and_its_history(tmp_path: Path) -
     journal_id = store.journal_id
     store.close()
     assert Store(path).journal_id == journal_id  # made once
+
+
+def test_heartbeat_keys_carry_the_journal_id(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+    """Heartbeats from a re-created journal with the clock set back are not repeats of the old ones either."""
+    keys = []
+    for name in ("old", "new"):
+        k = make_kiosk(tmp_path / name, start=False, **{"status.heartbeat_interval_s": 60})
+        assert k.telemetry.heartbeat_tick(1_000_000.0)
+        (key,) = [r[0] for r in k.store.query("SELECT idem_key FROM outbox WHERE kind='heartbeat'")]
+        assert k.store.journal_id in key
+        keys.append(key)
+    assert keys[0] != keys[1]
