@@ -13,8 +13,9 @@ still finishes on time as a printer would while its controller was dead. Finishe
 are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
 
 A card queue's ``hopper`` counts the physical blanks in it, and is on disk too
-(``.spool/<queue>.hopper``): a card leaves it when a job prints (or jams on it), never
-when a job is refused or aborted before the feed. It is the witness the tests compare the
+(``.spool/<queue>.hopper``): a card leaves it when a job prints, jams or fails mid-print
+(``other``), never when a job is refused or aborted before the feed (an empty hopper, a
+stopped printer). It is the witness the tests compare the
 journal's stock with, so no kiosk process resets it: a queue created again over the
 same spool keeps the count it had, whatever the profile's capacity says.
 """
@@ -213,8 +214,8 @@ class SimCups:
             reason = job.reasons[0].removesuffix("-error")
             if reason in ("media-jam", "media-empty") and f"{reason}-error" not in q.state_reasons:
                 q.state_reasons.append(f"{reason}-error")
-            if reason == "media-jam" and q.hopper is not None:
-                q.hopper -= 1  # the jammed card was picked and is spoiled
+            if reason in ("media-jam", "other") and q.hopper is not None:
+                q.hopper -= 1  # the card was picked and jammed or ruined mid-print: it is spoiled
             self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"

@@ -126,6 +126,11 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
     print_session(k, 1)
     assert_balanced(k, "a citizen's card jammed")
     m.clear_fault("T01", "card_printer")
+    q.jam_on(1, "other")
+    print_session(k, 2)
+    assert_balanced(k, "a citizen's card ruined by a printer error mid-print")
+    assert any("other" in b.reason for b in from_store(k.store, "x").spoiled)
+    m.clear_fault("T01", "card_printer")
     assert m.self_test("T01", "card_printer").ok
     assert_balanced(k, "a self-test card printed")
     q.jam_on(1)
@@ -170,5 +175,5 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
     assert run_cli_print_test(tmp_path) == 0
     k = make_kiosk(tmp_path)
     assert_balanced(k, "adm-kiosk print-test card")
-    jammed, removed = 2, 1
+    jammed, removed = 3, 1  # two jams and a printer error
     assert cards_out(k) == 100 + 10 - stock(k) - jammed - removed  # every other card that left the hopper came out
