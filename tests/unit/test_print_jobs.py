@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kiosk.journal.jobs import DuplicateJob, PlannedDocument, Purpose
+from kiosk.journal.blanks import BlankCards
+from kiosk.journal.jobs import DuplicateJob, PlannedDocument, PrintJobs, Purpose
 from kiosk.journal.store import MIGRATIONS, Store
+from kiosk.journal.supplies import Supplies
 from kiosk.printing.service import PlanRefused, PrintPlan
 from kiosk.services import Kiosk
 from tests.unit.test_printing import authenticated
@@ -176,3 +179,32 @@ def test_heartbeat_keys_carry_the_journal_id(make_kiosk: Callable[..., Kiosk], t
         assert k.store.journal_id in key
         keys.append(key)
     assert keys[0] != keys[1]
+
+
+def test_two_connections_planning_one_document_at_once_get_one_job(tmp_path: Path) -> None:
+    """The constraint holds across connections (a second process), not only behind the store's lock."""
+    path = tmp_path / "journal.sqlite3"
+    stores = [Store(path), Store(path)]
+    with stores[0].tx() as db:
+        db.execute("INSERT INTO sessions(id, started_at, state) VALUES ('S', 0, 'printing')")
+    owners = [PrintJobs(s, BlankCards(s), Supplies(s, {}), "K") for s in stores]
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def plan(jobs: PrintJobs) -> None:
+        start.wait()
+        try:
+            jobs.plan_citizen("S", "R", [PlannedDocument("D1", "ktp-el", "card_printer")])
+            results.append("planned")
+        except DuplicateJob:
+            results.append("refused")
+
+    threads = [threading.Thread(target=plan, args=(o,)) for o in owners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(results) == ["planned", "refused"]
+    assert stores[0].query_one("SELECT COUNT(*) FROM print_jobs")[0] == 1
+    for s in stores:
+        s.close()
