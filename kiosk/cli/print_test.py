@@ -150,6 +150,10 @@ def cmd_print_test(args: argparse.Namespace) -> int:
         try:
             status = device.status()
             print(f"{name}: {status.state.value}{f' ({status.code})' if status.code else ''} {status.detail}")
+            if args.kind != "receipt" and not status.ready:  # a job now would spoil a blank for nothing
+                print(f"NOT PRINTED: {name} is not ready ({status.code or status.state.value}); nothing was taken",
+                      file=sys.stderr)
+                return 1
             if args.kind == "receipt":
                 outcome = _print_receipt(device, profile, cfg)
                 if devices.sim is not None and devices.sim.escpos.receipts:

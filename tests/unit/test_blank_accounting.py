@@ -177,3 +177,15 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
     assert_balanced(k, "adm-kiosk print-test card")
     jammed, removed = 3, 1  # two jams and a printer error
     assert cards_out(k) == 100 + 10 - stock(k) - jammed - removed  # every other card that left the hopper came out
+
+
+def test_cli_test_print_on_a_printer_that_is_not_ready_takes_nothing(make_kiosk: Callable[..., Kiosk],
+                                                                      tmp_path: Path) -> None:
+    """A test print on a printer that says it cannot print would only spoil a blank: refused, nothing taken."""
+    k = make_kiosk(tmp_path)
+    k.devices.sim.queue("card_printer").hopper = 0  # someone emptied the hopper: the printer says media-empty
+    k.stop()
+    assert run_cli_print_test(tmp_path) == 1
+    k2 = make_kiosk(tmp_path)
+    assert cards_out(k2) == 0 and stock(k2) == 100
+    assert k2.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
