@@ -14,14 +14,21 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from drivers.base import DeviceState
 from kiosk import __version__
+from kiosk.citizen.central import CentralClient
+from kiosk.citizen.session import Sessions
+from kiosk.config import Config
+from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.journal.blanks import BlankStateError, SerialsKnown
 from kiosk.journal.jobs import JobRecord
+from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.reconciliation import Reconciliation, from_store
+from kiosk.journal.store import Store
 from kiosk.journal.supplies import SupplyError
+from kiosk.printing.service import PrintService
 from kiosk.staff.diagnostics import RecentLogs, bundle, status_snapshot
 from kiosk.staff.selftests import SelfTestResult, SelfTests
 from kiosk.staff.technicians import LoginResult, TechnicianAccounts, TechnicianSessions
@@ -82,8 +89,30 @@ class NoSimulator:
     available = False
 
 
+class MaintainedKiosk(Protocol):
+    """What maintenance uses of the kiosk it maintains: these services, the service mode, its settings.
+
+    The composition root passes its ``Kiosk``; a test may pass anything with these. The
+    status snapshot and the diagnostics bundle (kiosk/staff/diagnostics.py) take it whole."""
+
+    store: Store
+    devices: Devices
+    monitor: DeviceMonitor
+    printing: PrintService
+    sessions: Sessions
+    central: CentralClient
+    outbox: OutboxSender
+    cfg: Config
+    started_at: float
+
+    @property
+    def mode(self) -> str: ...
+
+    def set_mode(self, mode: str, actor: str, message: str = "") -> None: ...
+
+
 class Maintenance:
-    def __init__(self, kiosk: Any, accounts: TechnicianAccounts | None = None,
+    def __init__(self, kiosk: MaintainedKiosk, accounts: TechnicianAccounts | None = None,
                  sessions: TechnicianSessions | None = None, logs: RecentLogs | None = None) -> None:
         self.kiosk = kiosk
         self.store = kiosk.store
