@@ -104,10 +104,12 @@ _COLUMNS = ("id, uuid, purpose, printer, kind, state, session_id, redemption_id,
             "printer_job_id, pages, error, created_at")
 
 
-def _record(row: sqlite3.Row | tuple[object, ...]) -> JobRecord:
-    r = tuple(row)
-    return JobRecord(int(r[0]), str(r[1]), Purpose(r[2]), str(r[3]), str(r[4]), JobState(r[5]),  # type: ignore[call-overload]
-                     r[6], str(r[7]), r[8], r[9], r[10], int(r[11]), str(r[12]), float(r[13]))  # type: ignore[arg-type]
+def _record(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(id=int(row["id"]), uuid=str(row["uuid"]), purpose=Purpose(row["purpose"]), printer=str(row["printer"]),
+                     kind=str(row["kind"]), state=JobState(row["state"]), session_id=row["session_id"],
+                     redemption_id=str(row["redemption_id"]), document_id=row["document_id"],
+                     blank_serial=row["blank_serial"], printer_job_id=row["printer_job_id"], pages=int(row["pages"]),
+                     error=str(row["error"]), created_at=float(row["created_at"]))
 
 
 class PrintJobs:
