@@ -61,21 +61,9 @@ class BlankCards:
     def in_stock(self, kind: str) -> int:
         return int(self.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE kind=? AND state='stock'", (kind,))[0])
 
-    def total_in_stock(self) -> int:
-        """Every blank the journal says is in the hopper, of any kind (what the hopper itself should hold)."""
-        return int(self.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state='stock'")[0])
-
-    def any_loaded(self, kind: str | None = None) -> bool:
-        if kind is None:
-            return self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1") is not None
-        return self.store.query_one("SELECT 1 FROM blank_cards WHERE kind=? LIMIT 1", (kind,)) is not None
-
-    def known(self, serials: Sequence[str]) -> list[str]:
-        if not serials:
-            return []
-        return [r[0] for r in self.store.query(
-            f"SELECT serial FROM blank_cards WHERE serial IN ({','.join('?' * len(serials))}) ORDER BY serial",
-            tuple(serials))]
+    def any_loaded(self) -> bool:
+        """Whether this journal ever had a blank (a simulated kiosk's first start seeds one batch per kind)."""
+        return self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1") is not None
 
     # -- transitions -------------------------------------------------------------------------
 
