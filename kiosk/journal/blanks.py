@@ -32,6 +32,7 @@ from kiosk.journal.store import Store
 from kiosk.model import BlankState
 
 NOTE_MAX = 200
+BLANK_KINDS = ("ktp-el", "kia")  # the card documents a blank can become (a test card may use either)
 
 
 class BlankStateError(RuntimeError):

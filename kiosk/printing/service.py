@@ -32,7 +32,7 @@ from drivers.base import N_, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
-from kiosk.journal.blanks import BlankCards
+from kiosk.journal.blanks import BLANK_KINDS, BlankCards
 from kiosk.journal.jobs import TEST_PAGE, DuplicateJob, JobRecord, NoBlank, PlannedDocument, PrintJobs, Purpose
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
@@ -41,7 +41,6 @@ from kiosk.printing.card_face import card_pdf, render_back, render_front
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
-BLANK_KINDS = ("ktp-el", "kia")  # what a test card may be printed on
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 NOT_READY = N_("The printer is not ready. Your PIN is still valid.")
 SUPPLY_MESSAGES = {"ribbon": N_("The card printer needs a new ribbon. Your PIN is still valid."),
@@ -61,7 +60,6 @@ class PlanRefused(Exception):
 class PrintPlan:
     documents: list[Document]
     blanks_needed: dict[str, int] = field(default_factory=dict)
-    sheets_needed: int = 0
     jobs: list[JobRecord] = field(default_factory=list)  # filled by journal_plan
 
 
@@ -144,10 +142,8 @@ class PrintService:
                 plan.blanks_needed[doc.kind.value] = plan.blanks_needed.get(doc.kind.value, 0) + 1
                 if doc.identity is None:
                     refuse("no-card-data", N_("The document data is incomplete. Your PIN is still valid."))
-            else:
-                plan.sheets_needed += doc.pages
-                if doc.pdf is None:
-                    refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
+            elif doc.pdf is None:
+                refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
             name = PRINTER_FOR[doc.medium]
             prints[name] = prints.get(name, 0) + (1 if doc.medium is Medium.CARD else doc.pages)
         for name in prints:

@@ -22,7 +22,7 @@ from kiosk.citizen.central import CentralClient
 from kiosk.citizen.session import Sessions
 from kiosk.config import Config
 from kiosk.devices.monitor import DeviceMonitor, Devices
-from kiosk.journal.blanks import BlankStateError, SerialsKnown
+from kiosk.journal.blanks import BLANK_KINDS, BlankStateError, SerialsKnown
 from kiosk.journal.jobs import JobRecord
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.reconciliation import Reconciliation, from_store
@@ -35,7 +35,6 @@ from kiosk.staff.technicians import LoginResult, TechnicianAccounts, TechnicianS
 
 RETURN_MODE = "maintenance_return_mode"
 RETURN_MESSAGE = "maintenance_return_message"
-BLANK_KINDS = ("ktp-el", "kia")
 SERIAL_RE = re.compile(r"(.*?)([0-9]+)", re.ASCII)
 MAX_BATCH = 5000
 MESSAGE_MAX = 200
