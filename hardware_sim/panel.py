@@ -282,6 +282,10 @@ class SimulatorPanel:
         if q.hopper is not None:
             q.hopper += count
 
+    def blank_removed(self) -> None:
+        """A technician took a damaged blank out of the simulated hopper."""
+        self.blanks_loaded(-1)
+
     def clear_all(self) -> None:
         for device in ("card_printer", "document_printer", "receipt_printer", "card_reader", "central"):
             if device == "central" or device in self.kiosk.devices.by_name:

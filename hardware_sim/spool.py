@@ -11,6 +11,13 @@ Like cupsd, the spool outlives the kiosk process: a submitted file is copied int
 mid-job and started again can ask what became of it (start-up recovery), and the job
 still finishes on time as a printer would while its controller was dead. Finished jobs
 are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
+
+A card queue's ``hopper`` counts the physical blanks in it, and is on disk too
+(``.spool/<queue>.hopper``): a card leaves it when a job prints, jams or fails mid-print
+(``other``), never when a job is refused or aborted before the feed (an empty hopper, a
+stopped printer). It is the witness the tests compare the
+journal's stock with, so no kiosk process resets it: a queue created again over the
+same spool keeps the count it had, whatever the profile's capacity says.
 """
 
 from __future__ import annotations
@@ -49,9 +56,28 @@ class SimQueue:
     marker_names: list[str] = field(default_factory=list)
     marker_levels: list[int] = field(default_factory=list)
     accepting: bool = True
-    hopper: int | None = None  # physical cards left; None: not a card printer
+    hopper_file: Path | None = None  # a card queue's hopper count; None: not a card printer
     _jam_countdown: list[int] = field(default_factory=list)
     _fail_reason: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def hopper(self) -> int | None:
+        """Physical cards left, read from disk each time: another process (``adm-kiosk print-test``) may have
+        fed one since."""
+        if self.hopper_file is None:
+            return None
+        try:
+            return int(self.hopper_file.read_text())
+        except (OSError, ValueError):
+            return 0
+
+    @hopper.setter
+    def hopper(self, value: int | None) -> None:
+        if self.hopper_file is None or value is None:
+            return
+        tmp = self.hopper_file.with_suffix(".tmp")
+        tmp.write_text(str(int(value)))
+        os.replace(tmp, self.hopper_file)
 
     def jam_on(self, nth: int = 1, reason: str = "media-jam") -> None:
         """The ``nth`` job from now aborts with ``reason`` (media-jam, media-empty, other)."""
@@ -129,7 +155,13 @@ class SimCups:
             (self.spool_dir / f"{old:05d}.json").unlink(missing_ok=True)
 
     def add_queue(self, name: str, **kw: Any) -> SimQueue:
+        """A queue; a card queue (``hopper`` given) finds its hopper as the last process left it, if any."""
+        cards = kw.pop("hopper", None)
+        if cards is not None:
+            kw["hopper_file"] = self.spool_dir / f"{name}.hopper"
         q = SimQueue(name, **kw)
+        if cards is not None and not q.hopper_file.exists():  # type: ignore[union-attr]
+            q.hopper = cards  # a new printer: as full as the caller says
         self.queues[name] = q
         (self.output_dir / name).mkdir(parents=True, exist_ok=True)
         return q
@@ -182,8 +214,8 @@ class SimCups:
             reason = job.reasons[0].removesuffix("-error")
             if reason in ("media-jam", "media-empty") and f"{reason}-error" not in q.state_reasons:
                 q.state_reasons.append(f"{reason}-error")
-            if reason == "media-jam" and q.hopper is not None:
-                q.hopper -= 1  # the jammed card was picked and is spoiled
+            if reason in ("media-jam", "other") and q.hopper is not None:
+                q.hopper -= 1  # the card was picked and jammed or ruined mid-print: it is spoiled
             self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"

@@ -2,6 +2,12 @@
 
 A profile may ``inherits = "base-card"``: tables deep-merge over the parent's. Document
 layouts are not here (they live with the renderers).
+
+Each ``[supplies.<name>]`` says what the printer holds (``capacity``, ``low_at``, ``unit``)
+and what one print consumes of it (``per_print``: per card on a card printer, per page on
+a document printer; default 1). The kiosk counts every consumable a profile names this
+way (kiosk/journal/supplies.py); ``hopper`` is the blank cards, counted one by one by the
+blank owner instead, so it takes no ``per_print``.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ class ProfileError(ValueError):
     pass
 
 
+SUPPLY_KEYS = {"capacity", "low_at", "unit", "per_print"}
+
+
 @dataclass(frozen=True)
 class SupplySpec:
     capacity: int
     low_at: int
     unit: str
+    per_print: int = 1  # consumed by one print (a card, or a page); 0: not used up by printing
 
 
 @dataclass(frozen=True)
@@ -85,9 +95,8 @@ def parse(name: str, root: Path) -> PrinterProfile:
     data = _raw(name, root=root)
     if data.pop("abstract", False):
         raise ProfileError(f"profile {name!r} is a base profile, not a printer")
+    supplies = {k: _supply(name, k, v) for k, v in data.pop("supplies", {}).items()}
     try:
-        supplies = {k: SupplySpec(int(v["capacity"]), int(v.get("low_at", 0)), str(v.get("unit", "")))
-                    for k, v in data.pop("supplies", {}).items()}
         prof = PrinterProfile(
             name=name, kind=str(data.pop("kind")), model=str(data.pop("model")), media=str(data.pop("media")),
             width_mm=float(data.pop("width_mm")), height_mm=float(data.pop("height_mm")), dpi=int(data.pop("dpi")),
@@ -106,11 +115,30 @@ def parse(name: str, root: Path) -> PrinterProfile:
         raise ProfileError(f"profile {name!r}: kind must be one of {KINDS}")
     if len(prof.margins_mm) != 4 or prof.dpi <= 0 or prof.width_mm <= 0:
         raise ProfileError(f"profile {name!r}: bad geometry")
-    for s in prof.supplies.values():
+    for key, s in prof.supplies.items():
         if not 0 <= s.low_at < s.capacity:
-            raise ProfileError(f"profile {name!r}: low_at must be below capacity")
+            raise ProfileError(f"profile {name!r}: [supplies.{key}] low_at must be below capacity")
+        if not 0 <= s.per_print <= s.capacity:
+            raise ProfileError(f"profile {name!r}: [supplies.{key}] per_print must be between 0 and capacity")
     _check_kind(prof)
     return prof
+
+
+def _supply(profile: str, key: str, table: Any) -> SupplySpec:
+    if not isinstance(table, dict):
+        raise ProfileError(f"profile {profile!r}: [supplies.{key}] must be a table")
+    unknown = set(table) - SUPPLY_KEYS
+    if unknown:
+        raise ProfileError(f"profile {profile!r}: [supplies.{key}] unknown keys {sorted(unknown)}")
+    if key == "hopper" and "per_print" in table:
+        raise ProfileError(f"profile {profile!r}: [supplies.hopper] takes no per_print (blanks are counted one by one)")
+    if "capacity" not in table:
+        raise ProfileError(f"profile {profile!r}: [supplies.{key}] needs capacity")
+    values = {k: v for k, v in table.items() if k != "unit"}
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values.values()):
+        raise ProfileError(f"profile {profile!r}: [supplies.{key}] capacity, low_at and per_print must be integers")
+    return SupplySpec(int(table["capacity"]), int(table.get("low_at", 0)), str(table.get("unit", "")),
+                      0 if key == "hopper" else int(table.get("per_print", 1)))
 
 
 def _check_kind(prof: PrinterProfile) -> None:

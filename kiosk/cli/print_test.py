@@ -5,6 +5,12 @@ driver and profile options as a citizen's job (no personal data on the page), fo
 job to its end, and exits non-zero with the printer's reason when it did not print.
 With ``--sim`` the page goes to the in-process simulator; with ``--sim=system`` to a
 private cupsd/ippeveprinter or the pty emulator, started and stopped for this command.
+
+A card or A4 test page is a journaled print job (purpose ``test-print``) in the kiosk's
+own journal, through the same print service: a test card takes a blank through the blank
+owner and spoils it ("test print"), and the profile's consumables are drawn, so the
+reconciliation and the supply counters stay right. With no blank in the journal's stock
+it refuses rather than feed a card nobody accounts for.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import argparse
 import copy
 import datetime as dt
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +150,10 @@ def cmd_print_test(args: argparse.Namespace) -> int:
         try:
             status = device.status()
             print(f"{name}: {status.state.value}{f' ({status.code})' if status.code else ''} {status.detail}")
+            if args.kind != "receipt" and not status.ready:  # a job now would spoil a blank for nothing
+                print(f"NOT PRINTED: {name} is not ready ({status.code or status.state.value}); nothing was taken",
+                      file=sys.stderr)
+                return 1
             if args.kind == "receipt":
                 outcome = _print_receipt(device, profile, cfg)
                 if devices.sim is not None and devices.sim.escpos.receipts:
@@ -153,7 +162,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
                 elif system is not None:
                     outcome += f"; images in {Path(cfg.sim.output_dir) / 'receipts'}"
             else:
-                outcome = _print_page(device, profile, cfg, args)
+                outcome = _print_page(devices, name, profile, cfg, args)
             print(outcome)
             return 0 if outcome.startswith("printed") else 1
         except DeviceError as exc:
@@ -167,20 +176,32 @@ def cmd_print_test(args: argparse.Namespace) -> int:
             system.stop()
 
 
-def _print_page(device: Any, profile: Any, cfg: Config, args: argparse.Namespace) -> str:
+def _print_page(devices: Any, name: str, profile: Any, cfg: Config, args: argparse.Namespace) -> str:
+    """The test page as a journaled job in the kiosk's journal (blank, supplies and all)."""
+    from kiosk.devices.monitor import DeviceMonitor
+    from kiosk.journal.jobs import Purpose
+    from kiosk.journal.store import Store
     from kiosk.printing.card_face import card_pdf
+    from kiosk.printing.service import PrintService
 
-    with tempfile.TemporaryDirectory(prefix="adm-print-test-") as tmp:
-        path = Path(tmp) / f"print-test-{args.kind}.pdf"
+    def write(path: Path, _serial: str | None) -> None:
         if args.kind == "card":
             front, back = card_test_faces(profile)
             path.write_bytes(card_pdf(front, back if profile.duplex else None, profile.dpi))
         else:
             path.write_bytes(a4_test_pdf(profile, cfg.kiosk.id))
-        job = device.submit(str(path), f"adm-print-test-{args.kind}")
-        result = device.wait(job, args.timeout)
-        if result.state == "timeout":
-            device.cancel(job)
-        reasons = ", ".join(r for r in result.reasons if r not in ("none", "processing-to-stop-point",
-                                                                    "job-completed-successfully"))
-        return f"{'printed' if result.ok else 'NOT PRINTED'}: job {job} {result.state}" + (f" ({reasons})" if reasons else "")
+
+    store = Store(cfg.data_dir / "journal.sqlite3")
+    try:
+        printing = PrintService(store, devices, DeviceMonitor(devices, store, cfg.devices.poll_interval_s), cfg.kiosk.id,
+                                cfg.data_dir / "work", args.timeout)
+        if cfg.sim.mode != "off":
+            from hardware_sim.blanks import seed_first_start
+            seed_first_start(printing.blanks)  # a simulated kiosk that never ran has its first batches, as at its start
+        done = printing.test_print(Purpose.TEST_PRINT, name, write)
+    finally:
+        store.close()
+    if done.code == "no-blank":
+        return "NOT PRINTED: no blank card in the journal's stock (load the batch in maintenance first)"
+    job = f"job {done.printer_job}" + (f", blank {done.serial} (spoiled: test print)" if done.serial else "")
+    return f"{'printed' if done.ok else 'NOT PRINTED'}: {job}" + (f" ({done.reason})" if done.reason else "")

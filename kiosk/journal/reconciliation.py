@@ -5,7 +5,8 @@ spoiled ones included (DOMAIN.md). Two independent records are compared: what wa
 *declared* when each batch was loaded (the ``blanks-loaded`` audit rows, with the count
 the technician confirmed) and what the journal holds card by card (``blank_cards``). They
 must agree to the card; a difference is shown, never hidden. Printed blanks are also
-checked against the print jobs that claim them.
+checked against the citizens' print jobs that claim them (a test card is spoiled, never
+printed). Only the blank owner (kiosk/journal/blanks.py) writes the blanks; this reads.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Reconciliation:
     batches: list[BlankCount] = field(default_factory=list)
     kinds: list[BlankCount] = field(default_factory=list)
     total: BlankCount = field(default_factory=lambda: BlankCount(""))
-    jobs_printed: int = 0  # print jobs that say they printed on a blank
+    jobs_printed: int = 0  # citizens' print jobs that say they printed on a blank
     spoiled: list[SpoiledBlank] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)  # serials taken by jobs not finished
 
@@ -113,8 +114,9 @@ def from_store(store: Store, kiosk_id: str) -> Reconciliation:
             key = (str(d.get("kind", "")), str(d.get("batch", "")))
             declared[key] = declared.get(key, 0) + int(d.get("count", 0))
         blanks = [(r[0], r[1], r[2]) for r in db.execute("SELECT kind, batch, state FROM blank_cards")]
-        jobs = int(db.execute("SELECT COUNT(*) FROM print_jobs WHERE state='printed' AND blank_serial IS NOT NULL "
-                              "AND blank_serial IN (SELECT serial FROM blank_cards)").fetchone()[0])
+        jobs = int(db.execute("SELECT COUNT(*) FROM print_jobs WHERE state='printed' AND purpose='citizen' "
+                              "AND blank_serial IS NOT NULL AND blank_serial IN (SELECT serial FROM blank_cards)"
+                              ).fetchone()[0])
         spoiled = [SpoiledBlank(r[0], r[1], r[2], r[3], r[4]) for r in db.execute(
             "SELECT serial, kind, batch, note, updated_at FROM blank_cards WHERE state='spoiled' ORDER BY updated_at, serial")]
         in_flight = [r[0] for r in db.execute("SELECT serial FROM blank_cards WHERE state='consumed' ORDER BY serial")]

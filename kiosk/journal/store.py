@@ -4,6 +4,11 @@ WAL with ``synchronous=FULL`` so a committed row survives a power cut; one conne
 shared behind a lock (the kiosk has a handful of threads and small transactions);
 migrations by ``PRAGMA user_version``. No personal data is stored: NIKs appear only
 masked or as keyed hashes.
+
+Each scarce thing's table has one owner module that alone writes it: ``blank_cards``
+(kiosk/journal/blanks.py), ``supplies`` and ``duty_cycle`` (supplies.py), ``print_jobs``
+(jobs.py); the outbox's delivery is outbox.py's. This module holds the schema, the
+transaction and the few shared writers (audit, enqueue, settings, retention).
 """
 
 from __future__ import annotations
@@ -137,8 +142,51 @@ MIGRATIONS: list[str] = [
     CREATE INDEX blank_cards_state_updated ON blank_cards(state, updated_at, kind);
     CREATE INDEX outbox_kind_sent ON outbox(kind, sent_at);
     """,
-    # 5: helper h1's migration (printing); this placeholder is replaced by it when the branches merge
-    "",
+    # 5: print jobs owned by kiosk/journal/jobs.py. A job may exist without a citizen session (a self-test or a
+    # technician's test print, ``purpose``); each job has a random ``uuid`` (its printer title and its reports'
+    # idempotency keys, unique across journals: job numbers restart at 1 on a re-created journal); and the journal
+    # itself refuses a second live or printed job for one document (a failed job does not count). ``copy`` is 0 for
+    # every job from now on; an older journal's extra copies of a document (the double-print defect) are numbered
+    # 1, 2, ... so the index holds without rewriting their history. SQLite cannot change a table's constraints in
+    # place: create, copy, drop, rename (foreign keys are off around every migration, checked before its commit).
+    # The journal also gets its own random id, made once, for keys that do not belong to a job (heartbeats).
+    """
+    CREATE TABLE print_jobs_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))) CHECK (length(uuid) = 32),
+        purpose TEXT NOT NULL DEFAULT 'citizen' CHECK (purpose IN ('citizen','self-test','test-print')),
+        session_id TEXT REFERENCES sessions(id),
+        redemption_id TEXT NOT NULL DEFAULT '',
+        document_id TEXT,
+        copy INTEGER NOT NULL DEFAULT 0,
+        kind TEXT NOT NULL,
+        printer TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('planned','submitted','printed','failed')),
+        blank_serial TEXT,
+        printer_job_id INTEGER,
+        pages INTEGER NOT NULL DEFAULT 1,
+        error TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        CHECK ((purpose = 'citizen') = (session_id IS NOT NULL AND document_id IS NOT NULL))
+    );
+    INSERT INTO print_jobs_v5(id, uuid, purpose, session_id, redemption_id, document_id, copy, kind, printer, state,
+                              blank_serial, printer_job_id, pages, error, created_at, updated_at)
+        SELECT j.id, lower(hex(randomblob(16))), 'citizen', j.session_id, j.redemption_id, j.document_id,
+               CASE WHEN j.state = 'failed' THEN 0 ELSE (SELECT COUNT(*) FROM print_jobs e WHERE e.document_id =
+                   j.document_id AND e.state != 'failed' AND e.id < j.id) END,
+               j.kind, j.printer, j.state, j.blank_serial, j.printer_job_id, j.pages, j.error, j.created_at, j.updated_at
+        FROM print_jobs j;
+    DROP TABLE print_jobs;
+    ALTER TABLE print_jobs_v5 RENAME TO print_jobs;
+    CREATE INDEX print_jobs_state ON print_jobs(state);
+    CREATE INDEX print_jobs_created ON print_jobs(created_at, kind, state);
+    CREATE INDEX print_jobs_state_updated ON print_jobs(state, updated_at, printer, kind, pages);
+    CREATE INDEX print_jobs_session ON print_jobs(session_id);
+    CREATE UNIQUE INDEX print_jobs_one_live_per_document ON print_jobs(document_id, copy)
+        WHERE document_id IS NOT NULL AND state != 'failed';
+    INSERT OR IGNORE INTO settings(key, value) VALUES ('journal_id', lower(hex(randomblob(16))));
+    """,
     # 6: one attempt limiter (kiosk/journal/attempts.py) for PINs and technician passwords: counters per
     # scope and key, and the attempts reserved before the verifier is asked; the two old tables move in
     """
@@ -194,23 +242,42 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
+        """Each migration in one transaction. Foreign keys are off meanwhile (a table rebuilt by create-copy-drop-
+        rename would otherwise cascade or fail on its drop; ``PRAGMA foreign_keys`` is ignored inside a
+        transaction) and checked before each commit, so a migration that would break a reference is rolled back."""
         with self._lock:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for i, sql in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for stmt in sql.split(";"):
-                        if stmt.strip():
-                            self._db.execute(stmt)
-                    self._db.execute(f"PRAGMA user_version={i}")
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+            if version >= len(MIGRATIONS):
+                return
+            self._db.execute("PRAGMA foreign_keys=OFF")
+            try:
+                for i, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        for stmt in sql.split(";"):
+                            if stmt.strip():
+                                self._db.execute(stmt)
+                        broken = self._db.execute("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise sqlite3.IntegrityError(f"migration {i} breaks {len(broken)} references, "
+                                                         f"e.g. {tuple(broken[0])}")
+                        self._db.execute(f"PRAGMA user_version={i}")
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+            finally:
+                self._db.execute("PRAGMA foreign_keys=ON")
 
     @property
     def version(self) -> int:
         return int(self.query_one("PRAGMA user_version")[0])
+
+    @property
+    def journal_id(self) -> str:
+        """A random id made when this journal was created (migration 5): with the kiosk id it makes idempotency
+        keys that a re-created journal (new disk, restored kiosk) never repeats."""
+        return self.get_setting("journal_id")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

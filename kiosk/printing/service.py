@@ -1,22 +1,30 @@
 """Print orchestration: plan -> render -> submit -> confirm -> journal (ARCHITECTURE.md section 5).
 
-Invariants, each written to the journal *before* the action it records:
-- nothing is consumed unless the plan says every document can complete;
-- a card job takes its blank (serial) in the same transaction that marks it ``submitted``;
-- a job ends ``printed`` or ``failed``; a blank taken by a failed job is ``spoiled``;
-- every outcome is queued in the outbox (idempotent key per job) in the transaction that
-  records it, so central hears of each print exactly once, even across power cuts;
-- on start-up, ``recover()`` settles any job left ``submitted`` by asking the printer.
+The journal's owners do the bookkeeping (kiosk/journal: ``blanks``, ``supplies``, ``jobs``);
+this module drives the printers and asks them, each step written down *before* the
+action it records:
+- nothing is consumed unless the plan says every document can complete (devices, blanks,
+  every consumable the printer profile names, the duty cycle);
+- a card job takes its blank in the same transaction that marks it ``submitted``;
+- every job ends ``printed`` or ``failed``, whatever the printer or cupsd does (lost
+  mid-job, refusing, timing out): a failure of one job fails that job only, the next
+  documents still get their turn, so the citizen's receipt still prints;
+- a blank taken by a failed job is spoiled, unless the printer never received the job
+  (refused outright, cupsd unreachable): then the card is still in the hopper and goes
+  back to stock;
+- self-tests and technicians' test prints are jobs like any other (a ``purpose``), so a
+  crash during one is settled by recovery like a citizen's;
+- on start-up, ``recover()`` settles any job left open by asking the printer.
+Files are named by the job's UUID, never by anything central sent.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import shutil
-import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,17 +32,28 @@ from drivers.base import N_, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
+from kiosk.journal.blanks import BLANK_KINDS, BlankCards
+from kiosk.journal.jobs import (
+    TEST_PAGE,
+    DuplicateJob,
+    JobRecord,
+    NoBlank,
+    PlannedDocument,
+    PrintJobs,
+    Purpose,
+    SessionEnded,
+)
 from kiosk.journal.store import Store
-from kiosk.model import BlankState, Document, DocumentKind, JobState, Medium, Progress
+from kiosk.journal.supplies import Supplies
+from kiosk.model import Document, Medium, Progress
 from kiosk.printing.card_face import card_pdf, render_back, render_front
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
-SUPPLY_FOR = {Medium.CARD: "ribbon", Medium.A4: "paper"}
-
-
-class SessionEnded(Exception):
-    """The job's session ended (cancel, timeout, a new session) before the job reached a printer."""
+NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
+NOT_READY = N_("The printer is not ready. Your PIN is still valid.")
+SUPPLY_MESSAGES = {"ribbon": N_("The card printer needs a new ribbon. Your PIN is still valid."),
+                   "paper": N_("The document printer is out of paper. Your PIN is still valid.")}
 
 
 class PlanRefused(Exception):
@@ -50,7 +69,19 @@ class PlanRefused(Exception):
 class PrintPlan:
     documents: list[Document]
     blanks_needed: dict[str, int] = field(default_factory=dict)
-    sheets_needed: int = 0
+    jobs: list[JobRecord] = field(default_factory=list)  # filled by journal_plan
+
+
+@dataclass(frozen=True)
+class TestPrint:
+    """What a self-test or a technician's test print did: ``code`` is '' when it printed."""
+
+    ok: bool
+    code: str = ""  # not-configured | no-blank | not-printed | a device error code
+    reason: str = ""
+    job: JobRecord | None = None
+    serial: str | None = None
+    printer_job: int = 0
 
 
 class PrintService:
@@ -62,45 +93,27 @@ class PrintService:
         self.kiosk_id = kiosk_id
         self.work_dir = work_dir
         self.job_timeout_s = job_timeout_s
-        self.seed_supplies()
+        self.blanks = BlankCards(store)
+        self.supplies = Supplies(store, devices.profiles)
+        self.jobs = PrintJobs(store, self.blanks, self.supplies, kiosk_id)
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
+        self.supplies.seed()
 
-    # -- supplies and stock ---------------------------------------------------------------
-
-    def seed_supplies(self) -> None:
-        """A supply row per profile supply the first time a printer is configured."""
-        now = time.time()
-        with self.store.tx() as db:
-            for device, prof in self.devices.profiles.items():
-                for name, spec in prof.supplies.items():
-                    if name == "hopper":
-                        continue  # blanks are counted one by one in blank_cards
-                    db.execute("INSERT OR IGNORE INTO supplies VALUES (?,?,?,?,?,?,?)",
-                               (device, name, spec.capacity, spec.capacity, spec.low_at, spec.unit, now))
+    # -- what other services ask (the owners hold the answers) ------------------------------------
 
     def supply(self, device: str, name: str) -> int | None:
-        row = self.store.query_one("SELECT remaining FROM supplies WHERE device=? AND name=?", (device, name))
-        return int(row[0]) if row else None
+        return self.supplies.remaining(device, name)
 
     def blanks_in_stock(self, kind: str) -> int:
-        return int(self.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE kind=? AND state='stock'", (kind,))[0])
+        return self.blanks.in_stock(kind)
 
     def load_blanks(self, kind: str, batch: str, serials: list[str], actor: str = "kiosk") -> int:
-        """Journals a batch of blank cards; a serial already known is refused (every blank once)."""
-        now = time.time()
-        with self.store.tx() as db:
-            known = {r[0] for r in db.execute(
-                f"SELECT serial FROM blank_cards WHERE serial IN ({','.join('?' * len(serials))})", serials)}
-            if known:
-                raise ValueError(f"{len(known)} serials already journaled, e.g. {sorted(known)[0]}")
-            db.executemany("INSERT INTO blank_cards(serial, kind, batch, state, loaded_at, updated_at) "
-                           "VALUES (?,?,?,'stock',?,?)", [(s, kind, batch, now, now) for s in serials])
-            self.store.audit("supplies", "blanks-loaded", actor=actor, db=db, kind=kind, batch=batch,
-                             count=len(serials), first=serials[0] if serials else "", last=serials[-1] if serials else "")
-        return len(serials)
+        """Journals a batch of blank cards; ``SerialsKnown`` (a ValueError) when a serial is known already."""
+        return self.blanks.load(kind, batch, serials, actor)
 
     def duty_today(self, device: str = "card_printer") -> int:
-        row = self.store.query_one("SELECT prints FROM duty_cycle WHERE device=? AND day=?", (device, _today()))
-        return int(row[0]) if row else 0
+        return self.supplies.duty_today(device)
 
     def printed_here(self, document_ids: list[str]) -> set[str]:
         """Documents this kiosk has printed or is printing: never again, whatever central says.
@@ -108,16 +121,17 @@ class PrintService:
         Central learns of a print only when the outbox delivers the report; until then (or
         through a central outage) it still offers the document with the same PIN.
         """
-        if not document_ids:
-            return set()
-        rows = self.store.query("SELECT DISTINCT document_id FROM print_jobs WHERE state != 'failed' AND document_id IN "
-                                f"({','.join('?' * len(document_ids))})", tuple(document_ids))
-        return {r[0] for r in rows}
+        return self.jobs.printed_here(document_ids)
+
+    def in_flight(self) -> set[int]:
+        """Jobs this process is printing right now (not stuck, whatever the journal says)."""
+        with self._in_flight_lock:
+            return set(self._in_flight)
 
     # -- plan -----------------------------------------------------------------------------
 
     def plan(self, documents: list[Document]) -> PrintPlan:
-        """Checks devices and supplies for every document; raises ``PlanRefused`` with every reason."""
+        """Checks devices, blanks and every consumable for every document; raises ``PlanRefused`` with every reason."""
         plan = PrintPlan(list(documents))
         reasons: list[str] = []
         codes: list[str] = []
@@ -131,60 +145,56 @@ class PrintService:
             refuse("nothing-selected", N_("Please choose at least one document."))
         if self.printed_here([d.id for d in documents]):
             refuse("already-printed", N_("There are no documents ready to print for this NIK."))
+        prints: dict[str, int] = {}
         for doc in documents:
             if doc.medium is Medium.CARD:
                 plan.blanks_needed[doc.kind.value] = plan.blanks_needed.get(doc.kind.value, 0) + 1
                 if doc.identity is None:
                     refuse("no-card-data", N_("The document data is incomplete. Your PIN is still valid."))
-            else:
-                plan.sheets_needed += doc.pages
-                if doc.pdf is None:
-                    refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
-        for medium in {d.medium for d in documents}:
-            name = PRINTER_FOR[medium]
+            elif doc.pdf is None:
+                refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
+            name = PRINTER_FOR[doc.medium]
+            prints[name] = prints.get(name, 0) + (1 if doc.medium is Medium.CARD else doc.pages)
+        for name in prints:
             if self.devices.get(name) is None:
                 refuse(f"{name}-missing", N_("This kiosk cannot print this kind of document."))
                 continue
             st = self.monitor.status(name)  # the cache: a slow printer must not hold the citizen's request
             if not st.ready:
-                refuse(f"{name}-{st.code or st.state.value}", N_("The printer is not ready. Your PIN is still valid."))
+                refuse(f"{name}-{st.code or st.state.value}", NOT_READY)
         for kind, n in plan.blanks_needed.items():
-            if self.blanks_in_stock(kind) < n:
+            if self.blanks.in_stock(kind) < n:
                 refuse(f"blanks-{kind}", N_("This kiosk has run out of blank cards. Your PIN is still valid."))
-            ribbon = self.supply("card_printer", "ribbon")
-            if ribbon is not None and ribbon < sum(plan.blanks_needed.values()):
-                refuse("ribbon", N_("The card printer needs a new ribbon. Your PIN is still valid."))
+        for name, n in prints.items():
+            for supply in self.supplies.short(name, n):
+                refuse(supply, SUPPLY_MESSAGES.get(supply, NOT_READY))
         cards = sum(plan.blanks_needed.values())
         limit = self.devices.profiles["card_printer"].duty_limit_per_day if "card_printer" in self.devices.profiles else 0
         if cards and limit and self.duty_today() + cards > limit:
             refuse("duty-limit", N_("The card printer has reached its daily limit and must cool down. "
                       "Your PIN is still valid; please come back tomorrow."))
-        paper = self.supply("document_printer", "paper")
-        if plan.sheets_needed and paper is not None and paper < plan.sheets_needed:
-            refuse("paper", N_("The document printer is out of paper. Your PIN is still valid."))
         if reasons:
             raise PlanRefused(reasons, codes)
         return plan
 
     # -- execute --------------------------------------------------------------------------
 
-    def journal_plan(self, session_id: str, redemption_id: str, plan: PrintPlan) -> list[int]:
-        now = time.time()
-        ids = []
-        with self.store.tx() as db:
-            for doc in plan.documents:
-                cur = db.execute(
-                    "INSERT INTO print_jobs(session_id, redemption_id, document_id, kind, printer, state, pages, "
-                    "created_at, updated_at) VALUES (?,?,?,?,?,'planned',?,?,?)",
-                    (session_id, redemption_id, doc.id, doc.kind.value, PRINTER_FOR[doc.medium], doc.pages, now, now))
-                ids.append(int(cur.lastrowid or 0))
-        return ids
+    def journal_plan(self, session_id: str, redemption_id: str, plan: PrintPlan) -> list[JobRecord]:
+        """A planned job per document, all in one transaction. ``PlanRefused('already-printing')`` when the
+        journal already holds a live or printed job for one of them (a second request for the same documents)."""
+        try:
+            plan.jobs = self.jobs.plan_citizen(session_id, redemption_id, [
+                PlannedDocument(d.id, d.kind.value, PRINTER_FOR[d.medium], d.pages) for d in plan.documents])
+        except DuplicateJob as exc:
+            raise PlanRefused([N_("There are no documents ready to print for this NIK.")], ["already-printing"]) from exc
+        return plan.jobs
 
     def execute(self, session_id: str, redemption_id: str, plan: PrintPlan,
                 progress: Callable[[Progress], None] = lambda p: None) -> dict[str, Progress]:
-        """Prints every planned document in order; returns the final progress per document."""
+        """Prints every planned document in order; returns the final progress per document. Every job ends
+        printed or failed here (or stays open only when the journal itself cannot be written: recovery's turn)."""
         crash_point("planned")
-        job_ids = self.journal_plan(session_id, redemption_id, plan)
+        jobs = plan.jobs or self.journal_plan(session_id, redemption_id, plan)
         crash_point("journaled")
         out = {d.id: Progress(d.id, d.kind) for d in plan.documents}
         for p in out.values():
@@ -192,62 +202,80 @@ class PrintService:
         session_dir = self.work_dir / session_id
         session_dir.mkdir(parents=True, exist_ok=True)
         try:
-            for doc, job_id in zip(plan.documents, job_ids, strict=True):
+            for doc, job in zip(plan.documents, jobs, strict=True):
                 p = out[doc.id]
                 p.state = "printing"
                 progress(p)
-                ok, msg = self._print_one(job_id, doc, session_dir, redemption_id)
+                with self._running(job):
+                    ok, msg = self._print_one(job, doc, session_dir)
                 p.state, p.message = ("done", "") if ok else ("failed", msg)
                 progress(p)
         finally:
             shutil.rmtree(session_dir, ignore_errors=True)
         return out
 
-    def _print_one(self, job_id: int, doc: Document, session_dir: Path, redemption_id: str) -> tuple[bool, str]:
-        name = PRINTER_FOR[doc.medium]
-        printer: CupsPrinter = self.devices.get(name)
-        status = self.monitor.fresh(name)
-        if not status.ready:
-            self._finish(job_id, doc, redemption_id, False, f"printer not ready: {status.code or status.state.value}")
-            return False, N_("The printer is not ready. Your PIN is still valid.")
+    def _print_one(self, job: JobRecord, doc: Document, session_dir: Path) -> tuple[bool, str]:
+        """One citizen's document; never raises for anything a printer or its data can do."""
         try:
-            path = self._render(doc, session_dir, self.devices.profiles[name])
-        except Exception as exc:  # noqa: BLE001 - a bad photo or PDF must fail this job only
-            log.exception("render failed for job %s", job_id)
-            self._finish(job_id, doc, redemption_id, False, f"render: {type(exc).__name__}")
-            return False, N_("The document data is incomplete. Your PIN is still valid.")
-        title = f"adm-job-{job_id}"
+            status = self.monitor.fresh(job.printer)
+            if not status.ready:
+                self.jobs.finish(job.id, False, f"printer not ready: {status.code or status.state.value}")
+                return False, NOT_READY
+            try:
+                path = self._render(doc, session_dir / f"{job.uuid}.pdf", self.devices.profiles[job.printer])
+            except Exception as exc:  # noqa: BLE001 - a bad photo or PDF must fail this job only
+                log.exception("render failed for job %s", job.id)
+                self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
+                return False, N_("The document data is incomplete. Your PIN is still valid.")
+            try:
+                self.jobs.submit(job.id, [doc.kind.value] if doc.medium is Medium.CARD else ())
+            except SessionEnded:
+                self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
+                return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
+            except NoBlank:
+                self.jobs.finish(job.id, False, "no blank card in stock")
+                return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
+            crash_point("blank-taken")
+            ok, _reason_text, msg = self._on_printer(job, path)
+            return ok, msg
+        except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
+            log.exception("print job %s failed unexpectedly", job.id)
+            self._fail_safely(job, "error: unexpected")
+            return False, NOT_PRINTED
+
+    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None) -> tuple[bool, str, str]:
+        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid)."""
+        printer: CupsPrinter = self.devices.get(job.printer)
         try:
-            serial = self._take_blank(job_id, doc) if doc.medium is Medium.CARD else self._mark_submitted(job_id)
-        except SessionEnded:
-            self._finish(job_id, doc, redemption_id, False, "cancelled")
-            return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
-        crash_point("blank-taken")
-        if doc.medium is Medium.CARD and serial is None:
-            self._finish(job_id, doc, redemption_id, False, "no blank card in stock")
-            return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
-        try:
-            printer_job = printer.submit(str(path), title)
+            printer_job = printer.submit(str(path), job.title)
         except DeviceError as exc:
-            unseen = self.ask_printer(job_id, name, None) == "unseen"  # refused outright: the blank never left
-            self._finish(job_id, doc, redemption_id, False, exc.code, blank_unused=unseen)
-            return False, exc.citizen_message
+            # "offline": cupsd could not be reached, so nothing was sent; else ask whether it ever got the job
+            unseen = exc.code == "offline" or self.ask_printer(job) == "unseen"
+            self.jobs.finish(job.id, False, exc.code, reached_printer=not unseen)
+            return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
-        with self.store.tx() as db:
-            db.execute("UPDATE print_jobs SET printer_job_id=?, updated_at=? WHERE id=?", (printer_job, time.time(), job_id))
+        self.jobs.printer_job(job.id, printer_job)
         crash_point("job-id-written")
-        result = printer.wait(printer_job, self.job_timeout_s)
+        result = printer.wait(printer_job, self.job_timeout_s if timeout_s is None else timeout_s)
         if result.state == "timeout":
             printer.cancel(printer_job)
-            state, reasons = printer.job_state(printer_job)
-            result = JobResult(FINAL.get(state, "canceled"), reasons)
+            result = _after_cancel(printer, printer_job, result)
         crash_point("printer-done")
-        self._finish(job_id, doc, redemption_id, result.ok, "" if result.ok else _reason(result))
+        reason = "" if result.ok else _reason(result)
+        self.jobs.finish(job.id, result.ok, reason)
         crash_point("finished")
-        return result.ok, "" if result.ok else N_("The document was not printed. Your PIN is still valid.")
+        return result.ok, reason, "" if result.ok else NOT_PRINTED
 
-    def _render(self, doc: Document, session_dir: Path, profile: object) -> Path:
-        path = session_dir / f"{doc.id}.pdf"
+    def _fail_safely(self, job: JobRecord, error: str) -> None:
+        try:
+            self.jobs.finish(job.id, False, error)
+        except Exception:  # noqa: BLE001 - a journal that cannot be written: the job stays open for recovery
+            log.exception("cannot journal the end of job %s; recovery will settle it", job.id)
+
+    def _running(self, job: JobRecord) -> _InFlight:
+        return _InFlight(self, job.id)
+
+    def _render(self, doc: Document, path: Path, profile: object) -> Path:
         if doc.medium is Medium.A4:
             assert doc.pdf is not None
             path.write_bytes(doc.pdf)  # the central's signed PDF, unchanged
@@ -259,73 +287,57 @@ class PrintService:
         path.write_bytes(card_pdf(front, back, profile.dpi))  # type: ignore[attr-defined]
         return path
 
-    def _take_blank(self, job_id: int, doc: Document) -> str | None:
-        """Takes the next blank and marks the job submitted, in one transaction (``SessionEnded`` when its
-        session ended first)."""
-        now = time.time()
-        with self.store.tx() as db:
-            _require_live(db, job_id)
-            row = db.execute("SELECT serial FROM blank_cards WHERE kind=? AND state='stock' ORDER BY serial LIMIT 1",
-                             (doc.kind.value,)).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE blank_cards SET state='consumed', job_id=?, updated_at=? WHERE serial=?",
-                       (job_id, now, row[0]))
-            db.execute("UPDATE print_jobs SET state='submitted', blank_serial=?, updated_at=? WHERE id=?",
-                       (row[0], now, job_id))
-            db.execute("INSERT INTO duty_cycle VALUES ('card_printer', ?, 1) "
-                       "ON CONFLICT(device, day) DO UPDATE SET prints=prints+1", (_today(),))
-            return str(row[0])
+    # -- test prints (self-tests, ``adm-kiosk print-test``) -------------------------------------------
 
-    def _mark_submitted(self, job_id: int) -> None:
-        """An A4 job is ``submitted`` before it goes to the printer, so recovery asks the printer about it."""
-        with self.store.tx() as db:
-            _require_live(db, job_id)
-            db.execute("UPDATE print_jobs SET state='submitted', updated_at=? WHERE id=?", (time.time(), job_id))
-
-    def _finish(self, job_id: int, doc: Document | None, redemption_id: str, ok: bool, error: str,
-                db: sqlite3.Connection | None = None, blank_unused: bool = False) -> None:
-        if db is None:
-            with self.store.tx() as d:
-                self._finish(job_id, doc, redemption_id, ok, error, d, blank_unused)
-            return
-        now = time.time()
-        row = db.execute("SELECT state, blank_serial, document_id, kind, printer, pages FROM print_jobs WHERE id=?",
-                         (job_id,)).fetchone()
-        if row is None or row[0] in (JobState.PRINTED, JobState.FAILED):
-            return
-        db.execute("UPDATE print_jobs SET state=?, error=?, updated_at=? WHERE id=?",
-                   ((JobState.PRINTED if ok else JobState.FAILED).value, error, now, job_id))
-        serial, doc_id, kind, printer, pages = row[1], row[2], DocumentKind(row[3]), row[4], row[5]
-        if serial and blank_unused and not ok:
-            db.execute("UPDATE blank_cards SET state=?, job_id=NULL, updated_at=?, note=? WHERE serial=?",
-                       (BlankState.STOCK.value, now, f"back to stock: job {job_id} never reached the printer", serial))
-        elif serial:
-            db.execute("UPDATE blank_cards SET state=?, updated_at=?, note=? WHERE serial=?",
-                       ((BlankState.PRINTED if ok else BlankState.SPOILED).value, now, error, serial))
-        if ok:
-            used = 1 if kind.medium is Medium.CARD else pages
-            db.execute("UPDATE supplies SET remaining=MAX(0, remaining-?), updated_at=? WHERE device=? AND name=?",
-                       (used, now, printer, SUPPLY_FOR[kind.medium]))
-        if row[0] == JobState.SUBMITTED or ok:
-            outcome = "printed" if ok else "failed"
-            self.store.enqueue(db, "report", f"{self.kiosk_id}:job:{job_id}:{outcome}", {
-                "idempotency_key": f"{self.kiosk_id}:job:{job_id}:{outcome}", "kiosk_id": self.kiosk_id,
-                "redemption_id": redemption_id, "document_id": doc_id, "kind": kind.value, "outcome": outcome,
-                "card_serial": serial, "reason": error, "at": now})
-        self.store.audit("print", "job-" + ("printed" if ok else "failed"), db=db, job=job_id, kind=kind.value,
-                         printer=printer, serial=serial or "", error=error)
+    def test_print(self, purpose: Purpose, printer_name: str, write_pdf: Callable[[Path, str | None], None],
+                   pages: int = 1, blank_kinds: Sequence[str] = BLANK_KINDS, timeout_s: float | None = None) -> TestPrint:
+        """A test page as a journaled job: a card test takes a blank (spoiled afterwards, "test print"), and the
+        profile's consumables are drawn when it printed. ``write_pdf(path, serial)`` renders the page."""
+        printer: CupsPrinter | None = self.devices.get(printer_name)
+        if printer is None:
+            return TestPrint(False, "not-configured")
+        card = self.devices.profiles[printer_name].kind == "card"
+        kinds = [k for k in blank_kinds if self.blanks.in_stock(k)] if card else []
+        if card and not kinds:
+            return TestPrint(False, "no-blank")
+        job = self.jobs.plan_test(purpose, printer_name, kinds[0] if card else TEST_PAGE, pages)
+        work = self.work_dir / f"test-{job.uuid}"
+        with self._running(job):
+            try:
+                serial = self.jobs.submit(job.id, kinds)
+            except NoBlank:
+                self.jobs.finish(job.id, False, "no blank card in stock")
+                return TestPrint(False, "no-blank", job=job)
+            crash_point("blank-taken")
+            try:
+                work.mkdir(parents=True, exist_ok=True)
+                path = work / f"{job.uuid}.pdf"
+                try:
+                    write_pdf(path, serial)
+                except Exception as exc:  # noqa: BLE001 - a test page that cannot render never left the hopper
+                    log.exception("test page for job %s did not render", job.id)
+                    self.jobs.finish(job.id, False, f"render: {type(exc).__name__}", reached_printer=False)
+                    return TestPrint(False, "error", type(exc).__name__, job, serial)
+                ok, reason, _msg = self._on_printer(job, path, timeout_s)
+            except Exception:
+                self._fail_safely(job, "error: unexpected")
+                raise
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        final = self.jobs.get(job.id)
+        return TestPrint(ok, "" if ok else "not-printed", reason, final, serial,
+                         int(final.printer_job_id or 0) if final else 0)
 
     # -- recovery -------------------------------------------------------------------------
 
-    def ask_printer(self, job_id: int, printer_name: str, printer_job_id: int | None, wait_s: float = 0.0) -> str:
+    def ask_printer(self, job: JobRecord, wait_s: float = 0.0) -> str:
         """What became of a submitted job: ``printed``, ``failed``, ``unseen`` (the printer never received
         it: its blank is still in the hopper) or ``unknown`` (unreachable, or still at work after ``wait_s``)."""
-        printer: CupsPrinter | None = self.devices.get(printer_name)
+        printer: CupsPrinter | None = self.devices.get(job.printer)
         if printer is None:
             return "unknown"
         try:
-            pjid = printer_job_id or printer.find_job(f"adm-job-{job_id}")
+            pjid = job.printer_job_id or printer.find_job(job.title)
             if not pjid:
                 return "unseen"
             state, _ = printer.job_state(int(pjid))
@@ -336,34 +348,31 @@ class PrintService:
             result = printer.wait(int(pjid), wait_s)
             return "unknown" if result.state == "timeout" else ("printed" if result.ok else "failed")
         except (RuntimeError, DeviceError) as exc:
-            log.warning("cannot ask %s about job %s: %s", printer_name, job_id, exc)
+            log.warning("cannot ask %s about job %s: %s", job.printer, job.id, exc)
             return "unknown"
 
     def settle(self, job_id: int, printed: bool, error: str = "", blank_unused: bool = False) -> None:
         """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report).
         ``blank_unused``: the printer never received the job, so its blank goes back to stock, not to spoiled."""
-        row = self.store.query_one("SELECT redemption_id FROM print_jobs WHERE id=?", (job_id,))
-        if row is not None:
-            self._finish(job_id, None, row[0], printed, error, blank_unused=blank_unused)
+        self.jobs.finish(job_id, printed, error, reached_printer=not blank_unused)
 
     def recover(self) -> int:
-        """Settles jobs a crash left open; returns how many it settled."""
+        """Settles jobs a crash left open (citizens' and test prints alike); returns how many it settled."""
         settled = 0
-        for row in self.store.query("SELECT id, printer, printer_job_id, state FROM print_jobs "
-                                    "WHERE state IN ('planned','submitted') ORDER BY id"):
-            job_id, printer_name, pjid, state = row
-            if state == JobState.PLANNED:
-                self.settle(job_id, False, "interrupted before printing")
+        for job in self.jobs.open_jobs():
+            if job.state.value == "planned":
+                self.settle(job.id, False, "interrupted before printing")
                 settled += 1
                 continue
-            verdict = self.ask_printer(job_id, printer_name, pjid, wait_s=min(self.job_timeout_s, 60))
+            verdict = self.ask_printer(job, wait_s=min(self.job_timeout_s, 60))
             if verdict == "unknown":
                 continue  # the printer cannot answer now; try again at the next start
-            self.settle(job_id, verdict == "printed", {"printed": "", "failed": "interrupted: printer reports not printed",
+            self.settle(job.id, verdict == "printed", {"printed": "", "failed": "interrupted: printer reports not printed",
                                                        "unseen": "interrupted before the printer received it"}[verdict],
                         blank_unused=verdict == "unseen")
             settled += 1
             crash_point("recovery-settled")
+        settled += self.blanks.settle_orphans()
         with self.store.tx() as db:
             db.execute("UPDATE sessions SET state='ended', outcome='interrupted', ended_at=? WHERE ended_at IS NULL",
                        (time.time(),))
@@ -374,17 +383,32 @@ class PrintService:
         return settled
 
 
-def _require_live(db: sqlite3.Connection, job_id: int) -> None:
-    """The check of the check-and-set that submits a job: still planned, and its session not ended."""
-    if db.execute("SELECT 1 FROM print_jobs j JOIN sessions s ON s.id=j.session_id WHERE j.id=? "
-                  "AND j.state='planned' AND s.ended_at IS NULL", (job_id,)).fetchone() is None:
-        raise SessionEnded(job_id)
+class _InFlight:
+    """Marks a job as being printed by this process for the ``with`` block (the Faults page leaves it alone)."""
+
+    def __init__(self, service: PrintService, job_id: int) -> None:
+        self.service = service
+        self.job_id = job_id
+
+    def __enter__(self) -> None:
+        with self.service._in_flight_lock:
+            self.service._in_flight.add(self.job_id)
+
+    def __exit__(self, *_exc: object) -> None:
+        with self.service._in_flight_lock:
+            self.service._in_flight.discard(self.job_id)
+
+
+def _after_cancel(printer: CupsPrinter, printer_job: int, timed_out: JobResult) -> JobResult:
+    """The verdict on a job cancelled after its timeout. A cupsd that cannot be asked (lost mid-job) is no
+    reason to leave the job open: it failed, and whether the card was fed is unknown, so its blank is spoiled."""
+    try:
+        state, reasons = printer.job_state(printer_job)
+    except (RuntimeError, DeviceError):
+        return JobResult("timeout", (*timed_out.reasons, "cupsd-unreachable"))
+    return JobResult(FINAL.get(state, "canceled"), reasons)
 
 
 def _reason(result: JobResult) -> str:
-    reasons = [r for r in result.reasons if r not in ("none", "job-completed-successfully")]
+    reasons = [r for r in dict.fromkeys(result.reasons) if r not in ("none", "job-completed-successfully")]
     return f"{result.state}: {', '.join(reasons)}" if reasons else result.state
-
-
-def _today() -> str:
-    return dt.date.today().isoformat()

@@ -16,19 +16,27 @@ import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from drivers.base import DeviceState
 from kiosk import __version__
-from kiosk.citizen.session import Step
+from kiosk.citizen.central import CentralClient
+from kiosk.citizen.session import Sessions
+from kiosk.config import Config
+from kiosk.devices.monitor import DeviceMonitor, Devices
+from kiosk.journal.blanks import BLANK_KINDS, BlankStateError, SerialsKnown
+from kiosk.journal.jobs import JobRecord
+from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.reconciliation import Reconciliation, from_store
+from kiosk.journal.store import Store
+from kiosk.journal.supplies import SupplyError
+from kiosk.printing.service import PrintService
 from kiosk.staff.diagnostics import RecentLogs, bundle, status_snapshot
 from kiosk.staff.selftests import SelfTestResult, SelfTests
 from kiosk.staff.technicians import LoginResult, TechnicianAccounts, TechnicianSessions
 
 RETURN_MODE = "maintenance_return_mode"
 RETURN_MESSAGE = "maintenance_return_message"
-BLANK_KINDS = ("ktp-el", "kia")
 SERIAL_RE = re.compile(r"(.*?)([0-9]+)", re.ASCII)
 MAX_BATCH = 5000
 MESSAGE_MAX = 200
@@ -55,6 +63,7 @@ class StuckJob:
     printer_job_id: int | None
     error: str
     nik_masked: str
+    purpose: str = "citizen"
 
 
 def serial_range(first: str, last: str, count: int) -> list[str]:
@@ -82,15 +91,38 @@ class NoSimulator:
     available = False
 
 
+class MaintainedKiosk(Protocol):
+    """What maintenance uses of the kiosk it maintains: these services, the service mode, its settings.
+
+    The composition root passes its ``Kiosk``; a test may pass anything with these. The
+    status snapshot and the diagnostics bundle (kiosk/staff/diagnostics.py) take it whole."""
+
+    store: Store
+    devices: Devices
+    monitor: DeviceMonitor
+    printing: PrintService
+    sessions: Sessions
+    central: CentralClient
+    outbox: OutboxSender
+    cfg: Config
+    started_at: float
+
+    @property
+    def mode(self) -> str: ...
+
+    def set_mode(self, mode: str, actor: str, message: str = "") -> None: ...
+
+
 class Maintenance:
-    def __init__(self, kiosk: Any, accounts: TechnicianAccounts | None = None,
+    def __init__(self, kiosk: MaintainedKiosk, accounts: TechnicianAccounts | None = None,
                  sessions: TechnicianSessions | None = None, logs: RecentLogs | None = None) -> None:
         self.kiosk = kiosk
         self.store = kiosk.store
         self.accounts = accounts or TechnicianAccounts(kiosk.store)
         self.sessions = sessions or TechnicianSessions()
         self.logs = logs
-        self.selftests = SelfTests(kiosk)
+        self.selftests = SelfTests(kiosk.store, kiosk.devices, kiosk.monitor, kiosk.printing, kiosk.sessions,
+                                   kiosk.central, kiosk.outbox, kiosk.cfg.kiosk.id)
         self.sim = getattr(kiosk, "simulator", None) or NoSimulator()  # hardware_sim's panel, given by the composition root
         self.last_results: dict[str, SelfTestResult] = {}
         self._recover_mode()
@@ -169,9 +201,10 @@ class Maintenance:
         snap = status_snapshot(k)
         last_errors = self._last_errors()
         supplies: dict[str, list[dict[str, Any]]] = {}
-        for row in self.store.query("SELECT device, name, remaining, capacity, low_at, unit FROM supplies ORDER BY device, name"):
-            supplies.setdefault(row[0], []).append({"name": row[1], "remaining": row[2], "capacity": row[3],
-                                                    "low": row[2] <= row[4], "unit": row[5]})
+        for row in k.printing.supplies.rows():
+            supplies.setdefault(row["device"], []).append({"name": row["name"], "remaining": row["remaining"],
+                                                           "capacity": row["capacity"],
+                                                           "low": row["remaining"] <= row["low_at"], "unit": row["unit"]})
         devices = []
         for name, st in snap["devices"].items():
             devices.append({"name": name, **st, "journal_supplies": supplies.get(name, []),
@@ -237,18 +270,15 @@ class Maintenance:
             raise MaintenanceError("batch-format")
         serials = serial_range(first, last, count)
         try:
-            n = self.kiosk.printing.load_blanks(kind, batch, serials, actor=tech)
-        except ValueError as exc:
-            overlap = self.store.query(f"SELECT serial FROM blank_cards WHERE serial IN ({','.join('?' * len(serials))}) "
-                                       "ORDER BY serial", serials)
-            raise MaintenanceError("overlap", n=len(overlap), first=overlap[0][0] if overlap else "") from exc
+            n = self.kiosk.printing.blanks.load(kind, batch, serials, actor=tech)
+        except SerialsKnown as exc:
+            raise MaintenanceError("overlap", n=len(exc.known), first=exc.known[0]) from exc
         if self.sim.available:
             self.sim.blanks_loaded(n)
         return n
 
     def supplies(self) -> list[dict[str, Any]]:
-        rows = [dict(r) for r in self.store.query("SELECT device, name, remaining, capacity, low_at, unit, updated_at "
-                                                  "FROM supplies ORDER BY device, name")]
+        rows: list[dict[str, Any]] = self.kiosk.printing.supplies.rows()
         if self.kiosk.devices.get("receipt_printer") is not None:
             st = self.kiosk.monitor.status("receipt_printer")
             paper = st.supplies.get("paper")
@@ -264,32 +294,25 @@ class Maintenance:
                 self.sim.replenish(device, name)
             self.kiosk.monitor.refresh((device,))
             return None
-        row = self.store.query_one("SELECT remaining, capacity FROM supplies WHERE device=? AND name=?", (device, name))
-        if row is None:
-            raise MaintenanceError("no-supply")
-        new = row[1] if remaining is None else remaining
-        if not 0 <= new <= row[1]:
-            raise MaintenanceError("supply-range", capacity=row[1])
-        with self.store.tx() as db:
-            db.execute("UPDATE supplies SET remaining=?, updated_at=? WHERE device=? AND name=?",
-                       (new, time.time(), device, name))
-            self.store.audit("supplies", "supply-replaced", actor=tech, db=db, device=device, supply=name,
-                             previous=row[0], remaining=new)
+        try:
+            _before, new = self.kiosk.printing.supplies.replace(device, name, tech, remaining)
+        except SupplyError as exc:
+            raise MaintenanceError(exc.code, **exc.info) from exc
         if self.sim.available:
             self.sim.replenish(device, name)
         self.kiosk.monitor.refresh((device,))
-        return int(new)
+        return new
 
     def spoil_blank(self, tech: str, serial: str, reason: str) -> None:
         """A blank found damaged in the hopper: out of stock, counted as spoiled, with why."""
         serial = serial.strip().upper()
         reason = " ".join(reason.split())[:120] or "damaged"
-        with self.store.tx() as db:
-            cur = db.execute("UPDATE blank_cards SET state='spoiled', updated_at=?, note=? WHERE serial=? AND state='stock'",
-                             (time.time(), f"removed by {tech}: {reason}", serial))
-            if cur.rowcount == 0:
-                raise MaintenanceError("not-in-stock", serial=serial)
-            self.store.audit("supplies", "blank-spoiled", actor=tech, db=db, serial=serial, reason=reason)
+        try:
+            self.kiosk.printing.blanks.damaged(serial, tech, reason)
+        except BlankStateError as exc:
+            raise MaintenanceError("not-in-stock", serial=serial) from exc
+        if self.sim.available:
+            self.sim.blank_removed()
 
     def reconciliation(self) -> Reconciliation:
         return from_store(self.store, self.kiosk.cfg.kiosk.id)
@@ -337,26 +360,28 @@ class Maintenance:
         return ready, code
 
     def stuck_jobs(self) -> list[StuckJob]:
-        """Jobs left planned/submitted that no citizen session is printing right now."""
-        printing = {s.id for s in self.kiosk.sessions.active() if s.step is Step.PRINTING}
-        rows = self.store.query(
-            "SELECT j.id, j.created_at, j.kind, j.printer, j.state, COALESCE(j.blank_serial, ''), j.printer_job_id, j.error, "
-            "COALESCE(s.nik_masked, ''), j.session_id FROM print_jobs j LEFT JOIN sessions s ON s.id = j.session_id "
-            "WHERE j.state IN ('planned', 'submitted') ORDER BY j.id")
-        return [StuckJob(*tuple(r)[:9]) for r in rows if r[9] not in printing]
+        """Jobs left planned/submitted that nothing in this process is printing right now: a citizen's, a
+        self-test's or a test print's (one a crash left open until the printer could answer)."""
+        running = self.kiosk.printing.in_flight()
+        masked = {r[0]: r[1] for r in self.store.query(
+            "SELECT s.id, s.nik_masked FROM sessions s JOIN print_jobs j ON j.session_id = s.id "
+            "WHERE j.state IN ('planned', 'submitted')")}
+        return [StuckJob(j.id, j.created_at, j.kind, j.printer, j.state.value, j.blank_serial or "", j.printer_job_id,
+                         j.error, masked.get(j.session_id or "", ""), j.purpose.value)
+                for j in self.kiosk.printing.jobs.open_jobs() if j.id not in running]
 
-    def _stuck(self, job_id: int) -> StuckJob:
-        for job in self.stuck_jobs():
-            if job.id == job_id:
+    def _stuck(self, job_id: int) -> JobRecord:
+        for job in self.kiosk.printing.jobs.open_jobs():
+            if job.id == job_id and job.id not in self.kiosk.printing.in_flight():
                 return job
         raise MaintenanceError("not-stuck", job=job_id)
 
     def recheck_job(self, tech: str, job_id: int) -> str:
         """Asks the printer what became of a stuck job and settles it; 'pending' when it is still at work."""
         job = self._stuck(job_id)
-        if job.state == "planned":
+        if job.state.value == "planned":
             return "pending"
-        verdict = self.kiosk.printing.ask_printer(job.id, job.printer, job.printer_job_id)
+        verdict = self.kiosk.printing.ask_printer(job)
         if verdict == "unknown":
             self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="pending")
             return "pending"
@@ -368,13 +393,15 @@ class Maintenance:
         return outcome
 
     def cancel_job(self, tech: str, job_id: int) -> None:
-        """Cancels a stuck job at the printer and journals it failed: its blank is spoiled, central hears it failed."""
+        """Cancels a stuck job at the printer and journals it failed: its blank is spoiled (unless the printer
+        never had the job: then it is still in the hopper), central hears it failed."""
         job = self._stuck(job_id)
         printer = self.kiosk.devices.get(job.printer)
         if printer is not None and job.printer_job_id:
             printer.cancel(int(job.printer_job_id))
-        self.kiosk.printing.settle(job.id, False, f"cancelled by technician {tech}")
-        self.store.audit("maintenance", "job-cancelled", actor=tech, job=job_id, serial=job.blank_serial)
+        unseen = job.state.value == "submitted" and self.kiosk.printing.ask_printer(job) == "unseen"
+        self.kiosk.printing.settle(job.id, False, f"cancelled by technician {tech}", blank_unused=unseen)
+        self.store.audit("maintenance", "job-cancelled", actor=tech, job=job_id, serial=job.blank_serial or "")
 
     # -- diagnostics ----------------------------------------------------------------------------
 

@@ -1,32 +1,37 @@
 """Self-tests a technician runs on site: one per device, through the production drivers.
 
-A card test print uses a real blank: it is taken from stock and journaled as spoiled with
-the reason "self-test", so the reconciliation still balances to the card. Tests refuse to
-run while a citizen's documents are printing. Results carry no personal data: a card read
-shows the ATR and the masked NIK only.
+A printer test is a journaled print job like a citizen's (purpose ``self-test``,
+kiosk/journal/jobs.py): a card test takes a real blank through the blank owner and
+spoils it ("self-test print", or why it failed), draws the profile's consumables when it
+printed, and a crash mid-test is settled by start-up recovery. Tests refuse to run while
+a citizen's documents are printing. Results carry no personal data: a card read shows
+the ATR and the masked NIK only.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drivers.base import DeviceError
-from kiosk.citizen.session import Step
+from kiosk.citizen.central import CentralClient
+from kiosk.citizen.session import Sessions, Step
+from kiosk.devices.monitor import DeviceMonitor, Devices
+from kiosk.journal.jobs import Purpose
+from kiosk.journal.outbox import OutboxSender
+from kiosk.journal.store import Store
 from kiosk.model import mask_nik
 from kiosk.printing.card_face import card_pdf
 from kiosk.printing.receipt import Line, Receipt
+from kiosk.printing.service import PrintService, TestPrint
 
 log = logging.getLogger(__name__)
 TESTS = ("card_printer", "document_printer", "receipt_printer", "card_reader", "camera", "central")
-BLANK_KINDS = ("ktp-el", "kia")
+WAIT_S = 60.0  # a test page that takes longer than this has failed
 
 
 @dataclass
@@ -40,8 +45,16 @@ class SelfTestResult:
 
 
 class SelfTests:
-    def __init__(self, kiosk: Any) -> None:
-        self.kiosk = kiosk
+    def __init__(self, store: Store, devices: Devices, monitor: DeviceMonitor, printing: PrintService,
+                 sessions: Sessions, central: CentralClient, outbox: OutboxSender, kiosk_id: str) -> None:
+        self.store = store
+        self.devices = devices
+        self.monitor = monitor
+        self.printing = printing
+        self.sessions = sessions
+        self.central = central
+        self.outbox = outbox
+        self.kiosk_id = kiosk_id
 
     def run(self, test: str, actor: str) -> SelfTestResult:
         if test not in TESTS:
@@ -55,130 +68,77 @@ class SelfTests:
             log.exception("self-test %s failed", test)
             result = SelfTestResult(test, False, "error", {"detail": type(exc).__name__})
         result.duration_s = round(time.monotonic() - started, 2)
-        self.kiosk.store.audit("maintenance", "self-test", actor=actor, test=test, ok=result.ok, code=result.code,
-                               **{k: v for k, v in result.details.items() if k in ("job", "serial", "atr", "count")})
+        self.store.audit("maintenance", "self-test", actor=actor, test=test, ok=result.ok, code=result.code,
+                         **{k: v for k, v in result.details.items() if k in ("job", "serial", "atr", "count")})
         if test in ("card_printer", "document_printer", "receipt_printer", "card_reader", "camera"):
-            self.kiosk.monitor.refresh((test,))
+            self.monitor.refresh((test,))
         return result
 
     # -- helpers ------------------------------------------------------------------------
 
     def printing_now(self) -> bool:
-        return any(s.step is Step.PRINTING for s in self.kiosk.sessions.active())
+        return any(s.step is Step.PRINTING for s in self.sessions.active())
 
-    def _printer(self, name: str) -> tuple[Any, SelfTestResult | None]:
-        printer = self.kiosk.devices.get(name)
-        if printer is None:
-            return None, SelfTestResult(name, False, "not-configured")
+    def _ready(self, name: str) -> SelfTestResult | None:
+        """Why a printer test cannot run now, or None."""
+        if self.devices.get(name) is None:
+            return SelfTestResult(name, False, "not-configured")
         if self.printing_now():
-            return None, SelfTestResult(name, False, "citizen-printing")
-        status = self.kiosk.monitor.fresh(name)
+            return SelfTestResult(name, False, "citizen-printing")
+        status = self.monitor.fresh(name)
         if not status.ready:
-            return None, SelfTestResult(name, False, status.code or status.state.value, {"detail": status.detail})
-        return printer, None
+            return SelfTestResult(name, False, status.code or status.state.value, {"detail": status.detail})
+        return None
 
-    def _workdir(self) -> Path:
-        base = self.kiosk.printing.work_dir
-        base.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="selftest-", dir=base))
+    def _result(self, name: str, done: TestPrint) -> SelfTestResult:
+        details: dict[str, Any] = {"job": done.printer_job}
+        if done.serial:
+            details["serial"] = done.serial
+            details["kind"] = done.job.kind if done.job else ""
+        if done.reason:
+            details["reason"] = done.reason
+        return SelfTestResult(name, done.ok, done.code, details)
 
     # -- printers -----------------------------------------------------------------------
 
     def _card_printer(self, actor: str) -> SelfTestResult:
-        printer, refused = self._printer("card_printer")
+        refused = self._ready("card_printer")
         if refused:
             return refused
-        serial, kind = self._take_blank(actor)
-        if serial is None:
-            return SelfTestResult("card_printer", False, "no-blank")
-        profile = self.kiosk.devices.profiles["card_printer"]
-        work = self._workdir()
-        ok, reason, job = False, "", 0
-        try:
-            path = work / "selftest-card.pdf"
-            path.write_bytes(card_pdf(test_card_image(profile.size_px, self.kiosk.cfg.kiosk.id, serial), None, profile.dpi))
-            try:
-                job = printer.submit(str(path), f"adm-selftest-{serial}")
-                result = printer.wait(job, 60)
-                if result.state == "timeout":
-                    printer.cancel(job)
-                ok, reason = result.ok, "" if result.ok else ",".join(result.reasons) or result.state
-            except DeviceError as exc:
-                reason = exc.code
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-            self._settle_blank(serial, ok, reason, actor)
-        return SelfTestResult("card_printer", ok, "" if ok else "not-printed",
-                              {"job": job, "serial": serial, "kind": kind, **({"reason": reason} if reason else {})})
+        profile = self.devices.profiles["card_printer"]
 
-    def _take_blank(self, actor: str) -> tuple[str | None, str]:
-        """The next blank for a test print: journaled as taken before the printer picks it."""
-        now = time.time()
-        store = self.kiosk.store
-        with store.tx() as db:
-            for kind in BLANK_KINDS:
-                row = db.execute("SELECT serial FROM blank_cards WHERE kind=? AND state='stock' ORDER BY serial LIMIT 1",
-                                 (kind,)).fetchone()
-                if row:
-                    db.execute("UPDATE blank_cards SET state='consumed', updated_at=?, note=? WHERE serial=?",
-                               (now, f"self-test by {actor}", row[0]))
-                    db.execute("INSERT INTO duty_cycle VALUES ('card_printer', ?, 1) "
-                               "ON CONFLICT(device, day) DO UPDATE SET prints=prints+1", (dt.date.today().isoformat(),))
-                    store.audit("supplies", "blank-taken-for-self-test", actor=actor, db=db, serial=row[0], kind=kind)
-                    return str(row[0]), kind
-        return None, ""
+        def face(path: Path, serial: str | None) -> None:
+            path.write_bytes(card_pdf(test_card_image(profile.size_px, self.kiosk_id, serial or ""), None, profile.dpi))
 
-    def _settle_blank(self, serial: str, printed: bool, reason: str, actor: str) -> None:
-        now = time.time()
-        note = "self-test print" if printed else f"self-test failed: {reason}"[:200]
-        with self.kiosk.store.tx() as db:
-            db.execute("UPDATE blank_cards SET state='spoiled', updated_at=?, note=? WHERE serial=? AND state='consumed'",
-                       (now, note, serial))
-            if printed:
-                db.execute("UPDATE supplies SET remaining=MAX(0, remaining-1), updated_at=? "
-                           "WHERE device='card_printer' AND name IN ('ribbon', 'film')", (now,))
-            self.kiosk.store.audit("supplies", "blank-spoiled", actor=actor, db=db, serial=serial, reason=note)
+        done = self.printing.test_print(Purpose.SELF_TEST, "card_printer", face, timeout_s=WAIT_S)
+        return self._result("card_printer", done)
 
     def _document_printer(self, actor: str) -> SelfTestResult:
-        printer, refused = self._printer("document_printer")
+        refused = self._ready("document_printer")
         if refused:
             return refused
-        work = self._workdir()
-        try:
-            path = work / "selftest-a4.pdf"
-            path.write_bytes(test_page_pdf(self.kiosk.cfg.kiosk.id))
-            job = printer.submit(str(path), "adm-selftest-a4")
-            result = printer.wait(job, 60)
-            if result.state == "timeout":
-                printer.cancel(job)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        if result.ok:
-            with self.kiosk.store.tx() as db:
-                db.execute("UPDATE supplies SET remaining=MAX(0, remaining-1), updated_at=? "
-                           "WHERE device='document_printer' AND name='paper'", (time.time(),))
-        reason = ",".join(result.reasons) or result.state
-        return SelfTestResult("document_printer", result.ok, "" if result.ok else "not-printed",
-                              {"job": job, **({} if result.ok else {"reason": reason})})
+        done = self.printing.test_print(Purpose.SELF_TEST, "document_printer",
+                                        lambda path, _serial: path.write_bytes(test_page_pdf(self.kiosk_id)),
+                                        timeout_s=WAIT_S)
+        return self._result("document_printer", done)
 
     def _receipt_printer(self, actor: str) -> SelfTestResult:
-        printer = self.kiosk.devices.get("receipt_printer")
+        printer = self.devices.get("receipt_printer")
         if printer is None:
             return SelfTestResult("receipt_printer", False, "not-configured")
-        cfg = self.kiosk.cfg.kiosk
         columns = getattr(printer, "columns", 48)
-        receipt = Receipt([Line("SELF-TEST / UJI CETAK", bold=True, align="center"), Line(cfg.id, align="center"),
+        receipt = Receipt([Line("SELF-TEST / UJI CETAK", bold=True, align="center"), Line(self.kiosk_id, align="center"),
                            Line(time.strftime("%d-%m-%Y %H:%M"), align="center"), Line("-" * columns),
                            Line("0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"), Line("abcdefghijklmnopqrstuvwxyz"),
                            Line("BIG", big=True), Line("-" * columns)],
-                          qr=f"ADM-SELFTEST|{cfg.id}")
+                          qr=f"ADM-SELFTEST|{self.kiosk_id}")
         printer.print_receipt(receipt)
         return SelfTestResult("receipt_printer", True, details={"columns": columns})
 
     # -- reader, camera, central ----------------------------------------------------------
 
     def _card_reader(self, actor: str) -> SelfTestResult:
-        reader = self.kiosk.devices.get("card_reader")
+        reader = self.devices.get("card_reader")
         if reader is None:
             return SelfTestResult("card_reader", False, "not-configured")
         if not reader.card_present():
@@ -189,7 +149,7 @@ class SelfTests:
             "apdus": data.apdus, "photo_bytes": len(data.photo), "verified": True})
 
     def _camera(self, actor: str) -> SelfTestResult:
-        camera = self.kiosk.devices.get("camera")
+        camera = self.devices.get("camera")
         if camera is None:
             return SelfTestResult("camera", False, "not-configured")
         status = camera.status()
@@ -206,11 +166,11 @@ class SelfTests:
                                                        "text": _show_code(codes[0].text)})
 
     def _central(self, actor: str) -> SelfTestResult:
-        central = self.kiosk.central
+        central = self.central
         started = time.monotonic()
         ok = central.ping()
         ms = round((time.monotonic() - started) * 1000)
-        details: dict[str, Any] = {"ms": ms, "backlog": self.kiosk.outbox.backlog()}
+        details: dict[str, Any] = {"ms": ms, "backlog": self.outbox.backlog()}
         if not ok:
             details["detail"] = central.last_error
         return SelfTestResult("central", ok, "" if ok else "unreachable", details)

@@ -23,8 +23,7 @@ from prometheus_client.registry import Collector
 
 from drivers.base import DeviceState
 from kiosk import __version__
-from kiosk.model import DocumentKind, Medium, mask_niks_in
-from kiosk.printing.service import PRINTER_FOR, SUPPLY_FOR
+from kiosk.model import DocumentKind, mask_niks_in
 
 if TYPE_CHECKING:
     from kiosk.services import Kiosk
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DAY_S = 86400.0
 MODES = ("in_service", "out_of_service", "maintenance")
-# which journaled print use draws down which supply: (printer, supply) -> medium
-_CONSUMERS = {(PRINTER_FOR[m], SUPPLY_FOR[m]): m for m in Medium}
 
 
 def _text(value: object, limit: int = 200) -> str:
@@ -124,19 +121,20 @@ class Telemetry:
         return out
 
     def _supplies(self, now: float, window_s: float) -> list[dict[str, Any]]:
+        """Every consumable with its forecast: prints in the window (citizens' and test prints alike: both use the
+        printer) times what one print uses of it, from the printer's profile (the supply owner knows)."""
         store = self.kiosk.store
         use: dict[tuple[str, str], int] = {}
-        for printer, kind, count, pages in store.query(
-                "SELECT printer, kind, COUNT(*), SUM(pages) FROM print_jobs WHERE state='printed' AND updated_at>=? "
-                "GROUP BY printer, kind", (now - window_s,)):
-            medium = DocumentKind(kind).medium
-            key = (printer, SUPPLY_FOR[medium])
-            use[key] = use.get(key, 0) + int(count if medium is Medium.CARD else pages or 0)
+        for printer, prints in store.query(  # a print is a page; a card job has one
+                "SELECT printer, SUM(pages) FROM print_jobs WHERE state='printed' AND updated_at>=? GROUP BY printer",
+                (now - window_s,)):
+            for name, n in self.kiosk.printing.supplies.consumption(printer, int(prints or 0)).items():
+                use[(printer, name)] = n
+        tracked = {(d, n) for d in self.kiosk.devices.profiles for n in self.kiosk.printing.supplies.consumption(d, 1)}
         out = []
         for device, name, remaining, capacity, low_at, unit in store.query(
                 "SELECT device, name, remaining, capacity, low_at, unit FROM supplies ORDER BY device, name"):
-            tracked = (device, name) in _CONSUMERS
-            per_day = _per_day(use.get((device, name), 0), window_s) if tracked else None
+            per_day = _per_day(use.get((device, name), 0), window_s) if (device, name) in tracked else None
             level = "out" if remaining <= 0 else "low" if remaining <= low_at else "ok"
             out.append({"device": device, "name": name, "level": level, "remaining": remaining, "capacity": capacity,
                         "low_at": low_at, "unit": unit, "used_per_day": per_day,
@@ -147,8 +145,8 @@ class Telemetry:
         store = self.kiosk.store
         since = _midnight(now)
         docs = {kind.value: {"printed": 0, "failed": 0, "pending": 0} for kind in DocumentKind}
-        for kind, state, count in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE created_at>=? "
-                                              "GROUP BY kind, state", (since,)):
+        for kind, state, count in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE purpose='citizen' "
+                                              "AND created_at>=? GROUP BY kind, state", (since,)):
             bucket = state if state in ("printed", "failed") else "pending"
             docs.setdefault(kind, {"printed": 0, "failed": 0, "pending": 0})[bucket] += count
         audit = {f"{c}/{e}": n for c, e, n in store.query(
@@ -214,11 +212,12 @@ class Telemetry:
             if watermark > self._counted_upto:
                 for kind, state, n in store.query(
                         "SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND id<=? AND state IN ('printed','failed') "
+                        "AND purpose='citizen' "
                         "GROUP BY kind, state", (self._counted_upto, watermark)):
                     self._counted[(kind, state)] = self._counted.get((kind, state), 0) + n
                 self._counted_upto = watermark
             out = dict(self._counted)
-            for kind, state, n in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? "
+            for kind, state, n in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND purpose='citizen' "
                                               "AND state IN ('printed','failed') GROUP BY kind, state", (self._counted_upto,)):
                 out[(kind, state)] = out.get((kind, state), 0) + n
         return out
@@ -245,7 +244,8 @@ class Telemetry:
                 cur = db.execute("UPDATE outbox SET payload=? WHERE kind='heartbeat' AND sent_at IS NULL",
                                  (json.dumps(snap, sort_keys=True),))
                 if not cur.rowcount:
-                    self.kiosk.store.enqueue(db, "heartbeat", f"{snap['kiosk']['id']}:heartbeat:{now:.3f}", snap)
+                    key = f"{snap['kiosk']['id']}:{self.kiosk.store.journal_id}:heartbeat:{now:.3f}"  # unique across journals
+                    self.kiosk.store.enqueue(db, "heartbeat", key, snap)
                 db.execute("DELETE FROM outbox WHERE kind='heartbeat' AND sent_at IS NOT NULL AND sent_at<?",
                            (now - DAY_S,))
         except Exception as exc:  # noqa: BLE001 - a telemetry fault must not stop reports or session reaping

@@ -10,6 +10,9 @@ Modes:
 - ``recover``: start (recovery) and flush the outbox, nothing else.
 - ``return``: start, flush, then the same citizen comes back with the same PIN and prints
   whatever central still offers (the PIN must still be valid for what did not print).
+- ``selftest``: a technician runs the card printer's self-test on a slow printer (the
+  parent kills the process while the card is in the printer).
+- ``stuck``: without starting (no recovery), what the Faults page lists as stuck jobs.
 
 The last line on stdout is a JSON summary for the parent. The printers outlive this
 process: the in-process spool keeps its jobs under the output directory.
@@ -24,9 +27,11 @@ from pathlib import Path
 
 from kiosk.citizen.session import SessionError
 from kiosk.services import Kiosk
+from kiosk.staff.maintenance import Maintenance
 from tests.conftest import sim_config
 
 SECONDS_PER_JOB = 0.05  # long enough for "submitted" and "printer-done" to be different moments
+SELF_TEST_SECONDS = 2.0  # a card self-test slow enough to be killed mid-print
 
 
 def build(base: Path) -> Kiosk:
@@ -69,8 +74,17 @@ def citizen(k: Kiosk, nik: str, pin: str) -> dict[str, object]:
 def main(argv: list[str]) -> int:
     base, mode = Path(argv[0]), argv[1]
     k = build(base)
-    k.start()
     summary: dict[str, object] = {"mode": mode}
+    if mode == "stuck":
+        summary["stuck"] = [{"purpose": j.purpose, "state": j.state, "serial": j.blank_serial}
+                            for j in Maintenance(k).stuck_jobs()]
+        k.stop()
+        print(json.dumps(summary))
+        return 0
+    k.start()
+    if mode == "selftest":
+        k.devices.sim.queue("card_printer").seconds_per_job = SELF_TEST_SECONDS
+        summary["ok"] = Maintenance(k).self_test("T01", "card_printer").ok
     if mode == "session":
         summary["visit"] = citizen(k, argv[2], argv[3])
     summary["backlog"] = flush(k)

@@ -1,11 +1,13 @@
 """The invariants every reliability test ends with, read from what a kiosk leaves behind.
 
 Three independent witnesses are compared: the kiosk's journal (``journal.sqlite3``), the
-paper (the simulated printers' output files, each named after its journal job) and
+paper (the simulated printers' output files, each named after its journal job's UUID) and
 central (the simulated central's own database). Whatever happened in between (a crash,
 a fault, five thousand sessions), they must agree:
 
 - every blank is accounted for: printed, spoiled or still in stock, none ``consumed``;
+  with ``hopper=True``, the simulated card printer's own hopper count (kept on disk by
+  the spool) equals the journal's stock;
 - every sheet or card that came out of a printer has a journal job that says ``printed``,
   and every ``printed`` job has its paper: nothing printed without a record (lost) or
   recorded without printing;
@@ -24,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OUTPUT_NAME = re.compile(r"^\d+-adm-job-(\d+)\.")
+OUTPUT_NAME = re.compile(r"^\d+-adm-(?:job|selftest|print-test)-([0-9a-f]{32})\.")
 
 
 @dataclass
@@ -49,9 +51,10 @@ def _ro(path: Path) -> sqlite3.Connection:
 
 
 def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, settled: bool = True,
-          delivered: bool = True) -> Ledger:
+          delivered: bool = True, hopper: bool = False) -> Ledger:
     """Compares journal, paper and central. ``settled``: no job may be open (after recovery);
-    ``delivered``: the outbox must be empty (after a flush with central up)."""
+    ``delivered``: the outbox must be empty (after a flush with central up); ``hopper``: the
+    simulated hopper must hold what the journal says is in stock."""
     led = Ledger()
     j = _ro(data_dir / "journal.sqlite3")
     try:
@@ -59,7 +62,9 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
         led.blanks_loaded = j.execute("SELECT COUNT(*) FROM blank_cards").fetchone()[0]
         led.jobs = dict(j.execute("SELECT state, COUNT(*) FROM print_jobs GROUP BY state").fetchall())
         jobs = {r[0]: r[1:] for r in j.execute(
-            "SELECT id, state, document_id, blank_serial, kind FROM print_jobs").fetchall()}
+            "SELECT id, state, document_id, blank_serial, kind, uuid, purpose FROM print_jobs").fetchall()}
+        by_uuid = {r[4]: job_id for job_id, r in jobs.items()}
+        stock = j.execute("SELECT COUNT(*) FROM blank_cards WHERE state='stock'").fetchone()[0]
         blank_state = dict(j.execute("SELECT serial, state FROM blank_cards").fetchall())
         blank_owner = dict(j.execute("SELECT serial, job_id FROM blank_cards").fetchall())
         led.outbox_pending = j.execute("SELECT COUNT(*) FROM outbox WHERE kind='report' AND sent_at IS NULL").fetchone()[0]
@@ -78,6 +83,11 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
         v.append(f"{open_jobs} job(s) left open after recovery")
 
     # paper <-> journal
+    hopper_file = output_dir / ".spool" / "card.hopper"
+    if hopper and hopper_file.exists() and int(hopper_file.read_text()) != stock:
+        v.append(f"the hopper holds {hopper_file.read_text()} cards, the journal says {stock} in stock")
+        led.lost += abs(int(hopper_file.read_text()) - stock)
+
     paper: Counter[int] = Counter()
     for queue in ("card", "a4"):
         for f in sorted((output_dir / queue).glob("*")) if (output_dir / queue).is_dir() else []:
@@ -85,7 +95,7 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
             if not m:
                 v.append(f"paper not printed by the kiosk: {queue}/{f.name}")
                 continue
-            paper[int(m.group(1))] += 1
+            paper[by_uuid.get(m.group(1), 0)] += 1
     led.paper = sum(paper.values())
     for job_id, n in paper.items():
         state = jobs.get(job_id, ("missing",))[0]
@@ -96,14 +106,14 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
             v.append(f"job {job_id}: {n} copies on paper")
             led.doubled += n - 1
     printed_docs: Counter[str] = Counter()
-    for job_id, (state, doc_id, serial, kind) in jobs.items():
-        if state == "printed":
+    for job_id, (state, doc_id, serial, kind, _uuid, purpose) in jobs.items():
+        if state == "printed" and purpose == "citizen":
             printed_docs[doc_id] += 1
             if job_id not in paper:
                 v.append(f"job {job_id} ({kind}): journal says printed, no paper came out")
                 led.lost += 1
         if serial:
-            want = {"printed": "printed", "failed": "spoiled"}.get(state)
+            want = {"printed": "printed" if purpose == "citizen" else "spoiled", "failed": "spoiled"}.get(state)
             # a failed job whose printer never received it gave its blank back: stock, or taken by a later job
             # (that job accounts for it; no paper for this one is checked above)
             returned = state == "failed" and blank_owner.get(serial) != job_id
@@ -130,8 +140,12 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
         if n > 1:
             v.append(f"report {key} counted {n} times at central")
             led.doubled += n - 1
-    for job_id, (state, doc_id, _serial, _kind) in jobs.items():
-        key = f"{kiosk_id}:job:{job_id}:printed"
+    for job_id, (state, doc_id, _serial, _kind, job_uuid, purpose) in jobs.items():
+        key = f"{kiosk_id}:job:{job_uuid}:printed"
+        if purpose != "citizen":
+            if keys.get(key):
+                v.append(f"job {job_id}: a {purpose} job was reported to central")
+            continue
         if state == "printed":
             if keys.get(key, 0) == 0 and (delivered or key in sent_keys):
                 v.append(f"job {job_id}: printed but central never heard of it")

@@ -71,7 +71,7 @@ def scenario(base: Path, crashes: tuple[str, ...]) -> dict[str, object]:
     rc, summary = run_child(base, "return", None, issued.nik, issued.pin)
     visit = summary.get("visit", {})
     assert isinstance(visit, dict)
-    led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID)
+    led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID, hopper=True)
     problems += led.violations
     sim = CentralSim(base / "sim" / "central.db")
     states = sim.document_states(issued.request_id)
@@ -107,3 +107,30 @@ def test_sigkill_at_every_step_of_the_print_transaction(tmp_path: Path) -> None:
                         for name, r in results.items()},
     })
     assert not failures, json.dumps(failures, indent=1)
+
+
+def test_sigkill_during_a_card_self_test_is_settled_by_recovery(tmp_path: Path) -> None:
+    """Issue 12: a kill -9 during a card self-test left its blank ``consumed`` for good; recovery, the Faults
+    page and "record damaged blank" ignored it. A self-test is a journaled job: the Faults page lists it,
+    recovery asks the printer and settles it, and journal, hopper and printer output agree."""
+    base = tmp_path / "selftest"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADM_")}
+    child = subprocess.Popen([sys.executable, "-m", "tests.reliability.crash_child", str(base), "selftest"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spool = base / "sim" / "output" / ".spool"
+    deadline = time.monotonic() + 60
+    while not list(spool.glob("*.pdf")) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)  # the card is in the printer once cupsd holds its file
+    assert child.poll() is None, "the self-test ended before it could be killed"
+    child.send_signal(signal.SIGKILL)  # a real kill -9, mid-print
+    child.wait(30)
+    child.stderr.close()  # type: ignore[union-attr]
+
+    rc, stuck = run_child(base, "stuck", None, "", "")
+    assert rc == 0 and [(j["purpose"], j["state"]) for j in stuck["stuck"]] == [("self-test", "submitted")]  # type: ignore[index]
+    rc, _ = run_child(base, "recover", None, "", "")
+    assert rc == 0
+    led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID, hopper=True)
+    assert led.violations == []
+    assert led.blanks.get("consumed", 0) == 0 and led.blanks.get("spoiled") == 1  # the test card, spoiled
+    assert led.paper == 1  # it did come out: the printer finished it while the kiosk was dead

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.cli.main import main as cli_main
+from kiosk.journal.jobs import PlannedDocument
 from kiosk.journal.reconciliation import BlankCount, from_store, reconcile, report_pdf
 from kiosk.journal.store import Store
 from kiosk.services import Kiosk
@@ -198,16 +199,14 @@ def test_recheck_of_a_job_the_printer_never_saw_returns_its_blank(maint: Mainten
     with k.store.tx() as db:
         db.execute("INSERT INTO sessions(id, started_at, state, nik_masked) VALUES ('S1', ?, 'ended', '3201********0001')",
                    (now,))
-        db.execute("INSERT INTO print_jobs(session_id, redemption_id, document_id, kind, printer, state, blank_serial, "
-                   "created_at, updated_at) VALUES ('S1', 'R1', 'D1', 'ktp-el', 'card_printer', 'submitted', "
-                   "'KTP-SIM-000002', ?, ?)", (now, now))
-        db.execute("UPDATE blank_cards SET state='consumed' WHERE serial='KTP-SIM-000002'")
+    (job,) = k.printing.jobs.plan_citizen("S1", "R1", [PlannedDocument("D1", "ktp-el", "card_printer")])
+    assert k.printing.jobs.submit(job.id, ["ktp-el"]) == "KTP-SIM-000001"  # then the kiosk died
     jobs = maint.stuck_jobs()
-    assert [(j.state, j.blank_serial, j.nik_masked) for j in jobs] == [("submitted", "KTP-SIM-000002", "3201********0001")]
+    assert [(j.state, j.blank_serial, j.nik_masked) for j in jobs] == [("submitted", "KTP-SIM-000001", "3201********0001")]
     assert maint.recheck_job("T01", jobs[0].id) == "failed"  # the printer never heard of it
     assert maint.stuck_jobs() == []
     # the printer never received it: the blank is still in the hopper, back in stock
-    assert k.store.query_one("SELECT state FROM blank_cards WHERE serial='KTP-SIM-000002'")[0] == "stock"
+    assert k.store.query_one("SELECT state FROM blank_cards WHERE serial='KTP-SIM-000001'")[0] == "stock"
     assert k.store.query_one("SELECT COUNT(*) FROM outbox WHERE idem_key LIKE '%:failed'")[0] == 1
     assert maint.reconciliation().balanced
 

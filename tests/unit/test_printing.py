@@ -121,22 +121,22 @@ def test_recovery_settles_jobs_left_open(make_kiosk: Callable[..., Kiosk], tmp_p
     k = make_kiosk(tmp_path / "a")
     s, _ = authenticated(k)
     plan = k.printing.plan(s.documents)
-    job_ids = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    jobs = k.printing.journal_plan(s.id, s.redemption_id, plan)
     card = next(d for d in plan.documents if d.medium.value == "card")
-    card_job = job_ids[plan.documents.index(card)]
-    serial = k.printing._take_blank(card_job, card)
+    card_job = jobs[plan.documents.index(card)]
+    serial = k.printing.jobs.submit(card_job.id, [card.kind.value])
     path = tmp_path / "face.pdf"
     path.write_bytes(b"%PDF-1.4\n")
-    k.devices.sim.cups.printFile("card", str(path), f"adm-job-{card_job}", {})  # submitted, then a power cut
+    k.devices.sim.cups.printFile("card", str(path), card_job.title, {})  # submitted, then a power cut
     crash(k)
 
     k2 = make_kiosk(tmp_path / "a", start=False)
-    k2.devices.sim.cups.printFile("card", str(path), f"adm-job-{card_job}", {})  # the printer finished it
+    k2.devices.sim.cups.printFile("card", str(path), card_job.title, {})  # the printer finished it
     settled = k2.printing.recover()
     assert settled == 2
     rows = dict(k2.store.query("SELECT id, state FROM print_jobs"))
-    assert rows[card_job] == "printed"
-    assert [v for j, v in rows.items() if j != card_job] == ["failed"]  # never submitted: failed, nothing spoiled
+    assert rows[card_job.id] == "printed"
+    assert [v for j, v in rows.items() if j != card_job.id] == ["failed"]  # never submitted: failed, nothing spoiled
     assert k2.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "printed"
     assert k2.store.query_one("SELECT COUNT(*) FROM outbox WHERE kind='report'")[0] == 1
     assert k2.store.query_one("SELECT state, outcome FROM sessions")[1] == "interrupted"
@@ -148,14 +148,14 @@ def test_recovery_returns_a_blank_the_printer_never_saw(make_kiosk: Callable[...
     s, _ = authenticated(k)
     plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
     (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
-    serial = k.printing._take_blank(job, plan.documents[0])
+    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
     crash(k)
     k2 = make_kiosk(tmp_path / "b", start=False)
     k2.printing.recover()
-    assert k2.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job,))[0] == "failed"
+    assert k2.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job.id,))[0] == "failed"
     state, job_ref, note = k2.store.query_one("SELECT state, job_id, note FROM blank_cards WHERE serial=?", (serial,))
-    assert (state, job_ref) == ("stock", None) and f"job {job}" in note
-    assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE id=?", (job,))[0] == serial  # history kept
+    assert (state, job_ref) == ("stock", None) and f"job {job.id}" in note
+    assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE id=?", (job.id,))[0] == serial  # history kept
 
 
 def test_a_refused_submit_returns_the_blank(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:

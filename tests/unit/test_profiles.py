@@ -86,6 +86,11 @@ def _write(root: Path, **files: str) -> Path:
     (CARD, BASE.replace('sides = "two-sided-long-edge"', ""), "sides"),
     (CARD.replace("[supplies.ribbon]", "[supplies.film]"), BASE, "supplies.ribbon"),
     (CARD, BASE.replace("[supplies.hopper]", "[supplies.tray]"), "supplies.hopper"),
+    (CARD.replace('unit = "prints"', 'unit = "prints"\nper_print = 301'), BASE, "per_print must be between"),
+    (CARD.replace('unit = "prints"', 'unit = "prints"\nper_print = true'), BASE, "must be integers"),
+    (CARD.replace('unit = "prints"', 'unit = "prints"\nper_card = 1'), BASE, r"\[supplies.ribbon\] unknown keys"),
+    (CARD, BASE.replace('unit = "cards"', 'unit = "cards"\nper_print = 1'), "hopper.*takes no per_print"),
+    (CARD.replace("capacity = 300\n", ""), BASE, "needs capacity"),
 ])
 def test_validation_errors(tmp_path: Path, card: str, base: str, message: str | None) -> None:
     root = _write(tmp_path, card=card, base=base)
@@ -94,6 +99,13 @@ def test_validation_errors(tmp_path: Path, card: str, base: str, message: str | 
     else:
         with pytest.raises(ProfileError, match=message):
             parse("card", root)
+
+
+def test_what_one_print_consumes_comes_from_the_profile() -> None:
+    fargo = printer_profiles.load("fargo-hdp5000")
+    assert {k: v.per_print for k, v in fargo.supplies.items()} == {"hopper": 0, "ribbon": 1, "film": 1}
+    inkjet = printer_profiles.load("office-inkjet-a4")  # paper's per_print is inherited from the laser profile
+    assert inkjet.supplies["paper"].per_print == 1 and inkjet.supplies["paper"].capacity == 100
 
 
 def test_inheritance_loop_is_refused(tmp_path: Path) -> None:

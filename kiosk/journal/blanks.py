@@ -1,0 +1,144 @@
+"""The blank-card owner: the only code that writes ``blank_cards``.
+
+Blanks are allocated centrally and scarce; the regency accounts for every one, spoiled
+ones included. Each blank is one row, and moves only along this machine:
+
+    (loaded) -> stock -> consumed -> printed            a citizen's card came out
+                              |  -> spoiled             jammed, failed, or a test card
+                              '-> stock                 returned: its job never reached the printer
+                stock -> spoiled                        damaged, removed from the hopper by a technician
+
+Invariant: every serial loaded is journaled once, in exactly one state; a ``consumed``
+blank names the job that took it, and it is taken in the same transaction that marks
+that job ``submitted`` (``take`` runs inside the job owner's transaction); so journal
+stock equals the cards in the hopper whenever no job is in flight. Every transition is
+a check-and-set (``UPDATE ... WHERE state = <expected>``): a blank settled twice, or a
+blank that is not where the caller thinks, raises ``BlankStateError`` and the
+caller's transaction rolls back.
+
+What can go wrong: a batch overlapping known serials is refused whole (``SerialsKnown``);
+no blank of the wanted kinds in stock gives ``None`` from ``take`` (the caller fails its
+job without consuming anything).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kiosk.journal.store import Store
+from kiosk.model import BlankState
+
+NOTE_MAX = 200
+BLANK_KINDS = ("ktp-el", "kia")  # the card documents a blank can become (a test card may use either)
+
+
+class BlankStateError(RuntimeError):
+    """A transition asked of a blank that is not in the state it requires."""
+
+
+class SerialsKnown(ValueError):
+    """A batch names serials the journal already has: ``known`` lists them (sorted)."""
+
+    def __init__(self, known: list[str]) -> None:
+        super().__init__(f"{len(known)} serials already journaled, e.g. {known[0]}")
+        self.known = known
+
+
+@dataclass(frozen=True)
+class TakenBlank:
+    serial: str
+    kind: str
+
+
+class BlankCards:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def in_stock(self, kind: str) -> int:
+        return int(self.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE kind=? AND state='stock'", (kind,))[0])
+
+    def any_loaded(self) -> bool:
+        """Whether this journal ever had a blank (a simulated kiosk's first start seeds one batch per kind)."""
+        return self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1") is not None
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def load(self, kind: str, batch: str, serials: Sequence[str], actor: str = "kiosk") -> int:
+        """Journals a batch into stock, with the count declared (the reconciliation's other record)."""
+        now = time.time()
+        with self.store.tx() as db:
+            known = sorted(r[0] for r in db.execute(
+                f"SELECT serial FROM blank_cards WHERE serial IN ({','.join('?' * len(serials))})", tuple(serials)))
+            if known:
+                raise SerialsKnown(known)
+            db.executemany("INSERT INTO blank_cards(serial, kind, batch, state, loaded_at, updated_at) "
+                           "VALUES (?,?,?,'stock',?,?)", [(s, kind, batch, now, now) for s in serials])
+            self.store.audit("supplies", "blanks-loaded", actor=actor, db=db, kind=kind, batch=batch,
+                             count=len(serials), first=serials[0] if serials else "", last=serials[-1] if serials else "")
+        return len(serials)
+
+    def take(self, db: sqlite3.Connection, job_id: int, kinds: Sequence[str]) -> TakenBlank | None:
+        """The next blank of the first kind in ``kinds`` that has one, now ``consumed`` by ``job_id``.
+
+        Runs inside the caller's transaction (the one that marks the job submitted)."""
+        for kind in kinds:
+            row = db.execute("SELECT serial FROM blank_cards WHERE kind=? AND state='stock' ORDER BY serial LIMIT 1",
+                             (kind,)).fetchone()
+            if row is None:
+                continue
+            self._move(db, row[0], BlankState.STOCK, BlankState.CONSUMED, "", job_id=job_id)
+            return TakenBlank(str(row[0]), kind)
+        return None
+
+    def printed(self, db: sqlite3.Connection, serial: str, job_id: int) -> None:
+        self._move(db, serial, BlankState.CONSUMED, BlankState.PRINTED, "", job_id=job_id)
+
+    def spoiled(self, db: sqlite3.Connection, serial: str, job_id: int, note: str) -> None:
+        """A blank its job consumed without a citizen's card to show: jammed, failed, or a test card."""
+        self._move(db, serial, BlankState.CONSUMED, BlankState.SPOILED, note, job_id=job_id)
+
+    def returned(self, db: sqlite3.Connection, serial: str, job_id: int) -> None:
+        """Back to stock: the job never reached the printer, so the card is still in the hopper."""
+        self._move(db, serial, BlankState.CONSUMED, BlankState.STOCK,
+                   f"back to stock: job {job_id} never reached the printer", job_id=job_id, release=True)
+
+    def damaged(self, serial: str, actor: str, reason: str) -> None:
+        """A blank found damaged in the hopper, taken out by a technician: spoiled, with why."""
+        with self.store.tx() as db:
+            self._move(db, serial, BlankState.STOCK, BlankState.SPOILED, f"removed by {actor}: {reason}")
+            self.store.audit("supplies", "blank-spoiled", actor=actor, db=db, serial=serial, reason=reason)
+
+    def settle_orphans(self) -> int:
+        """Blanks left ``consumed`` by no job: a journal from before migration 5 let a self-test take a blank
+        without a job, and a kill -9 mid-test left it so for good. Nobody can say if the card came out: a test
+        card is spoiled either way. Returns how many were settled (start-up recovery)."""
+        with self.store.tx() as db:
+            orphans = [r[0] for r in db.execute("SELECT serial FROM blank_cards WHERE state='consumed' AND job_id IS NULL")]
+            for serial in orphans:
+                self._move(db, serial, BlankState.CONSUMED, BlankState.SPOILED,
+                           "taken by a self-test that never finished (journal before jobs for self-tests)")
+            if orphans:
+                self.store.audit("supplies", "orphan-blanks-spoiled", db=db, count=len(orphans), serials=orphans[:20])
+        return len(orphans)
+
+    def _move(self, db: sqlite3.Connection, serial: str, old: BlankState, new: BlankState, note: str,
+              job_id: int | None = None, release: bool = False) -> None:
+        """One check-and-set transition; ``job_id`` (when given) must own the blank unless it is taken from stock."""
+        now = time.time()
+        owner = "" if old is BlankState.STOCK or job_id is None else " AND job_id IS ?"
+        args: tuple[object, ...] = (new.value, now, note[:NOTE_MAX])
+        sets = "state=?, updated_at=?, note=?"
+        if release:
+            sets += ", job_id=NULL"
+        elif old is BlankState.STOCK and job_id is not None:
+            sets += ", job_id=?"
+            args += (job_id,)
+        where: tuple[object, ...] = (serial, old.value) + ((job_id,) if owner else ())
+        cur = db.execute(f"UPDATE blank_cards SET {sets} WHERE serial=? AND state=?{owner}", args + where)
+        if cur.rowcount != 1:
+            raise BlankStateError(f"blank {serial} is not {old.value}{f' for job {job_id}' if owner else ''}")
