@@ -152,7 +152,7 @@ def test_migration_5_keeps_an_existing_journal_and_its_history(tmp_path: Path) -
     db.close()
 
     store = Store(path)
-    assert store.version == len(MIGRATIONS) == 5
+    assert store.version == len(MIGRATIONS) >= 5
     assert store.query_one("PRAGMA foreign_keys")[0] == 1
     rows = [tuple(r) for r in store.query("SELECT id, purpose, document_id, state, copy FROM print_jobs ORDER BY id")]
     assert rows == [(1, "citizen", "D1", "printed", 0), (2, "citizen", "D1", "printed", 1),
