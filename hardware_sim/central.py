@@ -3,8 +3,9 @@
 State lives in its own SQLite file so ``adm-kiosk sim issue-pin`` (another process) can
 create requests that the running kiosk then redeems. PINs are stored as salted hashes and
 compared in constant time; each request's PIN works until every document printed.
-Faults are one-shot and scriptable: ``faults.fail_next(503, 2)``, ``faults.delay_s``,
-``faults.down``.
+Every report delivery is logged in ``deliveries``, repeats of one key included, so a test can
+count what central was told twice. Faults are one-shot and scriptable: ``faults.fail_next(503, 2)``,
+``faults.delay_s``, ``faults.down``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ CREATE TABLE IF NOT EXISTS redemptions (id TEXT PRIMARY KEY, request_id TEXT NOT
     created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (idem_key TEXT PRIMARY KEY, kiosk TEXT NOT NULL, document_id TEXT NOT NULL,
     outcome TEXT NOT NULL, payload TEXT NOT NULL, received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idem_key TEXT NOT NULL,
+    kiosk TEXT NOT NULL, document_id TEXT NOT NULL, outcome TEXT NOT NULL, received_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS whatsapp_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, to_nik TEXT NOT NULL,
     message TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (kiosk TEXT NOT NULL, received_at REAL NOT NULL, snapshot TEXT NOT NULL);
@@ -179,6 +182,12 @@ class CentralSim:
                 return self._db.execute("SELECT COUNT(*) FROM reports WHERE outcome=?", (outcome,)).fetchone()[0]
             return self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
 
+    def deliveries(self) -> list[tuple[str, str, str, str]]:
+        """Every report received, repeats of one key included: (key, kiosk, document, outcome), in order."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                "SELECT idem_key, kiosk, document_id, outcome FROM deliveries ORDER BY id")]
+
     def heartbeats(self) -> list[dict[str, Any]]:
         with self._lock:
             return [json.loads(r[0]) for r in self._db.execute("SELECT snapshot FROM heartbeats ORDER BY rowid")]
@@ -226,6 +235,8 @@ class CentralSim:
             return 422, {"error": "bad-report"}
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT INTO deliveries(idem_key, kiosk, document_id, outcome, received_at) "
+                             "VALUES (?,?,?,?,?)", (key, kiosk, doc_id, outcome, time.time()))
             cur = self._db.execute("INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?)",
                                    (key, kiosk, doc_id, outcome, json.dumps(payload), time.time()))
             if cur.rowcount and outcome == "printed":
