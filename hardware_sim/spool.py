@@ -183,8 +183,8 @@ class SimCups:
             reason = job.reasons[0].removesuffix("-error")
             if reason in ("media-jam", "media-empty") and f"{reason}-error" not in q.state_reasons:
                 q.state_reasons.append(f"{reason}-error")
-            if reason == "media-jam" and q.hopper is not None:
-                q.hopper -= 1  # the jammed card was picked and is spoiled
+            if reason not in ("media-empty", "stopped") and q.hopper is not None:
+                q.hopper -= 1  # the card was picked (jammed, or half printed when ribbon or printer failed): spoiled
             self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"
