@@ -120,6 +120,17 @@ def _cupsd_lost(k: Kiosk) -> bool:
     return True
 
 
+def _cupsd_gone(k: Kiosk) -> bool:
+    """cupsd dies while the job prints and stays down until the technician restarts it."""
+    k.devices.sim.cups.down = True
+    return True
+
+
+def _receipt_paper_out(k: Kiosk) -> bool:
+    k.devices.sim.escpos.paper = "out"
+    return True
+
+
 def _central(action: Callable[[Any], None]) -> Callable[[Kiosk], bool]:
     def act(k: Kiosk) -> bool:
         action(k.central_server.sim.faults)
@@ -136,9 +147,38 @@ MID_JOB: dict[str, tuple[str, Callable[[Kiosk], bool]]] = {
     "a4-paper-out-mid-job": ("document_printer", _fail_job("document_printer", "media-empty")),
     "cupsd-lost-mid-card-job": ("card_printer", _cupsd_lost),
     "cupsd-lost-mid-a4-job": ("document_printer", _cupsd_lost),
+    "cupsd-gone-mid-card-job": ("card_printer", _cupsd_gone),
     "central-down-mid-job": ("card_printer", _central(lambda f: setattr(f, "down", True))),
     "central-503-mid-job": ("document_printer", _central(lambda f: f.fail_next(503, 3))),
+    "receipt-paper-out-mid-job": ("card_printer", _receipt_paper_out),
 }
+
+
+class Armed:
+    """A mid-job fault waiting in its own thread for a job at its printer (at most ``within_s``)."""
+
+    def __init__(self, k: Kiosk, name: str, within_s: float) -> None:
+        self.name = name
+        self.acted: bool | None = None  # None: still waiting; False: found no job (does not count)
+        self._stop = threading.Event()
+        device, act = MID_JOB[name]
+
+        def wait_and_act() -> None:
+            end = time.monotonic() + within_s
+            while not self._stop.is_set() and time.monotonic() < end:
+                if printing_now(k, device):
+                    self.acted = act(k)
+                    return
+                self._stop.wait(0.01)
+            self.acted = False
+        self._thread = threading.Thread(target=wait_and_act, name=f"fault-{name}", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        """Calls the fault off if it has not acted yet; returns whether it acted."""
+        self._stop.set()
+        self._thread.join(5)
+        return bool(self.acted)
 
 
 def set_timing(k: Kiosk, scale: float) -> None:
@@ -194,6 +234,10 @@ class Technician:
         sim.escpos.receipts.clear()  # the citizens took their receipts (the emulator keeps each one otherwise)
         for card in sim.cards.values():
             card.faults.clear()
+
+    def rechecks_stuck_jobs(self) -> int:
+        """The Faults page's "re-check" for every job no session is printing; returns how many it settled."""
+        return sum(self.m.recheck_job(TECH, job.id) != "pending" for job in self.m.stuck_jobs())
 
     def restocks(self) -> None:
         for kind, prefix in (("ktp-el", "KTP"), ("kia", "KIA")):
@@ -342,24 +386,11 @@ class KioskSoak:
             t.join(60)
         return out
 
-    def mid_job_fault(self) -> threading.Event | None:
-        """Maybe starts a seeded fault that waits for a job at its printer; set the event to call it off."""
+    def mid_job_fault(self) -> Armed | None:
+        """Maybe arms a seeded fault that waits for a job at its printer."""
         if self.rng.random() >= self.fault_rate:
             return None
-        name = self.rng.choice(sorted(MID_JOB))
-        device, act = MID_JOB[name]
-        stop = threading.Event()
-
-        def wait_and_act() -> None:
-            end = time.monotonic() + self.job_bound_s
-            while not stop.is_set() and time.monotonic() < end:
-                if printing_now(self.k, device):
-                    (self.result.faults if act(self.k) else self.result.faults_missed)[name] += 1
-                    return
-                stop.wait(0.01)
-            self.result.faults_missed[name] += 1
-        threading.Thread(target=wait_and_act, name="soak-fault", daemon=True).start()
-        return stop
+        return Armed(self.k, self.rng.choice(sorted(MID_JOB)), self.job_bound_s)
 
     def session(self) -> str:
         k, rng = self.k, self.rng
@@ -407,7 +438,7 @@ class KioskSoak:
                 return self.finish(s, docs, ident.nik)
             finally:
                 if fault:
-                    fault.set()
+                    (self.result.faults if fault.done() else self.result.faults_missed)[fault.name] += 1
         finally:
             if not cancel:
                 k.sessions.end(s.id)
