@@ -105,6 +105,7 @@ class Ledger:
     paper: int = 0  # cards and sheets of citizens' jobs that came out of the printers
     test_prints: int = 0  # self-test and CLI test prints
     hopper: int | None = None
+    hopper_gap: int = 0  # the hopper's count minus the journal's stock (0 when they agree)
     reports_at_central: int = 0  # distinct "printed" reports central received
     redelivered: int = 0  # deliveries of a key central had already received
     reported_twice: int = 0  # documents central was told printed by more than one report
@@ -115,7 +116,7 @@ class Ledger:
 
     def figures(self) -> dict[str, object]:
         return {"blanks": self.blanks, "jobs": self.jobs, "paper": self.paper, "test_prints": self.test_prints,
-                "hopper": self.hopper, "reports_at_central": self.reports_at_central,
+                "hopper": self.hopper, "hopper_gap": self.hopper_gap, "reports_at_central": self.reports_at_central,
                 "redelivered": self.redelivered, "reported_twice": self.reported_twice,
                 "lost": self.lost, "doubled": self.doubled}
 
@@ -152,6 +153,7 @@ def check(journal: JournalView, seen: Witnesses, settled: bool = True, delivered
     if seen.hopper is not None:
         stock = led.blanks.get("stock", 0)
         in_flight = 0 if settled else led.blanks.get("consumed", 0)
+        led.hopper_gap = seen.hopper - stock if seen.hopper < stock or seen.hopper > stock + in_flight else 0
         if seen.hopper < stock:
             lost(f"the hopper holds {seen.hopper} blank(s), the journal says {stock} in stock: "
                  f"{stock - seen.hopper} left the hopper without a journal record", stock - seen.hopper)
