@@ -21,7 +21,8 @@ threads do what people and peers do at the same moment:
 Printers take realistic seconds (``TIMING_S``) times ``time_scale``. After each session a
 technician clears faults through the maintenance service (so the simulators are fixed as hands
 would fix them) and reloads blanks (which go into the simulated hopper, never reset). At the
-end the outbox drains and ``tests/reliability/ledger.py`` compares each kiosk's journal with the
+end the technician re-checks the jobs the kiosk could not confirm (the Faults page), the outbox
+drains and ``tests/reliability/ledger.py`` compares each kiosk's journal with the
 paper, the hopper and central's deliveries: lost 0, doubled 0. Per session the soak also checks
 what the citizen would notice: printing ends within its bound, and nothing reaches the printer
 for a session after its citizen cancelled.
@@ -265,6 +266,7 @@ class SoakResult:
     documents_failed: int = 0
     rss_mb: list[float] = field(default_factory=list)  # sampled every ``sample_every`` sessions
     kiosks: int = 0
+    rechecked: int = 0  # jobs the kiosk could not confirm, settled by the technician's re-check at the end
     ledgers: list[ledger.Ledger] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)  # the ledgers' and the per-session checks'
 
@@ -296,6 +298,7 @@ class SoakResult:
             mine.update(theirs)
         self.documents_printed += other.documents_printed
         self.documents_failed += other.documents_failed
+        self.rechecked += other.rechecked
         self.ledgers += other.ledgers
         self.violations += other.violations
         self.kiosks += 1
@@ -308,7 +311,7 @@ class SoakResult:
                 "faults": dict(self.faults), "faults_missed": dict(self.faults_missed),
                 "faults_between_sessions": dict(self.faults_between), "actions": dict(self.actions),
                 "outcomes": dict(self.outcomes), "documents_printed": self.documents_printed,
-                "documents_failed": self.documents_failed,
+                "documents_failed": self.documents_failed, "jobs_rechecked_by_technician": self.rechecked,
                 "rss_mb_first": self.rss_mb[0] if self.rss_mb else 0, "rss_mb_last": self.rss_mb[-1] if self.rss_mb else 0,
                 "rss_growth_mb": self.rss_growth_mb, "lost": self.lost, "doubled": self.doubled,
                 "witnesses": witnesses, "hopper": [led.hopper for led in self.ledgers],
@@ -499,14 +502,17 @@ class KioskSoak:
         self.settle()
         return self.result
 
-    def settle(self, timeout_s: float = 120) -> None:
-        """Every print thread ends (cancelled sessions' too), central is back and the outbox drains."""
-        end = time.monotonic() + timeout_s
+    def settle(self, timeout_s: float = 60) -> None:
+        """Every print thread ends (cancelled sessions' too); the technician re-checks what the kiosk could not
+        confirm (a printer that went silent mid-job); central is back and the outbox drains."""
+        end = time.monotonic() + self.job_bound_s * 3
         while self.k.store.query_one("SELECT COUNT(*) FROM print_jobs WHERE state IN ('planned','submitted')")[0] \
                 and time.monotonic() < end:
             time.sleep(0.1)
         self.tech.clears()
+        self.result.rechecked += self.tech.rechecks_stuck_jobs()
         self.k.background.stop()
+        end = time.monotonic() + timeout_s
         while self.k.outbox.backlog() and time.monotonic() < end:
             with self.k.store.tx() as db:  # the technician's "retry now" instead of waiting out the backoff
                 db.execute("UPDATE outbox SET next_attempt_at=0 WHERE sent_at IS NULL")
