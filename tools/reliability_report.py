@@ -151,7 +151,8 @@ def matrix_section(matrix: dict[str, Any] | None) -> list[str]:
     rows = matrix["rows"]
     md = ["`tests/reliability/test_fault_matrix.py`, through the real screens (messages as shown, in Bahasa",
           "Indonesia), for a citizen printing a KTP-el and a KK. Printers take realistic seconds times",
-          f"{matrix['scale']}. **Mid-job**: the fault waits until a job is at the printer; each case asserts",
+          f"{matrix['scale']} ({matrix['step_scale']} between steps). **Mid-job**: the fault waits until a job is at",
+          "the printer; each case asserts",
           "what the citizen sees per document and fails if the fault found no job. **Between steps**: each",
           "simulator switch just before a step; *acted* when the visit or the journal differs from the",
           "fault-free visit. After each case the technician clears the fault (the maintenance service), the",

@@ -135,8 +135,8 @@ def check(journal: JournalView, seen: Witnesses, settled: bool = True, delivered
     jobs = journal.jobs
     open_jobs = [j for j in jobs.values() if j.state in ("planned", "submitted")]
     if settled and open_jobs:
-        lost(f"{len(open_jobs)} job(s) left open after recovery: {', '.join(sorted(j.id for j in open_jobs)[:5])}",
-             0)
+        ids = ", ".join(sorted(j.id for j in open_jobs)[:5])
+        lost(f"{len(open_jobs)} job(s) still open once all settled (recovery, re-check): {ids}", 0)
 
     # -- blanks: journal states, then the hopper's own count ------------------------------------
     for b in journal.blanks.values():

@@ -20,9 +20,9 @@ threads do what people and peers do at the same moment:
 
 Printers take realistic seconds (``TIMING_S``) times ``time_scale``. After each session a
 technician clears faults through the maintenance service (so the simulators are fixed as hands
-would fix them) and reloads blanks (which go into the simulated hopper, never reset). At the
-end the technician re-checks the jobs the kiosk could not confirm (the Faults page), the outbox
-drains and ``tests/reliability/ledger.py`` compares each kiosk's journal with the
+would fix them), re-checks the jobs the kiosk could not confirm (the Faults page) while the
+printer still remembers them, and reloads blanks (which go into the simulated hopper, never
+reset). At the end the outbox drains and ``tests/reliability/ledger.py`` compares each kiosk's journal with the
 paper, the hopper and central's deliveries: lost 0, doubled 0. Per session the soak also checks
 what the citizen would notice: printing ends within its bound, and nothing reaches the printer
 for a session after its citizen cancelled.
@@ -266,7 +266,7 @@ class SoakResult:
     documents_failed: int = 0
     rss_mb: list[float] = field(default_factory=list)  # sampled every ``sample_every`` sessions
     kiosks: int = 0
-    rechecked: int = 0  # jobs the kiosk could not confirm, settled by the technician's re-check at the end
+    rechecked: int = 0  # jobs the kiosk could not confirm, settled by the technician's re-check after a session
     ledgers: list[ledger.Ledger] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)  # the ledgers' and the per-session checks'
 
@@ -410,6 +410,8 @@ class KioskSoak:
             try:
                 result = self.enter_pin(s.id, issued.pin)
             except SessionError as exc:
+                if exc.code == "NoDocuments":  # told nothing is ready here: central sends a new request next time
+                    self.left[ident.nik] = set()
                 return f"pin-{exc.code}"
             if result is None:
                 return "wrong-pin-left"
@@ -497,6 +499,7 @@ class KioskSoak:
             self.between_sessions(i)
             self.result.outcomes[self.session()] += 1
             self.tech.clears()
+            self.result.rechecked += self.tech.rechecks_stuck_jobs()
             self.result.sessions += 1
             tick()
         self.settle()

@@ -40,7 +40,8 @@ from tests.reliability.soak import FAULTS, MID_JOB, Armed, Technician, fast_cent
 from tests.screen import Screen
 from ui import create_app
 
-SCALE = 0.04  # a card takes 1 s, an A4 page 0.24 s
+SCALE = 0.04  # mid-job: a card takes 1 s, an A4 page 0.24 s
+STEP_SCALE = 0.004  # between steps the fault is on before the job: a card takes 0.1 s
 STEPS = ["identify", "pin", "print", "report"]
 _ = translator("id")  # the kiosk's default language
 PRINTED, NOT_PRINTED = _("Printed"), _("Not printed")
@@ -91,7 +92,7 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
         set_timing(k, SCALE)
         yield k
         k.stop()
-    record("fault_matrix", {"steps": STEPS, "scale": SCALE, "rows": [ROWS[k] for k in sorted(ROWS)]})
+    record("fault_matrix", {"steps": STEPS, "scale": SCALE, "step_scale": STEP_SCALE, "rows": [ROWS[k] for k in sorted(ROWS)]})
 
 
 def message(html: str) -> str:
@@ -248,6 +249,7 @@ def baseline(kiosk: Kiosk) -> Visit:
 
 @pytest.mark.parametrize("fault", sorted(MID_JOB_CASES))
 def test_fault_mid_job(kiosk: Kiosk, baseline: Visit, fault: str) -> None:
+    set_timing(kiosk, SCALE)
     case = Case(kiosk)
     visit, armed = walk(kiosk, case.issued, mid_job=fault)
     acted = armed is not None and armed.done()
@@ -274,6 +276,7 @@ def test_fault_mid_job(kiosk: Kiosk, baseline: Visit, fault: str) -> None:
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_at_step(kiosk: Kiosk, baseline: Visit, fault: str, step: str) -> None:
+    set_timing(kiosk, STEP_SCALE)
     case = Case(kiosk)
     visit, _armed = walk(kiosk, case.issued, step_fault=(fault, step))
     journal, led, pin = case.settle()
