@@ -3,8 +3,9 @@
 Each queue copies the submitted file into ``output_dir/<queue>/`` (the printed "paper"),
 finishes after ``seconds_per_job``, and can be told to fail: ``jam_on(n)`` jams the n-th
 job from now, ``state_reasons`` set printer-state-reasons (``media-empty-error``...),
-``marker_levels`` set supply levels. Used by the default simulation only; ``--sim=system``
-and the integration tests use a real cupsd with ippeveprinter instead.
+``marker_levels`` set supply levels, ``fail_current`` faults the job at the printer now.
+Used by the default simulation only; ``--sim=system`` and the integration tests use a real
+cupsd with ippeveprinter instead.
 
 Like cupsd, the spool outlives the kiosk process: a submitted file is copied into
 ``output_dir/.spool/`` and each job's record is kept there as JSON, so a kiosk killed
@@ -14,7 +15,7 @@ are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
 
 A card queue's ``hopper`` counts the physical blanks in it, and is on disk too
 (``.spool/<queue>.hopper``): a card leaves it when a job prints, jams or fails mid-print
-(``other``), never when a job is refused or aborted before the feed (an empty hopper, a
+(ribbon or printer out mid-print), never when a job is refused or aborted before the feed (an empty hopper, a
 stopped printer). It is the witness the tests compare the
 journal's stock with, so no kiosk process resets it: a queue created again over the
 same spool keeps the count it had, whatever the profile's capacity says.
@@ -214,8 +215,8 @@ class SimCups:
             reason = job.reasons[0].removesuffix("-error")
             if reason in ("media-jam", "media-empty") and f"{reason}-error" not in q.state_reasons:
                 q.state_reasons.append(f"{reason}-error")
-            if reason in ("media-jam", "other") and q.hopper is not None:
-                q.hopper -= 1  # the card was picked and jammed or ruined mid-print: it is spoiled
+            if reason not in ("media-empty", "stopped") and q.hopper is not None:
+                q.hopper -= 1  # the card was picked (jammed, or half printed when ribbon or printer failed): spoiled
             self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"
@@ -275,6 +276,21 @@ class SimCups:
     def acceptJobs(self, name: str) -> None:  # noqa: N802 - pycups' name
         with self._lock:
             self._queue(name).accepting = True
+
+    def fail_current(self, queue: str, reason: str = "media-jam") -> int | None:
+        """A fault in the middle of a job: the job now at ``queue``'s printer shows ``reason`` at once and
+        ends aborted without paper when it would have finished. Returns its id; None when nothing is printing
+        (a fault that finds no job did not act)."""
+        with self._lock:
+            for job_id in sorted(self._open):
+                job = self.jobs[job_id]
+                if job.queue == queue and not job.reasons and time.monotonic() < job.done_at:
+                    job.reasons = [f"{reason}-error"]
+                    if f"{reason}-error" not in self.queues[queue].state_reasons:
+                        self.queues[queue].state_reasons.append(f"{reason}-error")
+                    self._save(job)
+                    return job.id
+        return None
 
     def printed_files(self, queue: str) -> list[Path]:
         return sorted((self.output_dir / queue).glob("*"))

@@ -52,3 +52,8 @@ def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
 @pytest.fixture
 def kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
     return make_kiosk()
+
+
+def build_kiosk(cfg: Config) -> Kiosk:
+    """The composition call the reliability harness uses outside a fixture (tests/reliability/soak.py)."""
+    return Kiosk.build(cfg)

@@ -1,19 +1,31 @@
-"""The soak: thousands of simulated citizens on one kiosk, with random faults, then the ledger.
+"""The concurrent soak: simulated citizens on simulated kiosks, faults mid-job, then the witnesses.
 
-Used by ``tests/reliability/test_soak.py`` (a few hundred sessions in ``make test``) and by
-``tools/soak.py`` (5,000 and more). Everything random comes from one seeded generator, so
-a failing run is repeated exactly with the same seed (thread timing aside).
+Used by ``tests/reliability/test_soak.py`` (a small count in ``make test``) and by
+``tools/soak.py`` (``make soak``, 2,000 sessions and more). Everything random comes from one
+seeded generator per kiosk, so a failing run is repeated with the same seed (thread timing
+aside: that is the point of running things at once).
 
-Each session is a citizen of the demo set who identifies (typed NIK, or the e-KTP on the
-reader), sometimes types a wrong PIN first, chooses some or all of the documents central
-offers and prints them. Before about one session in four a fault from ``FAULTS`` is
-injected (a jam, an empty tray, a cover, cupsd down, central down or answering 503, a
-receipt printer out of paper, a card that leaves the reader or fails its checks); a
-technician clears what stays broken after the session, reloads blanks, refills ribbon
-and paper, and a new day resets the duty cycle. A citizen whose documents all printed
-gets a new request and PIN from central; one with something left comes back with the
-same PIN. At the end the faults are cleared, the outbox drains and the ledger
-(tests/reliability/ledger.py) must balance: lost = 0, doubled = 0.
+Several kiosks run at once, each in its own thread with its own journal, spool and central.
+On each, one citizen after another identifies (typed NIK, or the e-KTP on the reader), sometimes
+types a wrong PIN first or taps the PIN button twice, chooses documents and prints, while other
+threads do what people and peers do at the same moment:
+
+- a **double tap** on "Cetak": a second print request for the same session, a few ms apart;
+- a **cancel**: the citizen ends the session while the print request is still being handled;
+- a **fault mid-job**, seeded: a thread waits until a job is at the printer and then jams it,
+  empties its tray or ribbon, loses cupsd for a while, takes central down or has it answer
+  503; a fault that finds no job at the printer did not act and is not counted;
+- faults **between sessions** (the simulators' switches of ``FAULTS``) that the next citizen meets;
+- the kiosk's own background loop delivering the outbox while central comes and goes.
+
+Printers take realistic seconds (``TIMING_S``) times ``time_scale``. After each session a
+technician clears faults through the maintenance service (so the simulators are fixed as hands
+would fix them), re-checks the jobs the kiosk could not confirm (the Faults page) while the
+printer still remembers them, and reloads blanks (which go into the simulated hopper, never
+reset). At the end the outbox drains and ``tests/reliability/ledger.py`` compares each kiosk's journal with the
+paper, the hopper and central's deliveries: lost 0, doubled 0. Per session the soak also checks
+what the citizen would notice: printing ends within its bound, and nothing reaches the printer
+for a session after its citizen cancelled.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from __future__ import annotations
 import functools
 import gc
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,16 +44,20 @@ from typing import Any
 
 import psutil
 
-from drivers.base import DeviceError
+from drivers.base import DeviceError, DeviceState
 from hardware_sim import central as central_sim
 from hardware_sim import citizens
 from hardware_sim.central import IssuedPin
 from kiosk.citizen.session import SessionError
 from kiosk.services import Kiosk
-from tests.conftest import sim_config
+from kiosk.staff.maintenance import Maintenance
+from tests.conftest import build_kiosk, sim_config
 from tests.reliability import ledger
 
 Inject = Callable[[Kiosk], None]
+TECH = "soak-technician"
+# Realistic seconds per job: a duplex KTP-el with its chip personalised; an A4 page's first page out.
+TIMING_S = {"card_printer": 25.0, "document_printer": 6.0}
 
 
 def _queue(device: str) -> Callable[[Kiosk], Any]:
@@ -57,7 +74,7 @@ def _card_fault(attr: str, value: Any) -> Inject:
     return inject
 
 
-# name -> injection; every one is a switch the simulators offer (one-shot or cleared by the technician)
+# Between steps: name -> injection; every one is a switch the simulators offer (one-shot or cleared by the technician)
 FAULTS: dict[str, Inject] = {
     "card-printer-jam": lambda k: card_q(k).jam_on(1, "media-jam"),
     "card-printer-empty-on-job": lambda k: card_q(k).jam_on(1, "media-empty"),
@@ -83,21 +100,92 @@ FAULTS: dict[str, Inject] = {
 }
 
 
-def technician_clears(k: Kiosk) -> None:
-    """What staff do after a fault that stays: clear jams and covers, power things back on."""
-    sim = k.devices.sim
-    for q in sim.cups.queues.values():
-        q.state_reasons.clear()
-        q.accepting = True
-        q.hopper = None if q.hopper is None else 10_000
-        q._jam_countdown.clear()
-        q._fail_reason.clear()
-    sim.cups.down = False
-    sim.escpos.paper, sim.escpos.cover_open, sim.escpos.mute = "ok", False, False
-    sim.escpos.receipts.clear()  # the citizens took their receipts (the emulator keeps each one otherwise)
-    for card in sim.cards.values():
-        card.faults.clear()
-    k.central_server.sim.faults.clear()
+def printing_now(k: Kiosk, device: str) -> bool:
+    """Whether ``device`` has a job at work, asked through its production driver (the printer's own word)."""
+    try:
+        return k.devices.get(device).status().state is DeviceState.BUSY
+    except DeviceError:
+        return False
+
+
+def _fail_job(device: str, reason: str) -> Callable[[Kiosk], bool]:
+    def act(k: Kiosk) -> bool:
+        return k.devices.sim.cups.fail_current(getattr(k.cfg.devices, device).queue, reason) is not None
+    return act
+
+
+def _cupsd_lost(k: Kiosk) -> bool:
+    """cupsd dies while the job prints and comes back a moment later (the job goes on at the printer)."""
+    k.devices.sim.cups.down = True
+    threading.Timer(0.5, lambda: setattr(k.devices.sim.cups, "down", False)).start()
+    return True
+
+
+def _cupsd_gone(k: Kiosk) -> bool:
+    """cupsd dies while the job prints and stays down until the technician restarts it."""
+    k.devices.sim.cups.down = True
+    return True
+
+
+def _receipt_paper_out(k: Kiosk) -> bool:
+    k.devices.sim.escpos.paper = "out"
+    return True
+
+
+def _central(action: Callable[[Any], None]) -> Callable[[Kiosk], bool]:
+    def act(k: Kiosk) -> bool:
+        action(k.central_server.sim.faults)
+        return True
+    return act
+
+
+# Mid-job: name -> (the printer whose job it waits for, the fault; False when it found no job to act on)
+MID_JOB: dict[str, tuple[str, Callable[[Kiosk], bool]]] = {
+    "card-jam-mid-job": ("card_printer", _fail_job("card_printer", "media-jam")),
+    "card-ribbon-out-mid-job": ("card_printer", _fail_job("card_printer", "marker-supply-empty")),
+    "card-printer-error-mid-job": ("card_printer", _fail_job("card_printer", "other")),
+    "a4-jam-mid-job": ("document_printer", _fail_job("document_printer", "media-jam")),
+    "a4-paper-out-mid-job": ("document_printer", _fail_job("document_printer", "media-empty")),
+    "cupsd-lost-mid-card-job": ("card_printer", _cupsd_lost),
+    "cupsd-lost-mid-a4-job": ("document_printer", _cupsd_lost),
+    "cupsd-gone-mid-card-job": ("card_printer", _cupsd_gone),
+    "central-down-mid-job": ("card_printer", _central(lambda f: setattr(f, "down", True))),
+    "central-503-mid-job": ("document_printer", _central(lambda f: f.fail_next(503, 3))),
+    "receipt-paper-out-mid-job": ("card_printer", _receipt_paper_out),
+}
+
+
+class Armed:
+    """A mid-job fault waiting in its own thread for a job at its printer (at most ``within_s``)."""
+
+    def __init__(self, k: Kiosk, name: str, within_s: float) -> None:
+        self.name = name
+        self.acted: bool | None = None  # None: still waiting; False: found no job (does not count)
+        self._stop = threading.Event()
+        device, act = MID_JOB[name]
+
+        def wait_and_act() -> None:
+            end = time.monotonic() + within_s
+            while not self._stop.is_set() and time.monotonic() < end:
+                if printing_now(k, device):
+                    self.acted = act(k)
+                    return
+                self._stop.wait(0.01)
+            self.acted = False
+        self._thread = threading.Thread(target=wait_and_act, name=f"fault-{name}", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        """Calls the fault off if it has not acted yet; returns whether it acted."""
+        self._stop.set()
+        self._thread.join(5)
+        return bool(self.acted)
+
+
+def set_timing(k: Kiosk, scale: float) -> None:
+    """Printers take ``TIMING_S`` times ``scale`` seconds per job."""
+    for device, seconds in TIMING_S.items():
+        k.devices.sim.queue(device).seconds_per_job = seconds * scale
 
 
 @contextmanager
@@ -127,16 +215,60 @@ def fast_central() -> Iterator[None]:
         central_sim.a4_pdf, citizens.photo_jpeg, citizens.signature_png = saved  # type: ignore[assignment]
 
 
+class Technician:
+    """What staff do, through the maintenance service: clear faults, reload blanks, change ribbons."""
+
+    def __init__(self, k: Kiosk) -> None:
+        self.k = k
+        self.m = Maintenance(k)
+        self.batches = 0
+
+    def clears(self) -> None:
+        """Every device and central fixed by hand; the reader's cards behave again; receipts taken."""
+        sim = self.k.devices.sim
+        for device in ("card_printer", "document_printer", "receipt_printer", "card_reader", "central"):
+            ready, code = self.m.clear_fault(TECH, device)
+            if not ready and code == "marker-supply-empty":  # a new ribbon (and film) goes in
+                for row in self.m.supplies():
+                    if row["device"] == device and row["name"] in ("ribbon", "film", "toner"):
+                        self.m.reset_supply(TECH, device, row["name"])
+        sim.escpos.receipts.clear()  # the citizens took their receipts (the emulator keeps each one otherwise)
+        for card in sim.cards.values():
+            card.faults.clear()
+
+    def rechecks_stuck_jobs(self) -> int:
+        """The Faults page's "re-check" for every job no session is printing; returns how many it settled."""
+        return sum(self.m.recheck_job(TECH, job.id) != "pending" for job in self.m.stuck_jobs())
+
+    def restocks(self) -> None:
+        for kind, prefix in (("ktp-el", "KTP"), ("kia", "KIA")):
+            if self.k.printing.blanks_in_stock(kind) < 5:
+                self.batches += 1
+                first, last = f"{prefix}SOAK{self.batches:04d}0000", f"{prefix}SOAK{self.batches:04d}0049"
+                self.m.load_batch(TECH, kind, f"SOAK-{prefix}-{self.batches}", first, last, 50)
+        for row in self.m.supplies():
+            if row["capacity"] and row["remaining"] < row["capacity"] / 4:
+                self.m.reset_supply(TECH, row["device"], row["name"])
+        with self.k.store.tx() as db:
+            db.execute("DELETE FROM duty_cycle WHERE prints > 50")  # a new day for the card printer's duty cycle
+
+
 @dataclass
 class SoakResult:
     sessions: int = 0
     seconds: float = 0.0
-    faults: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # faults that acted (mid-job: found a job at the printer)
+    faults_missed: Counter[str] = field(default_factory=Counter)  # mid-job faults that found no job: not counted
+    faults_between: Counter[str] = field(default_factory=Counter)  # switched between sessions (not known to act)
+    actions: Counter[str] = field(default_factory=Counter)  # double taps, cancels, PIN double taps
     outcomes: Counter[str] = field(default_factory=Counter)
     documents_printed: int = 0
     documents_failed: int = 0
     rss_mb: list[float] = field(default_factory=list)  # sampled every ``sample_every`` sessions
-    ledger: ledger.Ledger | None = None
+    kiosks: int = 0
+    rechecked: int = 0  # jobs the kiosk could not confirm, settled by the technician's re-check after a session
+    ledgers: list[ledger.Ledger] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)  # the ledgers' and the per-session checks'
 
     @property
     def per_second(self) -> float:
@@ -144,54 +276,77 @@ class SoakResult:
 
     @property
     def rss_growth_mb(self) -> float:
-        """Second half against first sample after warm-up: a leak grows with sessions, a cache does not."""
+        """Last sample against the first after warm-up: a leak grows with sessions, a cache does not."""
         if len(self.rss_mb) < 3:
             return 0.0
         warm = self.rss_mb[len(self.rss_mb) // 4]
         return round(self.rss_mb[-1] - warm, 1)
 
+    @property
+    def lost(self) -> int:
+        return sum(led.lost for led in self.ledgers)
+
+    @property
+    def doubled(self) -> int:
+        return sum(led.doubled for led in self.ledgers)
+
+    def merge(self, other: SoakResult) -> None:
+        self.sessions += other.sessions
+        for mine, theirs in ((self.faults, other.faults), (self.faults_missed, other.faults_missed),
+                             (self.faults_between, other.faults_between),
+                             (self.actions, other.actions), (self.outcomes, other.outcomes)):
+            mine.update(theirs)
+        self.documents_printed += other.documents_printed
+        self.documents_failed += other.documents_failed
+        self.rechecked += other.rechecked
+        self.ledgers += other.ledgers
+        self.violations += other.violations
+        self.kiosks += 1
+
     def summary(self) -> dict[str, Any]:
-        led = self.ledger
-        return {"sessions": self.sessions, "seconds": round(self.seconds, 1),
-                "sessions_per_second": round(self.per_second, 2), "faults_injected": sum(self.faults.values()),
-                "faults": dict(self.faults), "outcomes": dict(self.outcomes),
-                "documents_printed": self.documents_printed, "documents_failed": self.documents_failed,
+        witnesses = {key: sum(int(led.figures()[key] or 0) for led in self.ledgers)
+                     for key in ("paper", "test_prints", "reports_at_central", "redelivered", "reported_twice")}
+        return {"sessions": self.sessions, "kiosks": self.kiosks, "seconds": round(self.seconds, 1),
+                "sessions_per_second": round(self.per_second, 2), "faults_acted": sum(self.faults.values()),
+                "faults": dict(self.faults), "faults_missed": dict(self.faults_missed),
+                "faults_between_sessions": dict(self.faults_between), "actions": dict(self.actions),
+                "outcomes": dict(self.outcomes), "documents_printed": self.documents_printed,
+                "documents_failed": self.documents_failed, "jobs_rechecked_by_technician": self.rechecked,
                 "rss_mb_first": self.rss_mb[0] if self.rss_mb else 0, "rss_mb_last": self.rss_mb[-1] if self.rss_mb else 0,
-                "rss_growth_mb": self.rss_growth_mb, "lost": led.lost if led else None,
-                "doubled": led.doubled if led else None, "violations": led.violations if led else None,
-                "ledger": led.figures() if led else None}
+                "rss_growth_mb": self.rss_growth_mb, "lost": self.lost, "doubled": self.doubled,
+                "witnesses": witnesses, "hopper": [led.hopper for led in self.ledgers],
+                "violations": self.violations[:200], "violation_count": len(self.violations)}
 
 
-class Soak:
-    def __init__(self, base: Path, seed: int, fault_rate: float = 0.25) -> None:
+@dataclass
+class Cancelled:
+    """A session its citizen cancelled, and the jobs already at the printer when the cancel returned."""
+
+    session_id: str
+    at_printer: set[str]
+
+
+class KioskSoak:
+    """One kiosk and its stream of citizens."""
+
+    def __init__(self, base: Path, seed: int, fault_rate: float, time_scale: float) -> None:
         self.base = base
         self.rng = random.Random(seed)
         self.fault_rate = fault_rate
+        self.job_bound_s = max(3.0, 4 * max(TIMING_S.values()) * time_scale)
         cfg = sim_config(base, **{
-            "central.retries": 1, "session.print_timeout_s": 10, "status.heartbeat_interval_s": 0,
-            "pins.nik_lockout_s": 1, "pins.kiosk_lockout_s": 1, "devices.poll_interval_s": 0.5})
-        self.k = Kiosk.build(cfg)
+            "central.retries": 1, "session.print_timeout_s": max(2, round(self.job_bound_s)),
+            "status.heartbeat_interval_s": 0, "pins.nik_lockout_s": 1, "pins.kiosk_lockout_s": 1,
+            "devices.poll_interval_s": 0.5})
+        self.k = build_kiosk(cfg)
         self.k.start()
-        for q in self.k.devices.sim.cups.queues.values():
-            q.seconds_per_job = 0.0
+        set_timing(self.k, time_scale)
+        self.tech = Technician(self.k)
         self.central = self.k.central_server.sim
         self.open: dict[str, IssuedPin] = {}
         self.left: dict[str, set[str]] = {}  # per citizen: document kinds of the open request not printed yet
-        self.batches = 1
-        self.proc = psutil.Process()
-
-    # -- the technician's rounds ----------------------------------------------------------
-
-    def restock(self) -> None:
-        p = self.k.printing
-        for kind, prefix in (("ktp-el", "KTP"), ("kia", "KIA")):
-            if p.blanks_in_stock(kind) < 5:
-                self.batches += 1
-                p.load_blanks(kind, f"SOAK-{prefix}-{self.batches}",
-                              [f"{prefix}-SOAK-{self.batches:04d}-{i:04d}" for i in range(50)], actor="soak")
-        with self.k.store.tx() as db:
-            db.execute("UPDATE supplies SET remaining=capacity WHERE remaining < capacity / 4")
-            db.execute("DELETE FROM duty_cycle WHERE prints > 50")  # a new day for the card printer
+        self.cancelled: list[Cancelled] = []
+        self.result = SoakResult()
 
     # -- one citizen ------------------------------------------------------------------------
 
@@ -203,95 +358,233 @@ class Soak:
             self.left[ident.nik] = {k.value for k in kinds}
         return issued
 
-    def identify(self, nik: str) -> tuple[str, str]:
-        """(NIK, method): the e-KTP on the reader about a third of the time, else typed."""
+    def identify(self, nik: str) -> str:
+        """The e-KTP on the reader about a third of the time (typed after a failed read), else typed."""
         if self.rng.random() < 0.35:
             sim, reader = self.k.devices.sim, self.k.devices.get("card_reader")
             sim.insert_card(nik)
             try:
-                return str(reader.read().identity["nik"]), "ektp"
-            except DeviceError as exc:
-                return nik, f"typed-after-{exc.code}"
+                return str(reader.read().identity["nik"])
+            except DeviceError:
+                return nik
             finally:
                 sim.pull_card()
-        return nik, "nik"
+        return nik
+
+    def at_once(self, *calls: Callable[[], Any], spread_s: float = 0.03) -> list[Any]:
+        """Runs ``calls`` in threads started a random few ms apart; returns each result or exception."""
+        out: list[Any] = [None] * len(calls)
+        offsets = [self.rng.uniform(0, spread_s) for _ in calls]
+
+        def run(i: int) -> None:
+            time.sleep(offsets[i])
+            try:
+                out[i] = calls[i]()
+            except Exception as exc:  # noqa: BLE001 - a refused double tap is an answer, kept for the caller
+                out[i] = exc
+        threads = [threading.Thread(target=run, args=(i,), name=f"soak-tap-{i}") for i in range(len(calls))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return out
+
+    def mid_job_fault(self) -> Armed | None:
+        """Maybe arms a seeded fault that waits for a job at its printer."""
+        if self.rng.random() >= self.fault_rate:
+            return None
+        return Armed(self.k, self.rng.choice(sorted(MID_JOB)), self.job_bound_s)
 
     def session(self) -> str:
         k, rng = self.k, self.rng
         ident, kinds = rng.choice(citizens.DEMO)
         issued = self.pin_for(ident, kinds)
-        nik, _method = self.identify(ident.nik)
+        nik = self.identify(ident.nik)
         try:
             s = k.sessions.start(nik, "nik")
         except SessionError as exc:
             time.sleep(min(2.0, float(exc.info.get("seconds", 0))))  # type: ignore[arg-type]  # the citizen waits it out
             return f"start-{exc.code}"
+        cancel = False
         try:
             try:
-                if rng.random() < 0.05:
-                    wrong = f"{(int(issued.pin) + 1) % 10**6:06d}"
-                    if not k.sessions.submit_pin(s.id, wrong).ok and rng.random() < 0.5:
-                        return "wrong-pin-left"
-                result = k.sessions.submit_pin(s.id, issued.pin)
+                result = self.enter_pin(s.id, issued.pin)
             except SessionError as exc:
+                if exc.code == "NoDocuments":  # told nothing is ready here: central sends a new request next time
+                    self.left[ident.nik] = set()
                 return f"pin-{exc.code}"
+            if result is None:
+                return "wrong-pin-left"
             if not result.ok:
                 return "locked" if result.lockout else "wrong-pin"
             docs = [d for d in s.documents if rng.random() < 0.8] or s.documents[:1]
+            ids = [d.id for d in docs]
+            taps: list[Callable[[], Any]] = [lambda: k.sessions.start_printing(s.id, ids)]
+            if rng.random() < 0.15:
+                self.result.actions["print-double-tap"] += 1
+                taps.append(lambda: k.sessions.start_printing(s.id, ids))
+            cancel = rng.random() < 0.08
+            fault = self.mid_job_fault()
             try:
-                k.sessions.start_printing(s.id, [d.id for d in docs])
-            except SessionError as exc:
-                return f"refused-{'+'.join(exc.info.get('codes', [exc.code]))}"  # type: ignore[arg-type]
-            k.sessions.wait_printed(s.id, 60)
-            assert s.outcome is not None, "printing did not finish"
-            self.left[ident.nik] -= {d.kind.value for d in docs if d.id in s.outcome.printed}
-            self.result.documents_printed += len(s.outcome.printed)
-            self.result.documents_failed += len(s.outcome.failed)
-            return "printed" if not s.outcome.failed else "partly-printed"
+                if cancel:
+                    self.result.actions["cancel-while-printing"] += 1
+                answers = self.at_once(*taps, *([lambda: self.cancel(s.id)] if cancel else []),
+                                       spread_s=rng.choice([0.002, 0.01, 0.05]))[:len(taps)]
+                for a in answers:
+                    if isinstance(a, Exception) and not isinstance(a, SessionError):
+                        self.result.violations.append(f"session {s.id[:6]}: a print request raised {a!r} "
+                                                      "(the citizen sees an error page)")
+                if cancel:
+                    return "cancelled"
+                if all(isinstance(a, Exception) for a in answers):
+                    exc = answers[0]
+                    codes = exc.info.get("codes", [exc.code]) if isinstance(exc, SessionError) else [type(exc).__name__]
+                    return f"refused-{'+'.join(codes)}"  # type: ignore[arg-type]
+                return self.finish(s, docs, ident.nik)
+            finally:
+                if fault:
+                    (self.result.faults if fault.done() else self.result.faults_missed)[fault.name] += 1
         finally:
-            k.sessions.end(s.id)
+            if not cancel:
+                k.sessions.end(s.id)
+
+    def enter_pin(self, sid: str, pin: str) -> Any:
+        """A wrong PIN first sometimes (then maybe leaves: None), a double tap on "OK" sometimes."""
+        k, rng = self.k, self.rng
+        if rng.random() < 0.05:
+            wrong = f"{(int(pin) + 1) % 10**6:06d}"
+            if not k.sessions.submit_pin(sid, wrong).ok and rng.random() < 0.5:
+                return None
+        if rng.random() >= 0.1:
+            return k.sessions.submit_pin(sid, pin)
+        self.result.actions["pin-double-tap"] += 1
+        answers = self.at_once(lambda: k.sessions.submit_pin(sid, pin), lambda: k.sessions.submit_pin(sid, pin))
+        results = [a for a in answers if not isinstance(a, Exception)]
+        if not results:
+            raise answers[0]
+        return next((a for a in results if a.ok), results[0])
+
+    def cancel(self, sid: str) -> None:
+        self.k.sessions.end(sid, "cancelled")
+        rows = self.k.store.query("SELECT id FROM print_jobs WHERE session_id=? AND state!='planned'", (sid,))
+        self.cancelled.append(Cancelled(sid, {str(r[0]) for r in rows}))
+
+    def finish(self, s: Any, docs: list[Any], nik: str) -> str:
+        """The citizen watches the progress screen: it must end within the jobs' bound."""
+        bound = self.job_bound_s * (len(docs) + 1) + 5
+        end = time.monotonic() + bound
+        self.k.sessions.wait_printed(s.id, bound)
+        while s.outcome is None and time.monotonic() < end:
+            time.sleep(0.02)
+        if s.outcome is None:
+            self.result.violations.append(f"session {s.id[:6]}: printing did not finish within {bound:.0f} s")
+            return "stuck"
+        self.left[nik] -= {d.kind.value for d in docs if d.id in s.outcome.printed}
+        self.result.documents_printed += len(s.outcome.printed)
+        self.result.documents_failed += len(s.outcome.failed)
+        return "printed" if not s.outcome.failed else "partly-printed"
 
     # -- the run ------------------------------------------------------------------------------
 
-    def run(self, count: int, sample_every: int = 100, progress: Callable[[int, SoakResult], None] | None = None
-            ) -> SoakResult:
-        self.result = r = SoakResult()
-        started = time.monotonic()
-        for i in range(count):
-            if i % 10 == 0:
-                self.restock()
-            if self.rng.random() < self.fault_rate:
-                name = self.rng.choice(sorted(FAULTS))
-                FAULTS[name](self.k)
-                r.faults[name] += 1
-            r.outcomes[self.session()] += 1
-            technician_clears(self.k)
-            r.sessions += 1
-            if i % sample_every == 0:
-                gc.collect()
-                r.rss_mb.append(round(self.proc.memory_info().rss / 2**20, 1))
-                if progress:
-                    progress(i, r)
-        r.seconds = time.monotonic() - started
-        r.rss_mb.append(round(self.proc.memory_info().rss / 2**20, 1))
-        self.drain()
-        self.k.stop()
-        r.ledger = ledger.audit(self.base / "data", self.base / "sim" / "output", self.base / "sim" / "central.db",
-                                self.k.cfg.kiosk.id)
-        return r
+    def between_sessions(self, i: int) -> None:
+        if i % 10 == 0:
+            self.tech.restocks()
+        if self.rng.random() < self.fault_rate / 3:
+            name = self.rng.choice(sorted(FAULTS))
+            FAULTS[name](self.k)
+            self.result.faults_between[name] += 1
 
-    def drain(self, timeout_s: float = 60) -> None:
-        """Central is back: every report goes out (a technician's "retry now" instead of waiting out the backoff)."""
-        technician_clears(self.k)
-        deadline = time.monotonic() + timeout_s
-        while self.k.outbox.backlog() and time.monotonic() < deadline:
-            with self.k.store.tx() as db:
+    def run(self, count: int, tick: Callable[[], None]) -> SoakResult:
+        for i in range(count):
+            self.between_sessions(i)
+            self.result.outcomes[self.session()] += 1
+            self.tech.clears()
+            self.result.rechecked += self.tech.rechecks_stuck_jobs()
+            self.result.sessions += 1
+            tick()
+        self.settle()
+        return self.result
+
+    def settle(self, timeout_s: float = 60) -> None:
+        """Every print thread ends (cancelled sessions' too); the technician re-checks what the kiosk could not
+        confirm (a printer that went silent mid-job); central is back and the outbox drains."""
+        end = time.monotonic() + self.job_bound_s * 3
+        while self.k.store.query_one("SELECT COUNT(*) FROM print_jobs WHERE state IN ('planned','submitted')")[0] \
+                and time.monotonic() < end:
+            time.sleep(0.1)
+        self.tech.clears()
+        self.result.rechecked += self.tech.rechecks_stuck_jobs()
+        self.k.background.stop()
+        end = time.monotonic() + timeout_s
+        while self.k.outbox.backlog() and time.monotonic() < end:
+            with self.k.store.tx() as db:  # the technician's "retry now" instead of waiting out the backoff
                 db.execute("UPDATE outbox SET next_attempt_at=0 WHERE sent_at IS NULL")
             self.k.outbox.flush(500)
             time.sleep(0.05)
 
+    def audit(self) -> None:
+        led = ledger.audit_kiosk(self.k)
+        self.result.ledgers.append(led)
+        self.result.violations += led.violations
+        paper = {m["job"] for p in ledger.read_paper(Path(self.k.cfg.sim.output_dir))
+                 if (m := ledger.JOB_TITLE.match(p.title))}
+        journal = ledger.read_journal(Path(self.k.cfg.data_dir) / "journal.sqlite3")
+        for c in self.cancelled:
+            late = sorted(j.id for j in journal.jobs.values()
+                          if j.session_id == c.session_id and j.id in paper and j.id not in c.at_printer)
+            if late:
+                self.result.violations.append(f"session {c.session_id[:6]}: cancelled, yet job(s) {', '.join(late)} "
+                                              "reached the printer afterwards and came out")
+                led.lost += len(late)
 
-def run_soak(base: Path, count: int, seed: int = 2024, fault_rate: float = 0.25,
+
+def run_soak(base: Path, count: int, seed: int = 2024, fault_rate: float = 0.3, kiosks: int = 2,
+             time_scale: float = 0.01, sample_every: int = 0,
              progress: Callable[[int, SoakResult], None] | None = None) -> SoakResult:
+    """``count`` sessions spread over ``kiosks`` kiosks running at once; every kiosk audited at the end."""
+    total = SoakResult()
+    sample_every = sample_every or max(5, count // 40)
+    proc = psutil.Process()
+    done = [0]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        with lock:
+            done[0] += 1
+            if done[0] % sample_every == 0:
+                gc.collect()
+                total.rss_mb.append(round(proc.memory_info().rss / 2**20, 1))
+                if progress:
+                    progress(done[0], total)
+
     with fast_central():
-        return Soak(base, seed, fault_rate).run(count, progress=progress)
+        soaks = [KioskSoak(base / f"kiosk-{i}", seed + i, fault_rate, time_scale) for i in range(kiosks)]
+        total.rss_mb.append(round(proc.memory_info().rss / 2**20, 1))
+        shares = [count // kiosks + (i < count % kiosks) for i in range(kiosks)]
+        started = time.monotonic()
+        errors: list[BaseException] = []
+
+        def drive(soak: KioskSoak, n: int) -> None:
+            try:
+                soak.run(n, tick)
+            except BaseException as exc:
+                errors.append(exc)
+                raise
+        threads = [threading.Thread(target=drive, args=(s, n), name=f"soak-kiosk-{i}")
+                   for i, (s, n) in enumerate(zip(soaks, shares, strict=True))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        total.seconds = time.monotonic() - started
+        total.rss_mb.append(round(proc.memory_info().rss / 2**20, 1))
+        for s in soaks:
+            try:
+                s.audit()
+            finally:
+                s.k.stop()
+            total.merge(s.result)
+    if errors:
+        raise errors[0]
+    return total
+

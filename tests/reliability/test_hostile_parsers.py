@@ -11,14 +11,18 @@ Parsers and what they may raise (anything else is a bug):
   ``Config`` or a ``ConfigError``.
 TLV and the e-KTP's answers are fuzzed in tests/unit/test_tlv_fuzz.py; the status API by
 schemathesis in tests/unit/test_status_api_schemathesis.py; the citizen UI in
-tests/reliability/test_security.py. Each test counts its inputs for docs/reliability.md.
+tests/reliability/test_security.py. Each test counts its inputs for docs/reliability.md, each
+distinct input once: hypothesis runs an input again while shrinking or replaying, and one input
+may be fed to several calls (central's five endpoints), so a counter per run would count it
+more than once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import string
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,12 @@ from kiosk.config import ConfigError, load
 from kiosk.model import Document, DocumentKind, InvalidNik, Nik, mask_niks_in
 from tests.reliability.results import record
 
-TRIED: Counter[str] = Counter()
+TRIED: defaultdict[str, set[str]] = defaultdict(set)  # parser -> digests of the distinct inputs it was given
+
+
+def tried(parser: str, *value: object) -> None:
+    """Counts ``value`` as one input of ``parser``, however often hypothesis runs it."""
+    TRIED[parser].add(hashlib.sha256(repr(value).encode()).hexdigest())
 MANY = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 SOME = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
@@ -44,7 +53,8 @@ SOME = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 @pytest.fixture(scope="module", autouse=True)
 def _record_counts() -> Iterator[None]:
     yield
-    record("hostile_parsers", {"inputs": dict(TRIED), "total": sum(TRIED.values())})
+    counts = {parser: len(inputs) for parser, inputs in sorted(TRIED.items())}
+    record("hostile_parsers", {"inputs": counts, "total": sum(counts.values())})
 
 
 # -- NIK ------------------------------------------------------------------------------------
@@ -52,7 +62,7 @@ def _record_counts() -> Iterator[None]:
 @MANY
 @given(st.one_of(st.text(max_size=40), st.from_regex(r"[0-9 .]{10,24}", fullmatch=True)))
 def test_nik_any_text(text: str) -> None:
-    TRIED["nik"] += 1
+    tried("nik", text)
     try:
         nik = Nik.parse(text)
     except InvalidNik as exc:
@@ -64,7 +74,7 @@ def test_nik_any_text(text: str) -> None:
 @MANY
 @given(st.text(alphabet=string.digits + " -/abc\n", max_size=200))
 def test_no_nik_survives_masking(text: str) -> None:
-    TRIED["nik-masking"] += 1
+    tried("nik-masking", text)
     masked = mask_niks_in(text)
     digits_run = max((len(r) for r in "".join(c if c.isdigit() else " " for c in masked).split()), default=0)
     assert digits_run != 16
@@ -89,7 +99,7 @@ def mutated(draw: st.DrawFn) -> str:
 @MANY
 @given(st.one_of(st.text(max_size=600), mutated()))
 def test_qr_payloads(text: str) -> None:
-    TRIED["qr"] += 1
+    tried("qr", text)
     kind = barcodes.classify(text)
     for parse in (barcodes.parse_request_qr, barcodes.parse_document_qr):
         try:
@@ -105,7 +115,7 @@ def test_qr_payloads(text: str) -> None:
 
 def test_every_status_byte_decodes() -> None:
     for byte in [None, *range(256)]:
-        TRIED["escpos-status"] += 2
+        tried("escpos-status", byte)
         online, paper = decode_online(byte), decode_paper(byte)
         if byte is None or byte & 0x93 != 0x12:  # the fixed bits are wrong: not a status byte
             assert online is DeviceState.UNKNOWN and paper is SupplyLevel.UNKNOWN
@@ -128,7 +138,7 @@ class Garbage:
 @SOME
 @given(st.lists(st.binary(max_size=6), max_size=8))
 def test_receipt_printer_answering_garbage_still_has_a_status(answers: list[bytes]) -> None:
-    TRIED["escpos-replies"] += 1
+    tried("escpos-replies", answers)
     printer = ReceiptPrinter("receipt_printer", stream_printer(Garbage(answers)), 48, True)
     status = printer.status()
     assert isinstance(status, DeviceStatus)
@@ -154,7 +164,7 @@ bodies = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps
 @given(st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 409, 410, 422, 429, 500, 502, 503]), bodies,
        st.sampled_from(["application/json", "application/pdf", "text/html", ""]))
 def test_any_central_response_is_a_result_or_a_central_error(status: int, body: bytes, ctype: str) -> None:
-    TRIED["central-responses"] += 5
+    tried("central-responses", status, body, ctype)
     transport = httpx.MockTransport(lambda req: httpx.Response(status, content=body, headers={"Content-Type": ctype}))
     client = CentralClient("http://central.invalid", "ADM-T", b"k" * 32, timeout_s=1, retries=0, transport=transport)
     calls: list[Any] = [
@@ -190,7 +200,7 @@ values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floa
 @MANY
 @given(st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
 def test_config_overrides(overrides: dict[str, Any]) -> None:
-    TRIED["config-overrides"] += 1
+    tried("config-overrides", overrides)
     try:
         load(env={}, overrides=overrides)
     except ConfigError as exc:
@@ -201,7 +211,7 @@ def test_config_overrides(overrides: dict[str, Any]) -> None:
 @given(st.dictionaries(st.sampled_from(["ADM_" + k.upper().replace(".", "__") for k in KEYS] + ["ADM_X", "ADM_"]),
                        st.text(max_size=20), max_size=6))
 def test_config_environment(env: dict[str, str]) -> None:
-    TRIED["config-env"] += 1
+    tried("config-env", env)
     try:
         load(env=env)
     except ConfigError as exc:
@@ -218,7 +228,7 @@ toml_lines = st.lists(st.one_of(
 @SOME
 @given(lines=toml_lines)
 def test_config_file(lines: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
-    TRIED["config-file"] += 1
+    tried("config-file", lines)
     path = Path(tmp_path_factory.mktemp("cfg")) / "kiosk.toml"
     path.write_bytes("\n".join(lines).encode("utf-8"))
     try:
