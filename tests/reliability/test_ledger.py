@@ -34,7 +34,8 @@ def title(job: int, purpose: str = "job") -> str:
 
 def consistent() -> tuple[JournalView, Witnesses]:
     journal = JournalView(
-        jobs={"1": Job("1", "printed", "D-KTP", "ktp-el", "B1", "S1", uuid(1)), "2": Job("2", "printed", "D-KK", "kk", None, "S1", uuid(2))},
+        jobs={"1": Job("1", "printed", "D-KTP", "ktp-el", "B1", "S1", uuid(1)),
+              "2": Job("2", "printed", "D-KK", "kk", None, "S1", uuid(2))},
         blanks={"B1": Blank("B1", "printed", "1"), "B2": Blank("B2", "stock"), "B3": Blank("B3", "stock")},
         reports_sent=[Report(KEY_CARD, "D-KTP", "printed"), Report(KEY_KK, "D-KK", "printed")])
     seen = Witnesses(paper=[Paper("card", title(1)), Paper("a4", title(2))],
