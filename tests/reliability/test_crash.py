@@ -133,4 +133,4 @@ def test_sigkill_during_a_card_self_test_is_settled_by_recovery(tmp_path: Path) 
     led = ledger.audit(base / "data", base / "sim" / "output", base / "sim" / "central.db", KIOSK_ID, hopper=True)
     assert led.violations == []
     assert led.blanks.get("consumed", 0) == 0 and led.blanks.get("spoiled") == 1  # the test card, spoiled
-    assert led.paper == 1  # it did come out: the printer finished it while the kiosk was dead
+    assert led.test_prints == 1  # it did come out: the printer finished it while the kiosk was dead

@@ -215,7 +215,7 @@ def test_doctored_witnesses_of_a_real_kiosk(make_kiosk: Callable[..., Kiosk], tm
     k.devices.sim.queue("card_printer").hopper += 1
 
     card_doc = k.store.query_one("SELECT document_id FROM print_jobs WHERE kind='ktp-el'")[0]
-    key = next(d[0] for d in k.central_server.sim.deliveries() if d[2] == card_doc)
+    key = next(d.idempotency_key for d in k.central_server.sim.deliveries() if d.document_id == card_doc)
     k.central_server.sim.report(k.cfg.kiosk.id, {"idempotency_key": key, "document_id": card_doc, "outcome": "printed"})
     led = ledger.audit_kiosk(k)  # the same report again (a lost acknowledgement): counted, taken once, no violation
     assert led.violations == [] and led.redelivered == 1, led.violations
