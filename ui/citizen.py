@@ -158,8 +158,7 @@ def nik_submit() -> Any:
 @bp.get("/poll")
 def poll() -> Any:
     """The welcome screen polls this: it reacts to an e-KTP on the reader without a button press."""
-    reader = kiosk().devices.get("card_reader")
-    present = reader is not None and reader.card_present()  # the monitor's cache may be 2 s old
+    present = kiosk().monitor.card_present()  # the card watch's cache: never waits on the reader
     return jsonify(card=present, available=kiosk().availability().available)
 
 
@@ -385,8 +384,7 @@ def session_state() -> Any:
     if s is None:
         return jsonify(active=False, reason="timeout")
     if s.method == "ektp" and s.step in (Step.IDENTIFIED, Step.AUTHENTICATED):
-        reader = kiosk().devices.get("card_reader")
-        if reader is not None and not reader.card_present():
+        if kiosk().devices.get("card_reader") is not None and not kiosk().monitor.card_present():
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
             session.pop("lang", None)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from kiosk.citizen.session import SessionError
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from tests.conftest import sim_config
 
@@ -30,8 +31,8 @@ SECONDS_PER_JOB = 0.05  # long enough for "submitted" and "printer-done" to be d
 
 
 def build(base: Path) -> Kiosk:
-    k = Kiosk.build(sim_config(base, **{"status.heartbeat_interval_s": 0}))
-    for q in k.devices.sim.cups.queues.values():
+    k = build_kiosk(sim_config(base, **{"status.heartbeat_interval_s": 0}))
+    for q in k.sim.cups.queues.values():
         q.seconds_per_job = SECONDS_PER_JOB
     return k
 

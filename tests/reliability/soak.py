@@ -36,6 +36,7 @@ from hardware_sim import central as central_sim
 from hardware_sim import citizens
 from hardware_sim.central import IssuedPin
 from kiosk.citizen.session import SessionError
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from tests.conftest import sim_config
 from tests.reliability import ledger
@@ -44,7 +45,7 @@ Inject = Callable[[Kiosk], None]
 
 
 def _queue(device: str) -> Callable[[Kiosk], Any]:
-    return lambda k: k.devices.sim.queue(device)
+    return lambda k: k.sim.queue(device)
 
 
 card_q, a4_q = _queue("card_printer"), _queue("document_printer")
@@ -52,7 +53,7 @@ card_q, a4_q = _queue("card_printer"), _queue("document_printer")
 
 def _card_fault(attr: str, value: Any) -> Inject:
     def inject(k: Kiosk) -> None:
-        for card in k.devices.sim.cards.values():
+        for card in k.sim.cards.values():
             setattr(card.faults, attr, value)
     return inject
 
@@ -67,10 +68,10 @@ FAULTS: dict[str, Inject] = {
     "card-printer-offline": lambda k: setattr(card_q(k), "accepting", False),
     "a4-printer-jam": lambda k: a4_q(k).jam_on(1, "media-jam"),
     "a4-printer-out-of-paper": lambda k: a4_q(k).state_reasons.append("media-empty-error"),
-    "cupsd-down": lambda k: setattr(k.devices.sim.cups, "down", True),
-    "receipt-paper-out": lambda k: setattr(k.devices.sim.escpos, "paper", "out"),
-    "receipt-cover-open": lambda k: setattr(k.devices.sim.escpos, "cover_open", True),
-    "receipt-mute": lambda k: setattr(k.devices.sim.escpos, "mute", True),
+    "cupsd-down": lambda k: setattr(k.sim.cups, "down", True),
+    "receipt-paper-out": lambda k: setattr(k.sim.escpos, "paper", "out"),
+    "receipt-cover-open": lambda k: setattr(k.sim.escpos, "cover_open", True),
+    "receipt-mute": lambda k: setattr(k.sim.escpos, "mute", True),
     "central-503-once": lambda k: k.central_server.sim.faults.fail_next(503, 1),
     "central-503-thrice": lambda k: k.central_server.sim.faults.fail_next(503, 3),
     "central-500": lambda k: k.central_server.sim.faults.fail_next(500, 1),
@@ -85,7 +86,7 @@ FAULTS: dict[str, Inject] = {
 
 def technician_clears(k: Kiosk) -> None:
     """What staff do after a fault that stays: clear jams and covers, power things back on."""
-    sim = k.devices.sim
+    sim = k.sim
     for q in sim.cups.queues.values():
         q.state_reasons.clear()
         q.accepting = True
@@ -170,9 +171,9 @@ class Soak:
         cfg = sim_config(base, **{
             "central.retries": 1, "session.print_timeout_s": 10, "status.heartbeat_interval_s": 0,
             "pins.nik_lockout_s": 1, "pins.kiosk_lockout_s": 1, "devices.poll_interval_s": 0.5})
-        self.k = Kiosk.build(cfg)
+        self.k = build_kiosk(cfg)
         self.k.start()
-        for q in self.k.devices.sim.cups.queues.values():
+        for q in self.k.sim.cups.queues.values():
             q.seconds_per_job = 0.0
         self.central = self.k.central_server.sim
         self.open: dict[str, IssuedPin] = {}
@@ -206,7 +207,7 @@ class Soak:
     def identify(self, nik: str) -> tuple[str, str]:
         """(NIK, method): the e-KTP on the reader about a third of the time, else typed."""
         if self.rng.random() < 0.35:
-            sim, reader = self.k.devices.sim, self.k.devices.get("card_reader")
+            sim, reader = self.k.sim, self.k.devices.get("card_reader")
             sim.insert_card(nik)
             try:
                 return str(reader.read().identity["nik"]), "ektp"

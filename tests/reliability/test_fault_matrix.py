@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from hardware_sim import citizens
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from tests.conftest import sim_config
 from tests.reliability import ledger
@@ -42,11 +43,11 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
     """One kiosk for the whole matrix (the ledger is checked after every case, cumulatively)."""
     base = tmp_path_factory.mktemp("matrix")
     with fast_central():
-        k = Kiosk.build(sim_config(base, **{"central.retries": 1, "session.print_timeout_s": 10,
+        k = build_kiosk(sim_config(base, **{"central.retries": 1, "session.print_timeout_s": 10,
                                             "status.heartbeat_interval_s": 0}))
         k.start()
         k.background.stop()  # the matrix decides when the outbox is flushed
-        for q in k.devices.sim.cups.queues.values():
+        for q in k.sim.cups.queues.values():
             q.seconds_per_job = 0.0
         yield k
         k.stop()
@@ -74,9 +75,9 @@ def walk(k: Kiosk, fault: str, step: str) -> list[str]:
     r = screen.get("/")
     if r.status_code == 503:
         return [f"welcome: 503 '{message(r.text)}'"]
-    k.devices.sim.insert_card(ident.nik)
+    k.sim.insert_card(ident.nik)
     r = screen.post_json("/card/read")
-    k.devices.sim.pull_card()
+    k.sim.pull_card()
     if r.status_code != 200:
         seen.append(f"e-KTP: {r.status_code} '{r.json.get('error', '')}' -> types NIK")
         r = screen.post("/nik", nik=ident.nik)

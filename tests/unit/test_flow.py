@@ -59,7 +59,7 @@ def test_nik_to_printed_card_and_kk(kiosk: Kiosk, citizen: Citizen) -> None:
     assert [row["state"] for row in status["rows"]] == ["done", "done"]
     done = citizen.get("/done").text
     assert "Terima kasih" in done
-    sim = kiosk.devices.sim
+    sim = kiosk.sim
     assert len(sim.cups.printed_files("card")) == 1 and len(sim.cups.printed_files("a4")) == 1
     assert sim.escpos.receipts and "3201********0001" in sim.escpos.receipts[-1].text
     citizen.post("/end")
@@ -123,7 +123,7 @@ def test_printer_fault_before_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.identify(issued.nik)
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
-    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.sim.queue("card_printer").state_reasons.append("media-jam-error")
     r = citizen.post("/print", doc=citizen.documents())
     assert r.status_code == 409 and errors(r.text) == ["Printer belum siap. PIN Anda tetap berlaku."]
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
@@ -134,7 +134,7 @@ def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.identify(issued.nik)
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
-    kiosk.devices.sim.queue("document_printer").jam_on(1, "media-empty")
+    kiosk.sim.queue("document_printer").jam_on(1, "media-empty")
     citizen.post("/print", doc=citizen.documents())
     status = citizen.wait_done()
     by_title = {row["title"]: row for row in status["rows"]}
@@ -146,11 +146,11 @@ def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
 
 
 def test_required_device_down_shows_out_of_service(kiosk: Kiosk, citizen: Citizen) -> None:
-    kiosk.devices.sim.cups.down = True
+    kiosk.sim.cups.down = True
     kiosk.monitor.refresh()
     r = citizen.get("/")
     assert r.status_code == 503 and "sementara tidak dapat digunakan" in r.text
-    kiosk.devices.sim.cups.down = False
+    kiosk.sim.cups.down = False
     kiosk.monitor.refresh()
     assert citizen.get("/").status_code == 200
 
