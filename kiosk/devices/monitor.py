@@ -60,25 +60,35 @@ class DeviceMonitor:
             self.card_watch.stop()
 
     def refresh(self, names: tuple[str, ...] | None = None) -> dict[str, DeviceStatus]:
-        """Probes the devices (all, or ``names``) in parallel; returns within about ``call_timeout_s``."""
-        probes = {name: self._probe(name, dev) for name, dev in list(self.devices.by_name.items())
-                  if not names or name in names}
-        deadline = time.monotonic() + self.call_timeout_s
-        for name, probe in probes.items():
-            if probe.done.wait(max(0.0, deadline - time.monotonic())) and probe.result is not None:
-                new = probe.result
-            else:
-                waited = time.monotonic() - probe.started
-                new = DeviceStatus(DeviceState.UNKNOWN, f"not answering (no reply for {waited:.1f} s)",
-                                   code=NOT_ANSWERING)
-            self._record(name, new)
+        """Probes the devices (all, or ``names``) in parallel; returns within about ``call_timeout_s``.
+
+        Each status recorded comes from a probe that started after this call, unless a probe
+        begun earlier ended too late to ask again (then its answer, a moment old, is used).
+        """
+        since = time.monotonic()
+        deadline = since + self.call_timeout_s
+        todo = {name: dev for name, dev in list(self.devices.by_name.items()) if not names or name in names}
+        while todo:
+            probes = {name: self._probe(name, dev, since) for name, dev in todo.items()}
+            for probe in probes.values():
+                probe.done.wait(max(0.0, deadline - time.monotonic()))
+            todo = {}
+            for name, probe in probes.items():
+                if not probe.done.is_set() or probe.result is None:
+                    waited = time.monotonic() - probe.started
+                    self._record(name, DeviceStatus(DeviceState.UNKNOWN, f"not answering (no reply for {waited:.1f} s)",
+                                                    code=NOT_ANSWERING))
+                elif probe.started >= since or time.monotonic() >= deadline:
+                    self._record(name, probe.result)
+                else:  # the answer to a probe begun before this call: ask again
+                    todo[name] = self.devices.by_name[name]
         return self.statuses()
 
-    def _probe(self, name: str, dev: Device) -> _Probe:
-        """The device's probe in flight, or a new one: never two at once for one device."""
+    def _probe(self, name: str, dev: Device, since: float) -> _Probe:
+        """The device's probe in flight or begun since ``since``, else a new one: never two at once for one device."""
         with self._lock:
             probe = self._inflight.get(name)
-            if probe is not None and not probe.done.is_set():
+            if probe is not None and (not probe.done.is_set() or probe.started >= since):
                 return probe
             probe = _Probe(time.monotonic())
             self._inflight[name] = probe
