@@ -90,6 +90,15 @@ def printed_reports(base: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM reports WHERE outcome='printed'").fetchone()[0])
 
 
+def kill_all(proc: subprocess.Popen[str], peers: list[psutil.Process]) -> None:
+    """After a failed test: the kiosk and whatever it started, so no pcscd is left to block the next run."""
+    for p in [*peers, psutil.Process(proc.pid)] if proc.poll() is None else peers:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def stop_with_sigterm(proc: subprocess.Popen[str], base: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -124,9 +133,12 @@ system_reason = (missing_requirements() or ("another pcscd is running" if runnin
 def test_sigterm_stops_every_peer_of_a_system_simulation(tmp_path: Path) -> None:
     proc, _url = start_kiosk(tmp_path, "system")
     peers = psutil.Process(proc.pid).children(recursive=True)
-    names = {p.name() for p in peers}
-    assert {"pcscd", "cupsd"} <= names and any(n.startswith("ippeveprinter") for n in names), names
-    stop_with_sigterm(proc, tmp_path)
-    _gone, alive = psutil.wait_procs(peers, timeout=10)
-    assert alive == [], f"left running: {[p.name() for p in alive]}"
+    try:
+        names = {p.name() for p in peers}
+        assert {"pcscd", "cupsd"} <= names and any(n.startswith("ippeveprinter") for n in names), names
+        stop_with_sigterm(proc, tmp_path)
+        _gone, alive = psutil.wait_procs(peers, timeout=10)
+        assert alive == [], f"left running: {[p.name() for p in alive]}"
+    finally:
+        kill_all(proc, peers)
     assert running_pcscd() is None  # the next start finds pcscd's one slot free

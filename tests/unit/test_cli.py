@@ -57,13 +57,16 @@ def _hardware_config(tmp_path: Path, devices: str) -> Path:
     return cfg
 
 
-def test_doctor_refuses_a_device_without_transport_outside_simulation(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = _hardware_config(tmp_path, REAL_DEVICES_TOML.replace('[devices.card_printer]\ntransport = "cups"\n', ""))
+def test_doctor_refuses_devices_without_transport_outside_simulation(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """No device section at all: the in-process simulator must not stand in for the hardware."""
+    cfg = _hardware_config(tmp_path, "")
     assert main(["doctor", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert "'devices.card_printer.transport': a real transport (cups) is required outside simulation" in err
-    assert not (tmp_path / "out").exists()
+    for name, transport in (("card_reader", "pcsc"), ("card_printer", "cups"), ("document_printer", "cups"),
+                            ("receipt_printer", "serial or network or usb"), ("camera", "opencv")):
+        assert f"'devices.{name}.transport': a real transport ({transport}) is required outside simulation" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "data").exists()  # nothing started, nothing printed
 
 
 def test_run_refuses_to_start_with_a_simulated_device_outside_simulation(tmp_path: Path) -> None:
