@@ -98,6 +98,7 @@ class DevicesSection:
     document_printer: DeviceSection = _device(profile="office-laser-a4", queue="a4")
     receipt_printer: DeviceSection = _device(profile="thermal-80mm", required=False)
     poll_interval_s: float = 2.0
+    call_timeout_s: float = 1.5  # a status probe past this reads "unknown" (not answering); above the drivers' own 1 s
 
 
 @dataclass
@@ -265,6 +266,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
     if cfg.sim.mode not in ("off", "inprocess", "system"):
         problems.append("'sim.mode': expected off, inprocess or system")
     _check_devices(cfg, problems)
+    if not 0 < cfg.devices.call_timeout_s <= 10 or cfg.devices.poll_interval_s <= 0:
+        problems.append("'devices.call_timeout_s' must be between 0 and 10 s and 'devices.poll_interval_s' positive")
     if cfg.kiosk.retention_days < 1:
         problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):

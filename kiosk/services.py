@@ -52,7 +52,7 @@ class Kiosk:
         self.devices = devices
         self.central = central
         self.started_at = time.time()
-        self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s)
+        self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s, cfg.devices.call_timeout_s)
         self.service = ServiceMode(store, devices, self.monitor)
         self.pins = PinPolicy(store, cfg.pins)
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",

@@ -37,7 +37,7 @@ class _Probe:
 
 
 class DeviceMonitor:
-    def __init__(self, devices: Devices, store: Store, interval_s: float, call_timeout_s: float = 1.0) -> None:
+    def __init__(self, devices: Devices, store: Store, interval_s: float, call_timeout_s: float = 1.5) -> None:
         self.devices = devices
         self.store = store
         self.call_timeout_s = call_timeout_s

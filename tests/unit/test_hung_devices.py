@@ -89,7 +89,7 @@ def test_a_hung_reader_leaves_the_welcome_page_poll_and_login_answering(
         "csrf_token": token, "tech_id": "T01", "password": "correct-horse-9"}))
     assert login.status_code == 302
 
-    answers_within(lambda: kiosk.monitor.refresh(), 1.5)
+    answers_within(lambda: kiosk.monitor.refresh(), 2.0)
     reader = kiosk.monitor.status("card_reader")
     assert (reader.state, reader.code) == (DeviceState.UNKNOWN, "not-answering")
     assert until(lambda: not client.get("/poll").json["card"])  # an answer older than the bound is no card
@@ -101,12 +101,12 @@ def test_a_hung_print_server_reads_not_answering_and_the_kiosk_out_of_service(
         kiosk: SimulatedKiosk, release: threading.Event, monkeypatch: pytest.MonkeyPatch) -> None:
     client = create_app(kiosk).test_client()
     hang(kiosk.sim.cups, "getPrinterAttributes", release, monkeypatch)  # cupsd frozen
-    status = answers_within(lambda: kiosk.monitor.fresh("card_printer"), 1.5)  # the plan's probe is bounded too
+    status = answers_within(lambda: kiosk.monitor.fresh("card_printer"), 2.0)  # the plan's probe is bounded too
     assert (status.state, status.code) == (DeviceState.UNKNOWN, "not-answering")
-    answers_within(lambda: kiosk.monitor.refresh(), 1.5)
+    answers_within(lambda: kiosk.monitor.refresh(), 2.0)
     threads_before = threading.active_count()
     for _ in range(3):  # a probe still hanging is waited for again, never started twice
-        answers_within(lambda: kiosk.monitor.refresh(), 1.5)
+        answers_within(lambda: kiosk.monitor.refresh(), 2.0)
     assert threading.active_count() <= threads_before
     assert "card_printer: not-answering" in kiosk.availability().reasons
     assert answers_within(lambda: client.get("/").status_code) == 503  # told at once, not after a hang
