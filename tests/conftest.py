@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.cli.composition import SimulatedKiosk, build_kiosk
+from kiosk.cli.composition import build_kiosk
+from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.config import Config, load
 
 ROOT = Path(__file__).resolve().parent.parent

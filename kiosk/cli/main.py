@@ -29,7 +29,7 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.cli.composition import SimulatedKiosk, build_kiosk
+    from kiosk.cli.composition import build_kiosk
     from ui import create_app
     from ui.api import start_status_listener
     from ui.server import serve
@@ -43,14 +43,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         kiosk.start()
         app = create_app(kiosk)
         status = start_status_listener(kiosk)  # None unless [status] port is set
-        if isinstance(kiosk, SimulatedKiosk):
-            # The demo PINs are issued once the server listens: a simulator convenience, not part of start-up.
-            banner = kiosk.banner
-            threading.Thread(target=lambda: print(banner(), flush=True), name="banner", daemon=True).start()
+        if cfg.sim.mode != "off":  # the simulator's modules are not even imported for real hardware
+            from kiosk.cli.simulation import SimulatedKiosk
+            if isinstance(kiosk, SimulatedKiosk):
+                # The demo PINs are issued once the server listens: a simulator convenience, not part of start-up.
+                banner = kiosk.banner
+                threading.Thread(target=lambda: print(banner(), flush=True), name="banner", daemon=True).start()
         serve(app, cfg.ui.host, cfg.ui.port)  # returns on SIGINT or SIGTERM once its request threads are done
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
         try:
             if status:
                 status.stop()

@@ -118,7 +118,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     import printer_profiles
     from drivers.base import DeviceError
     from kiosk.cli.args import config_from_args
-    from kiosk.cli.composition import devices_for
+    from kiosk.cli.devices import devices_for
 
     name = DEVICE_FOR[args.kind]
     cfg = _only(config_from_args(args), name)

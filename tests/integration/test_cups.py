@@ -204,7 +204,7 @@ def test_lost_cupsd_is_offline_not_a_crash(tmp_path: Path) -> None:
 
 def test_citizen_print_transaction_through_real_cupsd(make_kiosk: Callable[..., object]) -> None:
     """The whole flow in ``--sim=system``: plan, blank, submit to cupsd, printed, reported, receipt on the pty."""
-    from kiosk.cli.composition import SimulatedKiosk
+    from kiosk.cli.simulation import SimulatedKiosk
 
     k: SimulatedKiosk = make_kiosk(**{"sim.mode": "system"})  # type: ignore[assignment]
     assert k.system_sim is not None and "cups" in k.system_sim.peers

@@ -12,7 +12,7 @@ import pytest
 from hardware_sim.cupsd import missing as cups_missing
 from hardware_sim.panel import SimulatorPanel
 from hardware_sim.pcscd import missing_requirements, running_pcscd
-from kiosk.cli.composition import SimulatedKiosk
+from kiosk.cli.simulation import SimulatedKiosk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 _reason = (missing_requirements() or ("another pcscd is running" if running_pcscd() else "")

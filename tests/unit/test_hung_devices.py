@@ -19,7 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from drivers.base import DeviceState
-from kiosk.cli.composition import SimulatedKiosk
+from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.staff.technicians import TechnicianAccounts
 from ui import create_app
 
