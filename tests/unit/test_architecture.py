@@ -23,3 +23,13 @@ def test_import_contracts_are_kept() -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "Contracts: 6 kept, 0 broken." in out.stdout
+
+
+def test_a_kiosk_for_real_hardware_loads_no_simulator() -> None:
+    """The composition root imports hardware_sim only when a simulation is asked for."""
+    code = ("import sys, kiosk.cli.main, kiosk.cli.composition, kiosk.cli.devices, ui, ui.api; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'hardware_sim'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
