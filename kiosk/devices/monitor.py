@@ -3,15 +3,17 @@
 The monitor polls on its own supervised thread; the UI, maintenance and the status
 endpoint read the cache, never the hardware. pyscard and libcups calls block for as
 long as pcscd or cupsd is frozen, so no caller ever waits on one beyond ``call_timeout_s``:
-each probe runs on a daemon thread of its own, a device whose probe is past the bound
-reads ``unknown`` ("not answering"), and while that probe hangs no second one is started
-for the device (threads do not pile up). A device that fails is reported, not fatal:
+each device's probes run in turn on a daemon worker thread of its own, a device whose
+probe is past the bound reads ``unknown`` ("not answering"), and while that probe hangs no
+second one is queued for the device. One long-lived thread per device, not one per probe:
+pyscard's PC/SC context is per thread, and pcsc-lite allows a client only a few. A device that fails is reported, not fatal:
 availability is worked out from the devices each service requires.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,11 +31,32 @@ NOT_ANSWERING = "not-answering"
 
 @dataclass
 class _Probe:
-    """One status call in flight on its own thread."""
+    """One status call, queued or running on the device's worker."""
 
     started: float
     done: threading.Event = field(default_factory=threading.Event)
     result: DeviceStatus | None = None
+
+
+class _ProbeWorker:
+    """Runs one device's status probes in turn on its own daemon thread."""
+
+    def __init__(self, name: str, device: Device) -> None:
+        self.device = device
+        self._queue: queue.SimpleQueue[_Probe | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=f"probe-{name}", daemon=True).start()
+
+    def submit(self, probe: _Probe) -> None:
+        self._queue.put(probe)
+
+    def stop(self) -> None:
+        """Ends the thread after the probe it runs now (a hung one ends when the device answers at last)."""
+        self._queue.put(None)
+
+    def _serve(self) -> None:
+        while (probe := self._queue.get()) is not None:
+            probe.result = safe_status(self.device)
+            probe.done.set()
 
 
 class DeviceMonitor:
@@ -43,6 +66,7 @@ class DeviceMonitor:
         self.call_timeout_s = call_timeout_s
         self._cache: dict[str, DeviceStatus] = {}
         self._inflight: dict[str, _Probe] = {}
+        self._workers: dict[str, _ProbeWorker] = {}
         self._lock = threading.Lock()
         self.loop = SupervisedLoop("device-monitor", self.refresh, interval_s, self._loop_transition)
         reader = devices.get("card_reader")
@@ -58,6 +82,10 @@ class DeviceMonitor:
         self.loop.stop()
         if self.card_watch:
             self.card_watch.stop()
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.stop()
 
     def refresh(self, names: tuple[str, ...] | None = None) -> dict[str, DeviceStatus]:
         """Probes the devices (all, or ``names``) in parallel; returns within about ``call_timeout_s``.
@@ -92,13 +120,11 @@ class DeviceMonitor:
                 return probe
             probe = _Probe(time.monotonic())
             self._inflight[name] = probe
-        threading.Thread(target=self._run, args=(probe, dev), name=f"probe-{name}", daemon=True).start()
+            worker = self._workers.get(name)
+            if worker is None or worker.device is not dev:
+                worker = self._workers[name] = _ProbeWorker(name, dev)
+            worker.submit(probe)
         return probe
-
-    @staticmethod
-    def _run(probe: _Probe, dev: Device) -> None:
-        probe.result = safe_status(dev)
-        probe.done.set()
 
     def _record(self, name: str, new: DeviceStatus) -> None:
         with self._lock:

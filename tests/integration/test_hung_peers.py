@@ -24,6 +24,7 @@ import pytest
 
 from hardware_sim.cupsd import missing as cups_missing
 from hardware_sim.pcscd import missing_requirements, running_pcscd
+from kiosk.cli.simulation import SimulatedKiosk
 from tests.integration.test_shutdown import ROOT, csrf, kill_all, start_kiosk, stop_with_sigterm
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -91,3 +92,15 @@ def test_frozen_pcscd_and_cupsd_leave_the_ui_and_login_answering(tmp_path: Path)
             if p.is_running():
                 p.send_signal(signal.SIGCONT)
         kill_all(proc, peers)
+
+
+def test_many_probes_keep_the_real_reader_online(make_kiosk: Callable[..., SimulatedKiosk], tmp_path: Path) -> None:
+    """Each device is probed on one long-lived worker. pyscard keeps a PC/SC context per thread: with a thread
+    per probe, pcscd refused new contexts after a few hundred probes (0x8010006a), ten minutes of polling."""
+    k = make_kiosk(tmp_path, **{"sim.mode": "system", "devices.card_printer.enabled": False,
+                                "devices.document_printer.enabled": False, "devices.camera.enabled": False})
+    k.monitor.loop.stop()
+    for _ in range(400):
+        k.monitor.refresh(("card_reader",))
+    status = k.monitor.status("card_reader")
+    assert status.state.value == "online", status
