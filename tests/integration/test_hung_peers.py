@@ -2,7 +2,7 @@
 
 A ``python -m kiosk.cli run --sim=system`` kiosk talks to a real pcscd (vpcd reader) and a
 private cupsd. With both stopped, every pyscard and libcups call blocks. The welcome page, its
-card poll (twenty at once, as several screens' timers would) and the maintenance login must
+card poll (a dozen at once, as several screens' timers would) and the maintenance login must
 still answer within a second, and the devices read as not answering; once the peers go on,
 the kiosk serves again. Needs the one pcscd slot: run under ``flock /tmp/adm-pcscd.lock``.
 """
@@ -57,10 +57,13 @@ def test_frozen_pcscd_and_cupsd_leave_the_ui_and_login_answering(tmp_path: Path)
             c.get("/poll")
             for p in frozen:
                 p.send_signal(signal.SIGSTOP)
-            time.sleep(3)  # the monitor's next probes are now stuck in pyscard and libcups
+            deadline = time.monotonic() + 20  # until the monitor's probes, stuck in pyscard and libcups, time out
+            while (page := timed(lambda: c.get("/")))[1] != 503 and time.monotonic() < deadline:
+                assert page[0] < BOUND_S, f"the welcome page took {page[0]:.3f} s"
+                time.sleep(0.2)
             times: list[tuple[float, int]] = []
             polls = [threading.Thread(target=lambda: times.append(timed(lambda: httpx.get(url + "/poll", timeout=30))))
-                     for _ in range(20)]
+                     for _ in range(12)]
             for t in polls:
                 t.start()
             for t in polls:
@@ -70,15 +73,16 @@ def test_frozen_pcscd_and_cupsd_leave_the_ui_and_login_answering(tmp_path: Path)
             token = csrf(c.get("/maintenance/login").text)
             login = timed(lambda: c.post("/maintenance/login", data={"csrf_token": token, "tech_id": "T01",
                                                                       "password": PASSWORD}))
-            print(f"\nfrozen peers: poll max {max(t for t, _ in times):.3f} s, welcome {welcome[0]:.3f} s, "
-                  f"login page {login_page[0]:.3f} s, login {login[0]:.3f} s")
-            assert len(times) == 20 and all(s == 200 for _, s in times)
-            assert max(t for t, _ in times) < BOUND_S
-            assert welcome[0] < BOUND_S and welcome[1] == 503  # out of service at once: the printers do not answer
-            assert login_page[0] < BOUND_S and login_page[1] == 200
-            assert login[0] < BOUND_S and login[1] == 302
+            measured = (f"poll max {max(t for t, _ in times):.3f} s, welcome {welcome[0]:.3f} s, "
+                        f"login page {login_page[0]:.3f} s, login {login[0]:.3f} s")
+            print(f"\nfrozen peers: {measured}")
+            assert len(times) == 12 and all(s == 200 for _, s in times), measured
+            assert max(t for t, _ in times) < BOUND_S, measured
+            assert welcome[0] < BOUND_S and welcome[1] == 503, measured  # out of service at once: printers silent
+            assert login_page[0] < BOUND_S and login_page[1] == 200, measured
+            assert login[0] < BOUND_S and login[1] == 302, measured
             dash = c.get("/maintenance/").text
-            assert "not-answering" in dash  # the technician sees which devices do not answer
+            assert "not-answering" in dash, dash[-2000:]  # the technician sees which devices do not answer
             for p in frozen:
                 p.send_signal(signal.SIGCONT)
             c.post("/maintenance/logout", data={"csrf_token": token})
