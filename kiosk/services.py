@@ -20,6 +20,7 @@ from kiosk.citizen.scanning import Scanner
 from kiosk.citizen.session import Sessions
 from kiosk.config import Config
 from kiosk.devices.builder import Devices
+from kiosk.devices.card_reads import CardReads
 from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
@@ -63,6 +64,8 @@ class Kiosk:
                                  receipt=self.receipts.print_receipt)
         self.outbox = OutboxSender(store, central)
         self.scanner = Scanner(devices.get("camera"), central)
+        reader = devices.get("card_reader")
+        self.card_reads = CardReads(reader) if reader is not None else None
         self.events = Events(store)
         self.tokens = Tokens(store)
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)

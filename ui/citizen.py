@@ -168,7 +168,7 @@ def card_read() -> Any:
     if reader is None:
         return jsonify(error=_("The card reader is not working. Please type your NIK instead.")), 409
     try:
-        data = reader.read()
+        data = kiosk().card_reads.read()  # on the reader's worker, within a deadline: a frozen pcscd cannot hang us
     except DeviceError as exc:
         kiosk().store.audit("device", "card-read-failed", code=exc.code)
         return jsonify(error=_(exc.citizen_message), code=exc.code), 409

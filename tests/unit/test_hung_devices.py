@@ -19,8 +19,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from drivers.base import DeviceState
+from drivers.card_reader import READER_DOWN
 from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.staff.technicians import TechnicianAccounts
+from tools.i18n_id import ID
 from ui import create_app
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -112,3 +114,20 @@ def test_a_hung_print_server_reads_not_answering_and_the_kiosk_out_of_service(
     assert answers_within(lambda: client.get("/").status_code) == 503  # told at once, not after a hang
     release.set()
     assert until(lambda: kiosk.monitor.refresh()["card_printer"].ready)
+
+
+def test_a_card_tap_on_a_hung_reader_is_answered_within_its_deadline(
+        kiosk: SimulatedKiosk, release: threading.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(kiosk)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    kiosk.sim.insert_card(next(iter(kiosk.sim.cards)))
+    kiosk.card_reads.deadline_s = 0.5
+    hang(kiosk.sim.pcsc, "connect", release, monkeypatch)  # pcscd frozen in the middle of a tap
+    first = answers_within(lambda: client.post("/card/read"))
+    assert (first.status_code, first.json["code"]) == (409, "not-answering")
+    assert first.json["error"] == ID[READER_DOWN]  # the citizen is told to type the NIK, in Bahasa Indonesia
+    second = answers_within(lambda: client.post("/card/read"), 0.3)  # refused at once, not queued behind the hang
+    assert (second.status_code, second.json["code"]) == (409, "reader-busy")
+    release.set()
+    assert until(lambda: client.post("/card/read").status_code == 200)  # pcscd back: the tap works again
