@@ -18,7 +18,7 @@ help:
 	@echo "make run    - start the kiosk with simulated hardware on http://127.0.0.1:8000 (no root needed)"
 	@echo "make test   - install what the tests need (apt packages when root) and run the whole suite"
 	@echo "make bench  - run the benchmarks and print their tables"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import-linter contracts"
 	@echo "make screens - screenshots of every screen (both languages) into docs/screens/"
 	@echo "make soak   - the concurrent soak (2,000 sessions, faults mid-job) and docs/reliability.md"
 
@@ -63,7 +63,9 @@ system-deps:
 		echo "tests that need them will be skipped with a reason"; \
 	fi
 
+# The import-linter contracts first (ARCHITECTURE.md section 1): a broken layer fails in a second, before the suite.
 test: system-deps $(VENV)/.test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(VENV)/.test
@@ -71,6 +73,7 @@ unit: $(VENV)/.test
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check kiosk drivers ui printer_profiles hardware_sim tests bench tools
+	$(VENV)/bin/lint-imports
 
 bench: system-deps $(VENV)/.test
 	@for b in bench/bench_*.py; do echo; echo "== $$b"; $(PY) $$b || echo "($$b failed)"; done

@@ -36,12 +36,12 @@ def free_port() -> int:
 def bench_pin_to_job(n: int = 30) -> tuple[list[float], list[float]]:
     import httpx
 
-    from kiosk.services import Kiosk
+    from kiosk.cli.composition import build_kiosk
     from tests.conftest import sim_config
     from ui import create_app
 
     base = Path(tempfile.mkdtemp(prefix="adm-bench-"))
-    k = Kiosk.build(sim_config(base))
+    k = build_kiosk(sim_config(base))
     k.start()
     app = create_app(k)
     app.config["WTF_CSRF_ENABLED"] = False
@@ -53,13 +53,13 @@ def bench_pin_to_job(n: int = 30) -> tuple[list[float], list[float]]:
             ident_nik = k.issue_demo_pins()[i % 2]
             c = app.test_client()
             c.post("/nik", data={"nik": ident_nik.nik})
-            jobs_before = set(k.devices.sim.cups.jobs)
+            jobs_before = set(k.sim.cups.jobs)
             t0 = time.monotonic()
             c.post("/pin", data={"pin": ident_nik.pin})
             docs = re.findall(r'name="doc" value="([^"]+)"', c.get("/documents").text)
             c.post("/print", data={"doc": docs})
             while True:
-                new = [j for j in k.devices.sim.cups.jobs.values() if j.id not in jobs_before]
+                new = [j for j in k.sim.cups.jobs.values() if j.id not in jobs_before]
                 if new:
                     times.append((min(j.submitted for j in new) - t0) * 1000)
                     break

@@ -30,6 +30,7 @@ os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(ROOT / "var" / "cach
 
 import httpx  # noqa: E402
 
+from kiosk.cli.composition import build_kiosk  # noqa: E402
 from kiosk.config import load  # noqa: E402
 from kiosk.services import Kiosk  # noqa: E402
 from kiosk.staff.tokens import Tokens  # noqa: E402
@@ -38,11 +39,11 @@ from ui.api import StatusListener  # noqa: E402
 MAX_REQUESTS = 20_000
 
 
-def build_kiosk(base: Path, kid: str) -> Kiosk:
+def bench_kiosk(base: Path, kid: str) -> Kiosk:
     cfg = load(env={}, overrides={"sim.mode": "inprocess", "kiosk.id": kid, "kiosk.data_dir": str(base / "data"),
                                   "sim.state_dir": str(base / "sim"), "sim.output_dir": str(base / "sim" / "out"),
                                   "status.heartbeat_interval_s": 0})
-    k = Kiosk.build(cfg)
+    k = build_kiosk(cfg)
     k.start()
     return k
 
@@ -160,10 +161,10 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="adm-bench-status-"))
     kiosks: list[tuple[Kiosk, StatusListener]] = []
     try:
-        k = build_kiosk(base / "k00", "ADM-BENCH-0000")
+        k = bench_kiosk(base / "k00", "ADM-BENCH-0000")
         rows = fill_history(k, args.history_days)
         token = Tokens(k.store).create("bench")
-        empty_k = build_kiosk(base / "empty", "ADM-BENCH-EMPTY")
+        empty_k = bench_kiosk(base / "empty", "ADM-BENCH-EMPTY")
         snap_full = timed(k.telemetry.snapshot, 100)
         snap_empty = timed(empty_k.telemetry.snapshot, 100)
         metrics = timed(k.telemetry.metrics, 50)
@@ -172,7 +173,7 @@ def main() -> int:
         rps_status = load_test(listener.url + "/api/v1/status", token, args.seconds, args.clients)
         rps_metrics = load_test(listener.url + "/metrics", token, args.seconds, args.clients)
         for i in range(1, args.kiosks):
-            ki = build_kiosk(base / f"k{i:02d}", f"ADM-BENCH-{i:04d}")
+            ki = bench_kiosk(base / f"k{i:02d}", f"ADM-BENCH-{i:04d}")
             Tokens(ki.store).create("bench", token=token)
             kiosks.append((ki, StatusListener(ki, "127.0.0.1", 0).start()))
         scrape = scrape_durations(kiosks, token, base, args.scrape_seconds)

@@ -186,6 +186,19 @@ class Camera:
                 return 0, 0.0, None
             return self._frame_id, self._frame_at, self._frame
 
+    def snapshot_jpeg(self, width: int = 640, quality: int = 70, timeout_s: float = 1.0) -> bytes | None:
+        """The newest frame scaled to ``width`` as JPEG (the maintenance live preview); None without a frame."""
+        _id, _at, frame = self.latest(timeout_s=timeout_s)
+        if frame is None:
+            return None
+        try:
+            import cv2
+        except ImportError as exc:
+            raise MissingLibraryError("cv2", "opencv-python-headless") from exc
+        small = cv2.resize(frame, (width, int(frame.shape[0] * width / frame.shape[1])))
+        ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return jpeg.tobytes() if ok else None
+
     # -- the device contract --------------------------------------------------------------
 
     def status(self) -> DeviceStatus:

@@ -21,7 +21,7 @@ PENDING, HELD, PROCESSING, STOPPED, CANCELED, ABORTED, COMPLETED = 3, 4, 5, 6, 7
 FINAL = {CANCELED: "canceled", ABORTED: "aborted", COMPLETED: "completed"}
 IDLE, BUSY, HALTED = 3, 4, 5  # printer-state
 
-# printer-state-reasons keyword -> (state, code, media, citizen msgid); -report reasons are informational
+# printer-state-reasons keyword -> (state, code); -report: history in a queue, a fault when the printer says it
 REASONS: dict[str, tuple[DeviceState, str]] = {
     "media-empty": (DeviceState.USER_ERROR, "media-empty"),
     "media-needed": (DeviceState.USER_ERROR, "media-empty"),

@@ -33,13 +33,12 @@ def capabilities_cache_dir() -> Path:
 
 
 def _escpos() -> Any:
-    if "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ:
-        cache = capabilities_cache_dir()
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache)
-        except OSError:
-            pass  # a read-only home: python-escpos falls back to a temporary directory
+    cache = Path(os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR") or capabilities_cache_dir())
+    try:  # python-escpos writes its pickle there on import and fails when the directory is missing
+        cache.mkdir(parents=True, exist_ok=True)
+        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache)
+    except OSError:  # a read-only home: python-escpos falls back to a temporary directory
+        os.environ.pop("ESCPOS_CAPABILITIES_PICKLE_DIR", None)
     try:
         import escpos.escpos
         import escpos.printer

@@ -12,47 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hardware_sim.receipt_model import Printed, QrCode, StyledLine
+from hardware_sim.receipt_png import render
 
 ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
 # ESC commands and how many parameter bytes follow them
 _ESC_ARGS = {0x40: 0, 0x21: 1, 0x45: 1, 0x2D: 1, 0x61: 1, 0x64: 1, 0x74: 1, 0x4D: 1, 0x47: 1, 0x7B: 1,
              0x4A: 1, 0x32: 0, 0x33: 1, 0x52: 1, 0x56: 1, 0x20: 1, 0x70: 3, 0x63: 2, 0x69: 0, 0x6D: 0}
 _GS_ARGS = {0x21: 1, 0x42: 1, 0x48: 1, 0x66: 1, 0x68: 1, 0x77: 1, 0x62: 1, 0x61: 1, 0x49: 1, 0x72: 1}
-
-
-@dataclass(frozen=True)
-class StyledLine:
-    text: str
-    bold: bool = False
-    width: int = 1  # character magnification
-    height: int = 1
-    align: str = "left"
-
-
-@dataclass(frozen=True)
-class QrCode:
-    data: bytes
-    module: int = 3  # dots per module (GS ( k fn 67)
-    align: str = "left"
-
-
-@dataclass
-class Printed:
-    """One receipt: from one cut (or start) to the next."""
-
-    lines: list[str] = field(default_factory=list)
-    qr: list[bytes] = field(default_factory=list)
-    raw: bytearray = field(default_factory=bytearray)
-    cut: bool = False
-    items: list[StyledLine | QrCode] = field(default_factory=list)  # in paper order, for rendering
-    png: Path | None = None
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 _ALIGN = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
@@ -234,8 +204,6 @@ class EscposEmulator:
 
     def save_png(self, receipt: Printed, path: str | Path) -> Path:
         """Renders ``receipt`` as the paper would look (see ``receipt_png``) and writes it."""
-        from hardware_sim.receipt_png import render
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         render(receipt, self.width_dots).save(path)

@@ -2,7 +2,8 @@
 
 ``SimHardware`` owns the simulated peers (a PC/SC reader with virtual e-KTPs, a CUPS-like
 spool, an ESC/POS emulator, a frame source) and is what the simulator panel and the tests
-use to insert a card, show a QR code or inject a fault.
+use to insert a card, show a QR code or inject a fault. ``register`` plugs its ``sim``
+transports into the kiosk's transport registry when the composition root asks for them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from hardware_sim.ektp_card import VirtualEktp
 from hardware_sim.escpos_emulator import EscposEmulator
 from hardware_sim.pcsc_inprocess import SimPcsc
 from hardware_sim.spool import SimCups
-from kiosk.config import Config, DeviceSection
+from kiosk.config import Config
+from kiosk.devices.registry import DeviceSpec, TransportRegistry
 from printer_profiles import PrinterProfile
 
 
@@ -54,29 +56,37 @@ class SimHardware:
         self.camera = SimFrameSource()
         self.cards = VirtualCards(sam_key)
 
-    def build(self, name: str, dc: DeviceSection, profile: PrinterProfile | None) -> Device:
-        if name == "card_reader":
-            from drivers.card_reader import CardReader
-            return CardReader(name, self.pcsc, self.sam_key)
-        if name in ("card_printer", "document_printer"):
-            from drivers.printers import CupsPrinter
-            assert profile is not None
-            hopper = profile.supplies["hopper"].capacity if "hopper" in profile.supplies else None
-            markers = [k for k in profile.supplies if k in ("ribbon", "film", "toner")]
-            self.cups.add_queue(dc.queue, seconds_per_job=0.4 if name == "card_printer" else 0.2, hopper=hopper,
-                                marker_names=markers, marker_levels=[100] * len(markers))
-            return CupsPrinter(name, dc.queue, self.cups, profile.cups_options)
-        if name == "receipt_printer":
-            from drivers.receipt import ReceiptPrinter, stream_printer
-            assert profile is not None
-            esc = profile.escpos
-            return ReceiptPrinter(name, stream_printer(self.escpos, str(esc.get("capabilities", "default"))),
-                                  int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
-        if name == "camera":
-            from drivers.camera import Camera
-            from drivers.decoders import make_decoder
-            return Camera(name, lambda: self.camera, make_decoder(dc.decoder))
-        raise ValueError(f"unknown device {name!r}")
+    def register(self, registry: TransportRegistry) -> None:
+        """Adds the ``sim`` transport of every device class to the kiosk's registry."""
+        registry.register("card_reader", "sim", self._card_reader)
+        registry.register("card_printer", "sim", self._cups_printer)
+        registry.register("document_printer", "sim", self._cups_printer)
+        registry.register("receipt_printer", "sim", self._receipt_printer)
+        registry.register("camera", "sim", self._camera)
+
+    def _card_reader(self, spec: DeviceSpec) -> Device:
+        from drivers.card_reader import CardReader
+        return CardReader(spec.name, self.pcsc, self.sam_key)
+
+    def _cups_printer(self, spec: DeviceSpec) -> Device:
+        from drivers.printers import CupsPrinter
+        profile = _profile(spec)
+        hopper = profile.supplies["hopper"].capacity if "hopper" in profile.supplies else None
+        markers = [k for k in profile.supplies if k in ("ribbon", "film", "toner")]
+        self.cups.add_queue(spec.config.queue, seconds_per_job=0.4 if spec.name == "card_printer" else 0.2,
+                            hopper=hopper, marker_names=markers, marker_levels=[100] * len(markers))
+        return CupsPrinter(spec.name, spec.config.queue, self.cups, profile.cups_options)
+
+    def _receipt_printer(self, spec: DeviceSpec) -> Device:
+        from drivers.receipt import ReceiptPrinter, stream_printer
+        esc = _profile(spec).escpos
+        return ReceiptPrinter(spec.name, stream_printer(self.escpos, str(esc.get("capabilities", "default"))),
+                              int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
+
+    def _camera(self, spec: DeviceSpec) -> Device:
+        from drivers.camera import Camera
+        from drivers.decoders import make_decoder
+        return Camera(spec.name, lambda: self.camera, make_decoder(spec.config.decoder))
 
     # -- the simulator panel's verbs -----------------------------------------------------
 
@@ -95,3 +105,9 @@ class SimHardware:
     def queue(self, device: str) -> Any:
         dc = getattr(self.cfg.devices, device)
         return self.cups.queues[dc.queue]
+
+
+def _profile(spec: DeviceSpec) -> PrinterProfile:
+    if spec.profile is None:
+        raise ValueError(f"devices.{spec.name}: a printer needs a profile")
+    return spec.profile

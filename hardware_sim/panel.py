@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.base import N_
+from hardware_sim import citizens
 from kiosk.model import mask_nik
 
 # fault id -> (device it affects, technician-facing label msgid)
@@ -47,6 +48,8 @@ class DemoCard:
 
 
 class SimulatorPanel:
+    """Built by the composition root around its simulated kiosk (``kiosk.cli.composition.SimulatedKiosk``)."""
+
     all_faults = FAULTS
 
     def __init__(self, kiosk: Any) -> None:
@@ -54,11 +57,11 @@ class SimulatorPanel:
 
     @property
     def hardware(self) -> Any:
-        return self.kiosk.devices.sim  # hardware_sim.factory.SimHardware, or None
+        return self.kiosk.sim  # hardware_sim.factory.SimHardware, or None
 
     def _peer(self, name: str) -> Any:
         """A real system peer started by ``--sim=system`` (pcsc, cups, escpos, camera), or None."""
-        system = getattr(self.kiosk, "system_sim", None)
+        system = self.kiosk.system_sim
         return system.peers.get(name) if system is not None else None
 
     def _serves(self, device: str) -> bool:
@@ -77,7 +80,7 @@ class SimulatorPanel:
     @property
     def available(self) -> bool:
         return self.kiosk.cfg.sim.mode != "off" and (self.hardware is not None or self.central_faults is not None
-                                                      or getattr(self.kiosk, "system_sim", None) is not None)
+                                                      or self.kiosk.system_sim is not None)
 
     def faults(self) -> dict[str, tuple[str, str]]:
         """The faults this simulation can inject (hardware ones only with in-process hardware)."""
@@ -92,7 +95,6 @@ class SimulatorPanel:
 
     def _niks(self) -> list[str]:
         if self._peer("pcsc") is not None:
-            from hardware_sim import citizens  # kiosk imports the simulators only lazily
             return [ident.nik for ident, _ in citizens.DEMO]  # the vpcd card process holds the same citizens
         return list(self.hardware.cards) if self.hardware is not None else []
 
@@ -128,7 +130,7 @@ class SimulatorPanel:
         """(label, payload): a test pattern and each demo citizen's WhatsApp QR (``ADMWA1|...``)."""
         presets = [("ADM-SELFTEST", f"ADM-SELFTEST|{self.kiosk.cfg.kiosk.id}")]
         server = self.kiosk.central_server
-        for p in getattr(self.kiosk, "demo_pins", []) or []:
+        for p in self.kiosk.demo_pins:
             if server is not None and hasattr(server.sim, "whatsapp_qr"):
                 presets.append((f"WhatsApp QR {mask_nik(p.nik)}", server.sim.whatsapp_qr(p)))
         return presets

@@ -13,7 +13,7 @@ from functools import lru_cache
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from hardware_sim.escpos_emulator import Printed, QrCode, StyledLine
+from hardware_sim.receipt_model import Printed, QrCode, StyledLine
 
 CHAR_W, CHAR_H = 12, 24
 MARGIN = 8

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import printer_profiles
+
 
 class ConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
@@ -63,11 +65,14 @@ class SessionSection:
 
 @dataclass
 class DeviceSection:
-    """One device. ``transport``: ``sim`` (in-process simulator) or the real one."""
+    """One device. ``transport``: the real one; ``sim`` (the in-process simulator) only in simulation.
+
+    A section in the file sets only what it names: the rest keeps this device's defaults.
+    """
 
     enabled: bool = True
     required: bool = True
-    transport: str = "sim"  # card_reader: pcsc|sim; printers: cups|sim; receipt: serial|network|usb|sim; camera: opencv|sim
+    transport: str = ""  # card_reader: pcsc; printers: cups; receipt: serial|network|usb; camera: opencv
     profile: str = ""  # printer_profiles/<name>.toml
     queue: str = ""  # CUPS queue name
     reader: str = ""  # PC/SC reader name (substring)
@@ -93,6 +98,7 @@ class DevicesSection:
     document_printer: DeviceSection = _device(profile="office-laser-a4", queue="a4")
     receipt_printer: DeviceSection = _device(profile="thermal-80mm", required=False)
     poll_interval_s: float = 2.0
+    call_timeout_s: float = 1.5  # a status probe past this reads "unknown" (not answering); above the drivers' own 1 s
 
 
 @dataclass
@@ -101,7 +107,6 @@ class SimSection:
     state_dir: str = "var/sim"  # the simulated central's database and the system peers' work files
     output_dir: str = "var/sim/output"  # what the simulated printers "print"
     seed: int = 2024
-    demo_citizens: int = 3
     central_port: int = 0  # 0: any free loopback port
 
 
@@ -190,7 +195,7 @@ def load(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, st
             node = node.setdefault(p, {})
         node[last] = value
     problems: list[str] = []
-    cfg = _build(Config, data, "", problems)
+    cfg = _build(Config(), data, "", problems)
     if problems:
         raise ConfigError(problems)
     cfg.source = str(path or "")
@@ -200,10 +205,12 @@ def load(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, st
     return cfg
 
 
-def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+def _build(base: Any, data: Any, prefix: str, problems: list[str]) -> Any:
+    """``base`` (the defaults) with the keys ``data`` sets: a table merges over its defaults, never replaces them."""
+    cls = type(base)
     if not isinstance(data, dict):
         problems.append(f"{prefix.rstrip('.') or 'config'}: expected a table, got {data!r}")
-        return cls()
+        return base
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls) if not (cls is Config and f.name == "source")}
     kwargs: dict[str, Any] = {}
@@ -216,13 +223,13 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
             continue
         typ = hints[key]
         if dataclasses.is_dataclass(typ):
-            kwargs[key] = _build(typ, value, name + ".", problems)
+            kwargs[key] = _build(getattr(base, key), value, name + ".", problems)
         else:
             try:
                 kwargs[key] = _coerce(typ, value)
             except (TypeError, ValueError, OverflowError):  # OverflowError: `retries = inf` in TOML
                 problems.append(f"'{name}': expected {_type_name(typ)}, got {value!r}")
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs)
 
 
 def _type_name(typ: Any) -> str:
@@ -258,10 +265,9 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'kiosk.language': expected 'id' or 'en'")
     if cfg.sim.mode not in ("off", "inprocess", "system"):
         problems.append("'sim.mode': expected off, inprocess or system")
-    for name, dev in cfg.device_configs().items():
-        allowed = _TRANSPORTS[name]
-        if dev.transport not in allowed:
-            problems.append(f"'devices.{name}.transport': expected one of {', '.join(allowed)}, got {dev.transport!r}")
+    _check_devices(cfg, problems)
+    if not 0 < cfg.devices.call_timeout_s <= 10 or cfg.devices.poll_interval_s <= 0:
+        problems.append("'devices.call_timeout_s' must be between 0 and 10 s and 'devices.poll_interval_s' positive")
     if cfg.kiosk.retention_days < 1:
         problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
@@ -272,21 +278,80 @@ def _check(cfg: Config, problems: list[str]) -> None:
         for f in dataclasses.fields(getattr(cfg, sec)):
             if getattr(getattr(cfg, sec), f.name) <= 0:
                 problems.append(f"'{sec}.{f.name}' must be positive")
-    if not 0 <= cfg.status.port <= 65535:
-        problems.append("'status.port' must be between 0 (off) and 65535")
+    if not 1 <= cfg.ui.port <= 65535:
+        problems.append(f"'ui.port' must be between 1 and 65535, got {cfg.ui.port}")
+    for dotted, port in (("status.port", cfg.status.port), ("sim.central_port", cfg.sim.central_port)):
+        if not 0 <= port <= 65535:
+            problems.append(f"'{dotted}' must be between 0 (off or any free port) and 65535, got {port}")
     if cfg.status.heartbeat_interval_s < 0 or cfg.status.usage_window_days < 1:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
 
 
-_TRANSPORTS = {
-    "card_reader": ("sim", "pcsc"),
-    "camera": ("sim", "opencv"),
-    "card_printer": ("sim", "cups"),
-    "document_printer": ("sim", "cups"),
-    "receipt_printer": ("sim", "serial", "network", "usb"),
+# the real transports of each device; ``sim`` is the in-process simulator, for simulation only
+REAL_TRANSPORTS = {
+    "card_reader": ("pcsc",),
+    "camera": ("opencv",),
+    "card_printer": ("cups",),
+    "document_printer": ("cups",),
+    "receipt_printer": ("serial", "network", "usb"),
 }
+PROFILE_KIND = {"card_printer": "card", "document_printer": "document", "receipt_printer": "receipt"}
+
+
+def _check_devices(cfg: Config, problems: list[str]) -> None:
+    """Outside simulation every enabled device names a real transport: a simulator never stands in for one."""
+    for name, dev in cfg.device_configs().items():
+        real = REAL_TRANSPORTS[name]
+        key = f"'devices.{name}.transport'"
+        if dev.transport not in (*real, "sim", ""):
+            problems.append(f"{key}: expected one of {', '.join(real)}, got {dev.transport!r}")
+        elif cfg.sim.mode == "off" and dev.enabled and dev.transport not in real:
+            what = "'sim' is the simulator, for --sim only" if dev.transport == "sim" else "none is set"
+            problems.append(f"{key}: a real transport ({' or '.join(real)}) is required outside simulation; {what} "
+                            f"(or set 'devices.{name}.enabled = false')")
+        if name in PROFILE_KIND and dev.enabled:
+            _check_profile(name, dev, problems)
+        if name in ("card_printer", "document_printer") and dev.enabled and not dev.queue and cfg.sim.mode != "system":
+            problems.append(f"'devices.{name}.queue': the CUPS queue name is required")
+
+
+def _check_profile(name: str, dev: DeviceSection, problems: list[str]) -> None:
+    if not dev.profile:
+        problems.append(f"'devices.{name}.profile': a printer profile is required (printer_profiles/*.toml)")
+        return
+    try:
+        profile = printer_profiles.load(dev.profile)
+    except printer_profiles.ProfileError as exc:
+        problems.append(f"'devices.{name}.profile': {exc}")
+        return
+    if profile.kind != PROFILE_KIND[name]:
+        problems.append(f"'devices.{name}.profile': {dev.profile!r} is a {profile.kind} printer, "
+                        f"expected a {PROFILE_KIND[name]} printer")
+
+
+def check_secrets(cfg: Config) -> None:
+    """Secret files must be readable and the SAM key hex; raises ``ConfigError`` (never repeating a secret).
+
+    Called by what starts a kiosk (``run``, ``doctor``), not by every load: ``adm-kiosk token``
+    and ``technician`` need only the journal, and may run where the secrets are not readable.
+    """
+    problems: list[str] = []
+    values = {}
+    for dotted, value, file in (("central.kiosk_key", cfg.central.kiosk_key, cfg.central.kiosk_key_file),
+                                ("devices.card_reader.sam_key", cfg.devices.card_reader.sam_key,
+                                 cfg.devices.card_reader.sam_key_file)):
+        try:
+            values[dotted] = secret(value, file)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"'{dotted}_file': cannot read {file!r}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        bytes.fromhex(values.get("devices.card_reader.sam_key", ""))
+    except ValueError:
+        problems.append("'devices.card_reader.sam_key': expected the SAM key as hex digits (value not shown)")
+    if problems:
+        raise ConfigError(problems)
 
 
 def secret(value: str, file: str) -> str:

@@ -1,48 +1,43 @@
-"""The ``Kiosk``: wires config, journal, devices, central and the citizen services together.
+"""The ``Kiosk``: wires config, journal, devices, central and the services together, and runs their lifecycle.
 
 This is the object the UI receives (``create_app(kiosk)``); the UI calls its services and
-never a driver. In simulated modes it also owns the simulated central and hardware.
+never a driver. It is built by the composition root (``kiosk.cli.composition``) from a
+journal, a set of drivers and a central client; whether those stand for real hardware
+or a simulation it neither knows nor asks. Each service gets the typed parts it needs,
+never the kiosk itself.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from drivers.base import N_
-from kiosk import __version__
 from kiosk.citizen.central import CentralClient
+from kiosk.citizen.receipts import ReceiptService
 from kiosk.citizen.scanning import Scanner
-from kiosk.citizen.session import ActiveSession, Sessions
-from kiosk.config import Config, secret
-from kiosk.devices.monitor import DEVICE_NAMES, DeviceMonitor, Devices, build_devices, load_sam_key
+from kiosk.citizen.session import Sessions
+from kiosk.config import Config
+from kiosk.devices.builder import Devices
+from kiosk.devices.card_reads import CardReads
+from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
-from kiosk.model import DocumentKind
-from kiosk.printing.receipt import build_receipt
 from kiosk.printing.service import PrintService
+from kiosk.staff.events import Events
+from kiosk.staff.service_mode import Availability, ServiceMode
+from kiosk.staff.status import StatusSnapshot, loop_failure
 from kiosk.staff.telemetry import Telemetry
+from kiosk.staff.tokens import Tokens
 from kiosk.supervise import SupervisedLoop
 
 log = logging.getLogger(__name__)
-MODES = ("in_service", "out_of_service", "maintenance")
+SHUTDOWN_PRINT_BOUND_S = 30.0  # a stop waits this long for a print in progress to finish and be journaled
 
 
-@dataclass(frozen=True)
-class Availability:
-    available: bool
-    mode: str
-    reasons: list[str] = field(default_factory=list)  # technician-facing, e.g. "card_printer: media-jam"
-    message: str = ""  # citizen-facing msgid
-
-
-def _key_file(path: Path, nbytes: int = 32) -> bytes:
+def key_file(path: Path, nbytes: int = 32) -> bytes:
     """A per-kiosk secret made on first start (0600), never in the repository."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,81 +47,33 @@ def _key_file(path: Path, nbytes: int = 32) -> bytes:
 
 
 class Kiosk:
-    def __init__(self, cfg: Config, store: Store, devices: Devices, central: CentralClient,
-                 central_server: Any = None, system_sim: Any = None) -> None:
+    def __init__(self, cfg: Config, store: Store, devices: Devices, central: CentralClient) -> None:
         self.cfg = cfg
         self.store = store
         self.devices = devices
         self.central = central
-        self.central_server = central_server  # hardware_sim.central.CentralServer in sim modes
-        self.system_sim = system_sim  # hardware_sim.system.SystemSim in --sim=system
         self.started_at = time.time()
-        self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s)
+        self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s, cfg.devices.call_timeout_s)
+        self.service = ServiceMode(store, devices, self.monitor)
         self.pins = PinPolicy(store, cfg.pins)
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
                                      cfg.session.print_timeout_s)
-        nik_key = _key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
+        self.receipts = ReceiptService(store, devices, cfg.kiosk)
+        nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
-                                 receipt=self.print_receipt)
+                                 receipt=self.receipts.print_receipt)
         self.outbox = OutboxSender(store, central)
         self.scanner = Scanner(devices.get("camera"), central)
-        self.telemetry = Telemetry(self)
+        reader = devices.get("card_reader")
+        self.card_reads = CardReads(reader) if reader is not None else None
+        self.events = Events(store)
+        self.tokens = Tokens(store)
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
-        self.demo_pins: list[Any] = []
-        self.simulator: Any = None  # hardware_sim.panel.SimulatorPanel in simulated modes
+        self.status = StatusSnapshot(cfg, store, devices, self.monitor, self.service, self.printing, self.outbox,
+                                     central, self.started_at,
+                                     [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
+        self.telemetry = Telemetry(self.status, store, cfg.status)
         self._last_forget = 0.0
-
-    @classmethod
-    def build(cls, cfg: Config) -> Kiosk:
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(cfg.data_dir / "journal.sqlite3")
-        simulated = cfg.sim.mode != "off"
-        sam_key = load_sam_key(cfg) or (_key_file(cfg.data_dir / "sim-sam.key", 16) if simulated else b"")
-        system_sim = None
-        if cfg.sim.mode == "inprocess":
-            for name in DEVICE_NAMES:
-                getattr(cfg.devices, name).transport = "sim"
-        elif cfg.sim.mode == "system":
-            from hardware_sim.system import SystemSim
-            system_sim = SystemSim(cfg, sam_key).start()
-        try:
-            devices = build_devices(cfg, sam_key)
-        except BaseException:
-            if system_sim:
-                system_sim.stop()
-            raise
-        server = None
-        key = secret(cfg.central.kiosk_key, cfg.central.kiosk_key_file).encode()
-        url = cfg.central.url
-        if simulated and not url:
-            from hardware_sim.central import CentralServer, CentralSim
-            key = key or _key_file(cfg.data_dir / "central-sim.key")
-            sim = CentralSim(Path(cfg.sim.state_dir) / "central.db")
-            sim.register_kiosk(cfg.kiosk.id, key)
-            server = CentralServer(sim, cfg.sim.central_port).start()
-            url = server.url
-        central = CentralClient(url, cfg.kiosk.id, key, cfg.central.timeout_s, cfg.central.retries)
-        kiosk = cls(cfg, store, devices, central, server, system_sim)
-        if simulated:
-            from hardware_sim.panel import SimulatorPanel
-            kiosk.simulator = SimulatorPanel(kiosk)
-            kiosk._seed_simulation()
-        return kiosk
-
-    def _seed_simulation(self) -> None:
-        """First start of a simulated kiosk: a batch of blanks, as a technician would load."""
-        if self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1"):
-            return
-        for kind, prefix, count in (("ktp-el", "KTP", 80), ("kia", "KIA", 20)):
-            if not self.store.query_one("SELECT 1 FROM blank_cards WHERE kind=?", (kind,)):
-                self.printing.load_blanks(kind, f"SIM-{prefix}-1", [f"{prefix}-SIM-{i:06d}" for i in range(1, count + 1)],
-                                          actor="simulator")
-
-    def issue_demo_pins(self) -> list[Any]:
-        from hardware_sim import citizens
-        sim = self.central_server.sim
-        self.demo_pins = [sim.issue_pin(ident.nik, kinds) for ident, kinds in citizens.DEMO]
-        return self.demo_pins
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -138,17 +85,14 @@ class Kiosk:
         self.background.start()
 
     def stop(self) -> None:
+        """Lets prints in progress finish and be journaled (within a bound), ends sessions, flushes the outbox."""
         self.background.stop()
-        self.monitor.stop()
         for s in self.sessions.active():
-            self.sessions.wait_printed(s.id, 30)
+            self.sessions.wait_printed(s.id, SHUTDOWN_PRINT_BOUND_S)
             self.sessions.end(s.id, "shutdown")
+        self.monitor.stop()
         self.outbox.flush()
         self.central.close()
-        if self.central_server:
-            self.central_server.stop()
-        if self.system_sim:
-            self.system_sim.stop()
         self.store.close()
 
     def _tick(self) -> None:
@@ -160,85 +104,14 @@ class Kiosk:
         self.telemetry.heartbeat_tick()
         self.outbox.flush()
 
-    # -- state for the UI -----------------------------------------------------------------
+    # -- the service mode, for the UI and maintenance ------------------------------------------
 
     @property
     def mode(self) -> str:
-        return self.store.get_setting("mode", "in_service")
+        return self.service.mode
 
     def set_mode(self, mode: str, actor: str, message: str = "") -> None:
-        if mode not in MODES:
-            raise ValueError(mode)
-        self.store.set_setting("mode", mode)
-        self.store.set_setting("out_of_service_message", message)
-        self.store.audit("service", f"mode-{mode}", actor=actor)
+        self.service.set_mode(mode, actor, message)
 
     def availability(self) -> Availability:
-        if not self.store.healthy():  # nothing may be consumed that the journal cannot record
-            return Availability(False, "out_of_service", [f"journal: {self.store.fault}"],
-                                N_("This kiosk is temporarily out of service."))
-        mode = self.mode
-        if mode != "in_service":
-            return Availability(False, mode, [mode], N_("This kiosk is temporarily out of service."))
-        statuses = self.monitor.statuses()
-        reasons = [f"{name}: {st.code or st.state.value}" for name, st in statuses.items()
-                   if self.devices.configs[name].enabled and self.devices.configs[name].required and not st.ready]
-        if reasons:
-            return Availability(False, mode, reasons, N_("This kiosk is temporarily out of service."))
-        return Availability(True, mode)
-
-    def print_receipt(self, s: ActiveSession) -> str:
-        """Prints the session's receipt; returns an error code ('' when printed). Never raises."""
-        printer = self.devices.get("receipt_printer")
-        if printer is None or s.outcome is None:
-            return "no-receipt-printer"
-        from kiosk.i18n import translator
-        _ = translator(s.lang)
-        titles = {d.id: (_(d.kind.title), d.number if d.kind is not DocumentKind.KTP_EL else "") for d in s.documents}
-        serials = dict(self.store.query("SELECT document_id, blank_serial FROM print_jobs WHERE session_id=?", (s.id,)))
-        receipt = build_receipt(
-            kiosk_id=self.cfg.kiosk.id, location=self.cfg.kiosk.location, when=time.strftime("%d-%m-%Y %H:%M"),
-            nik_masked=s.nik.masked, reference=s.reference,
-            printed=[(titles[i][0], serials.get(i) or "") for i in s.outcome.printed if i in titles],
-            failed=[titles[i][0] for i in s.outcome.failed if i in titles],
-            columns=getattr(printer, "columns", 48), _=_)
-        try:
-            after = printer.print_receipt(receipt)
-        except Exception as exc:  # noqa: BLE001 - a receipt fault never undoes a printed document
-            code = getattr(exc, "code", type(exc).__name__)
-            self.store.audit("print", "receipt-failed", code=code)
-            return str(code)
-        if not after.ready:  # out of paper mid-receipt, or a printer that cannot say: the citizen notes the reference
-            code = after.code or "unconfirmed"
-            self.store.audit("print", "receipt-unconfirmed", code=code, reference=s.reference)
-            return code
-        self.store.audit("print", "receipt-printed", reference=s.reference)
-        return ""
-
-    def doctor(self) -> dict[str, Any]:
-        statuses = self.monitor.statuses()
-        avail = self.availability()
-        return {
-            "version": __version__, "kiosk": self.cfg.kiosk.id, "config": self.cfg.source or "(defaults)",
-            "mode": avail.mode, "available": avail.available, "reasons": avail.reasons,
-            "devices": {n: {**st.to_dict(), "ready": st.ready, "required": self.devices.configs[n].required,
-                            "enabled": self.devices.configs[n].enabled} for n, st in statuses.items()},
-            "central": {"reachable": self.central.ping(), "outbox_backlog": self.outbox.backlog()},
-            "disk_free_mb": shutil.disk_usage(self.cfg.data_dir).free // 2**20,
-        }
-
-    def banner(self) -> str:
-        lines = [f"ADM kiosk {__version__} ({self.cfg.kiosk.id}) on http://{self.cfg.ui.host}:{self.cfg.ui.port}/"]
-        if self.central_server:
-            lines.append(f"simulated central: {self.central.__class__.__name__} -> {self.central_server.url}")
-            if not self.demo_pins:
-                self.issue_demo_pins()
-            lines.append("Demo citizens (tap 'Ketik NIK', enter the NIK, then the PIN):")
-            for issued in self.demo_pins:
-                lines.append("-" * 60)
-                lines.append(f"NIK {issued.nik}  PIN {issued.pin}")
-                lines.append(issued.whatsapp)
-                lines.append(f"WhatsApp QR (show it to the camera): {self.central_server.sim.whatsapp_qr(issued)}")
-            lines.append("-" * 60)
-            lines.append(f"Printed output: {Path(self.cfg.sim.output_dir).resolve()}")
-        return "\n".join(lines)
+        return self.service.availability()

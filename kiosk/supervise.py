@@ -26,7 +26,6 @@ class SupervisedLoop:
         self._thread: threading.Thread | None = None
         self.failures = 0
         self.last_error = ""
-        self.restarts = 0
 
     def start(self) -> None:
         self._stop.clear()
@@ -52,7 +51,6 @@ class SupervisedLoop:
                 self._step()
             except Exception as exc:  # noqa: BLE001 - the supervisor's whole point
                 self.failures += 1
-                self.restarts += 1
                 if self.failures == 1:
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("%s failed; restarting with backoff", self.name)

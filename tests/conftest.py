@@ -1,4 +1,9 @@
-"""Shared fixtures: a kiosk in the default simulation, in its own temporary directories."""
+"""Shared fixtures: a kiosk in the default simulation, in its own temporary directories.
+
+Kiosks are built as the CLI builds them, by the composition root (``build_kiosk``): a
+``SimulatedKiosk`` whose ``sim`` is the in-process hardware, ``central_server.sim`` the
+simulated central, ``issue_demo_pins()`` the demo citizens' PINs.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,18 @@ from typing import Any
 
 import pytest
 
+from kiosk.cli.composition import build_kiosk
+from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.config import Config, load
-from kiosk.services import Kiosk
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(ROOT / "var" / "cache" / "escpos"))
+
+
+# A config file's device sections for real hardware: outside simulation every device names a real transport.
+REAL_DEVICES_TOML = "".join(f'[devices.{name}]\ntransport = "{transport}"\n' for name, transport in (
+    ("card_reader", "pcsc"), ("camera", "opencv"), ("card_printer", "cups"), ("document_printer", "cups"),
+    ("receipt_printer", "serial")))
 
 
 def sim_config(base: Path, **overrides: Any) -> Config:
@@ -30,12 +42,13 @@ def sim_config(base: Path, **overrides: Any) -> Config:
 
 
 @pytest.fixture
-def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
+def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., SimulatedKiosk]]:
     """Builds and starts simulated kiosks; stops them at the end of the test."""
-    started: list[Kiosk] = []
+    started: list[SimulatedKiosk] = []
 
-    def make(base: Path | None = None, start: bool = True, **overrides: Any) -> Kiosk:
-        k = Kiosk.build(sim_config(base or tmp_path, **overrides))
+    def make(base: Path | None = None, start: bool = True, **overrides: Any) -> SimulatedKiosk:
+        k = build_kiosk(sim_config(base or tmp_path, **overrides))
+        assert isinstance(k, SimulatedKiosk)
         if start:
             k.start()
         started.append(k)
@@ -50,10 +63,5 @@ def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
 
 
 @pytest.fixture
-def kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
+def kiosk(make_kiosk: Callable[..., SimulatedKiosk]) -> SimulatedKiosk:
     return make_kiosk()
-
-
-def build_kiosk(cfg: Config) -> Kiosk:
-    """The composition call the reliability harness uses outside a fixture (tests/reliability/soak.py)."""
-    return Kiosk.build(cfg)

@@ -1,4 +1,4 @@
-"""The web UI: ``create_app(kiosk)`` builds the Flask app around a ``kiosk.service.Kiosk``.
+"""The web UI: ``create_app(kiosk)`` builds the Flask app around a ``kiosk.services.Kiosk``.
 
 Views call the kiosk's services, never a driver. Every user-facing string goes through
 the gettext catalogue in ``kiosk/translations`` (Flask-Babel), Bahasa Indonesia first.

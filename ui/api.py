@@ -3,13 +3,12 @@
 A separate Flask app on its own listener, so the citizen UI can stay on loopback while
 central staff and Prometheus reach this one over the management network. Every route is
 read-only, needs a bearer token (``adm-kiosk token create NAME``) and answers errors as
-JSON. Views read the journal and the device cache through ``kiosk.telemetry``: a request
-never touches hardware. No personal data leaves through here.
+JSON. Views call the kiosk's services (status snapshot, events, metrics): a request never
+touches hardware and holds no SQL. No personal data leaves through here.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from typing import Any
@@ -18,9 +17,7 @@ from flask import Flask, Response, jsonify, request
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from werkzeug.exceptions import HTTPException
 
-from kiosk.model import mask_niks_in
 from kiosk.services import Kiosk
-from kiosk.staff.tokens import Tokens
 
 EVENTS_DEFAULT_LIMIT = 100
 EVENTS_MAX_LIMIT = 500
@@ -44,31 +41,12 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def events_page(kiosk: Kiosk, since: int, limit: int, category: str = "") -> dict[str, Any]:
-    """Audit rows after event ``since`` (an event ID cursor, 0 = the oldest kept), oldest first."""
-    sql = "SELECT id, ts, category, event, actor, detail FROM audit WHERE id>?"
-    args: list[Any] = [since]
-    if category:
-        sql += " AND category=?"
-        args.append(category)
-    rows = kiosk.store.query(sql + " ORDER BY id LIMIT ?", (*args, limit + 1))
-    events = []
-    for ev_id, ts, cat, event, actor, detail in rows[:limit]:
-        try:
-            data = json.loads(mask_niks_in(detail))  # audit details hold no personal data; masked twice over
-        except ValueError:
-            data = {}
-        events.append({"id": ev_id, "ts": round(ts, 3), "category": cat, "event": event, "actor": actor,
-                       "detail": data if isinstance(data, dict) else {}})
-    return {"events": events, "next_since": events[-1]["id"] if events else since, "more": len(rows) > limit}
-
-
 def create_status_app(kiosk: Kiosk) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["kiosk"] = kiosk
-    tokens = Tokens(kiosk.store)
+    tokens = kiosk.tokens
 
     @app.before_request
     def _authenticate() -> Response | None:
@@ -112,7 +90,7 @@ def create_status_app(kiosk: Kiosk) -> Flask:
         category = request.args.get("category", "")
         if category and not CATEGORY_RE.fullmatch(category):
             return _error(422, "bad-parameter", "'category' is a word such as device, print, security")
-        return jsonify(events_page(kiosk, since, limit, category))
+        return jsonify(kiosk.events.page(since, limit, category))
 
     @app.get("/metrics", provide_automatic_options=False)
     def metrics() -> Response:

@@ -97,8 +97,8 @@ def has_camera() -> bool:
 
 
 def card_on_reader() -> bool:
-    """From the device monitor's cache: a request never waits on the reader (a frozen pcscd would hold it)."""
-    return kiosk().devices.get("card_reader") is not None and kiosk().monitor.status("card_reader").media == "present"
+    """From the card watch's cache: a request never waits on the reader (a frozen pcscd would hold it)."""
+    return kiosk().devices.get("card_reader") is not None and kiosk().monitor.card_present()
 
 
 def require(step: Step) -> ActiveSession | Any:
@@ -190,7 +190,7 @@ def nik_submit() -> Any:
 @bp.get("/poll")
 def poll() -> Any:
     """The welcome screen polls this twice a second: it reacts to an e-KTP on the reader without a button
-    press. Cached state only (up to one monitor interval old), never the reader itself."""
+    press. The card watch's cache only, never the reader itself (a frozen pcscd would hold the request)."""
     return jsonify(card=card_on_reader(), available=kiosk().availability().available)
 
 
@@ -202,7 +202,7 @@ def card_read() -> Any:
     if reader is None:
         return jsonify(error=_("The card reader is not working. Please type your NIK instead.")), 409
     try:
-        data = reader.read()
+        data = kiosk().card_reads.read()  # on the reader's worker, within a deadline: a frozen pcscd cannot hang us
     except DeviceError as exc:
         kiosk().store.audit("device", "card-read-failed", code=exc.code)
         return jsonify(error=_(exc.citizen_message), code=exc.code), 409
@@ -424,8 +424,7 @@ def session_state() -> Any:
     if s is None:
         return jsonify(active=False, reason="timeout")
     if s.method == "ektp" and s.step in (Step.IDENTIFIED, Step.AUTHENTICATED):
-        reader = kiosk().monitor.status("card_reader")  # the cache; only a reading taken since the start counts
-        if kiosk().devices.get("card_reader") is not None and reader.media != "present" and reader.since >= s.started:
+        if kiosk().devices.get("card_reader") is not None and kiosk().monitor.card_removed():
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
             session.pop("lang", None)

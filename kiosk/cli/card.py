@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.base import DeviceError
 from kiosk.config import load
-from kiosk.devices.monitor import load_sam_key
+from kiosk.devices.builder import load_sam_key
 from kiosk.model import mask_nik
 
 EXIT_OK, EXIT_READ_FAILED, EXIT_CONFIG, EXIT_NO_CARD = 0, 1, 2, 3

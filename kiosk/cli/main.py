@@ -1,7 +1,8 @@
 """The ``adm-kiosk`` command.
 
 Subcommands owned by other modules of this package register themselves: each exposes
-``register(subparsers)``. Nothing imports ``ui`` but this module.
+``register(subparsers)``. Kiosks are built by ``kiosk.cli.composition``; nothing imports
+``ui`` but this module.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -21,37 +23,57 @@ from kiosk.config import ConfigError
 from kiosk.logs import setup_logging
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (kill, systemd, container runtimes) ends the kiosk as Ctrl-C does: through its cleanup."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.services import Kiosk
+    from kiosk.cli.composition import build_kiosk
     from ui import create_app
     from ui.api import start_status_listener
     from ui.server import serve
 
     cfg = config_from_args(args)
-    kiosk = Kiosk.build(cfg)
-    kiosk.start()
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    kiosk = None
     status = None
     try:
+        kiosk = build_kiosk(cfg)
+        kiosk.start()
         app = create_app(kiosk)
         status = start_status_listener(kiosk)  # None unless [status] port is set
-        # The demo PINs are issued once the server listens: a simulator convenience, not part of start-up.
-        threading.Thread(target=lambda: print(kiosk.banner(), flush=True), name="banner", daemon=True).start()
-        serve(app, cfg.ui.host, cfg.ui.port)
+        if cfg.sim.mode != "off":  # the simulator's modules are not even imported for real hardware
+            from kiosk.cli.simulation import SimulatedKiosk
+            if isinstance(kiosk, SimulatedKiosk):
+                # The demo PINs are issued once the server listens: a simulator convenience, not part of start-up.
+                banner = kiosk.banner
+                threading.Thread(target=lambda: print(banner(), flush=True), name="banner", daemon=True).start()
+        serve(app, cfg.ui.host, cfg.ui.port)  # returns on SIGINT or SIGTERM once its request threads are done
+    except KeyboardInterrupt:
+        pass
     finally:
-        if status:
-            status.stop()
-        kiosk.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+        try:
+            if status:
+                status.stop()
+            if kiosk:
+                kiosk.stop()  # prints in progress finish and are journaled, then every peer it started stops
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from kiosk.services import Kiosk
+    from kiosk.cli.composition import build_kiosk
+    from kiosk.staff.status import doctor_report
 
     cfg = config_from_args(args)
-    kiosk = Kiosk.build(cfg)
+    kiosk = build_kiosk(cfg)
     try:
         kiosk.monitor.refresh()
-        report = kiosk.doctor()
+        reachable = kiosk.central.ping()
+        report = doctor_report(kiosk.status.build(), cfg.source, str(cfg.data_dir), reachable, kiosk.central.last_error)
     finally:
         kiosk.stop()
     if args.json:

@@ -123,7 +123,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     import printer_profiles
     from drivers.base import DeviceError
     from kiosk.cli.args import config_from_args
-    from kiosk.devices.monitor import build_devices
+    from kiosk.cli.devices import devices_for
 
     name = DEVICE_FOR[args.kind]
     cfg = _only(config_from_args(args), name)
@@ -145,7 +145,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
             system.stop()
             return 2
     try:
-        devices = build_devices(cfg, b"")
+        devices, sim = devices_for(cfg, b"")
         device = devices.get(name)
         try:
             status = device.status()
@@ -156,9 +156,9 @@ def cmd_print_test(args: argparse.Namespace) -> int:
                 return 1
             if args.kind == "receipt":
                 outcome = _print_receipt(device, profile, cfg)
-                if devices.sim is not None and devices.sim.escpos.receipts:
+                if sim is not None and sim.escpos.receipts:
                     png = Path(cfg.sim.output_dir) / "receipts" / "print-test.png"
-                    outcome += f"; image: {devices.sim.escpos.save_png(devices.sim.escpos.receipts[-1], png)}"
+                    outcome += f"; image: {sim.escpos.save_png(sim.escpos.receipts[-1], png)}"
                 elif system is not None:
                     outcome += f"; images in {Path(cfg.sim.output_dir) / 'receipts'}"
             else:

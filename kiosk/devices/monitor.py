@@ -1,124 +1,138 @@
-"""Builds drivers from config and printer profiles, and caches their status.
+"""Caches every device's status; each probe runs on its own thread and is waited for within a bound.
 
-The monitor polls every device on its own supervised thread; the UI, maintenance and the
-status endpoint read the cache, never the hardware. A device that fails is reported, not
-fatal: availability is worked out from the devices each service requires.
+The monitor polls on its own supervised thread; the UI, maintenance and the status
+endpoint read the cache, never the hardware. pyscard and libcups calls block for as
+long as pcscd or cupsd is frozen, so no caller ever waits on one beyond ``call_timeout_s``:
+each device's probes run in turn on a daemon worker thread of its own, a device whose
+probe is past the bound reads ``unknown`` ("not answering"), and while that probe hangs no
+second one is queued for the device. One long-lived thread per device, not one per probe:
+pyscard's PC/SC context is per thread, and pcsc-lite allows a client only a few. A device that fails is reported, not fatal:
+availability is worked out from the devices each service requires.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import queue
 import threading
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import printer_profiles
 from drivers.base import Device, DeviceState, DeviceStatus, safe_status
-from kiosk.config import Config, DeviceSection, secret
+from drivers.card_reader import CardReader
+from kiosk.devices.builder import Devices
+from kiosk.devices.card_watch import CardWatch
 from kiosk.journal.store import Store
 from kiosk.supervise import SupervisedLoop
 
 log = logging.getLogger(__name__)
-DEVICE_NAMES = ("card_reader", "camera", "card_printer", "document_printer", "receipt_printer")
+NOT_ANSWERING = "not-answering"
 
 
 @dataclass
-class Devices:
-    by_name: dict[str, Device] = field(default_factory=dict)
-    profiles: dict[str, printer_profiles.PrinterProfile] = field(default_factory=dict)
-    configs: dict[str, DeviceSection] = field(default_factory=dict)
-    sim: Any = None  # hardware_sim.factory.SimHardware in simulated modes
+class _Probe:
+    """One status call, queued or running on the device's worker."""
 
-    def get(self, name: str) -> Any:
-        return self.by_name.get(name)
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
+    result: DeviceStatus | None = None
 
 
-def _escpos_cache() -> None:
-    """python-escpos pickles its capability database on import (0.3 s otherwise), into a dir that must exist."""
-    path = os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR",
-                                 str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "adm-kiosk" / "escpos"))
-    Path(path).mkdir(parents=True, exist_ok=True)
+class _ProbeWorker:
+    """Runs one device's status probes in turn on its own daemon thread."""
 
+    def __init__(self, name: str, device: Device) -> None:
+        self.device = device
+        self._queue: queue.SimpleQueue[_Probe | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=f"probe-{name}", daemon=True).start()
 
-def build_devices(cfg: Config, sam_key: bytes) -> Devices:
-    """Real drivers for real transports; ``sim`` transports come from hardware_sim (imported lazily)."""
-    _escpos_cache()
-    devices = Devices(configs=cfg.device_configs())
-    sim = None
-    for name, dc in devices.configs.items():
-        if dc.profile:
-            devices.profiles[name] = printer_profiles.load(dc.profile)
-        if not dc.enabled:
-            continue
-        if dc.transport == "sim":
-            if sim is None:
-                from hardware_sim.factory import SimHardware
-                sim = SimHardware(cfg, sam_key)
-            devices.by_name[name] = sim.build(name, dc, devices.profiles.get(name))
-        else:
-            devices.by_name[name] = _build_real(name, dc, devices.profiles.get(name), sam_key)
-    devices.sim = sim
-    return devices
+    def submit(self, probe: _Probe) -> None:
+        self._queue.put(probe)
 
+    def stop(self) -> None:
+        """Ends the thread after the probe it runs now (a hung one ends when the device answers at last)."""
+        self._queue.put(None)
 
-def _build_real(name: str, dc: DeviceSection, profile: printer_profiles.PrinterProfile | None,
-                sam_key: bytes) -> Device:
-    if name == "card_reader":
-        from drivers.card_reader import CardReader, PyscardSystem
-        return CardReader(name, PyscardSystem(), sam_key, dc.reader)
-    if name in ("card_printer", "document_printer"):
-        from drivers.printers import CupsPrinter, pycups_connect
-        assert profile is not None
-        return CupsPrinter(name, dc.queue, pycups_connect(dc.port), profile.cups_options)
-    if name == "receipt_printer":
-        from drivers.receipt import ReceiptPrinter, connection_printer
-        assert profile is not None
-        esc = profile.escpos
-        printer = connection_printer(dc.transport, dc.port, dc.baudrate, dc.usb_vendor, dc.usb_product,
-                                     str(esc.get("capabilities", "default")))
-        return ReceiptPrinter(name, printer, int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
-    if name == "camera":
-        from drivers.camera import Camera, opencv_source
-        from drivers.decoders import make_decoder
-        return Camera(name, opencv_source(dc.source or "0"), make_decoder(dc.decoder))
-    raise ValueError(f"unknown device {name!r}")
-
-
-def load_sam_key(cfg: Config) -> bytes:
-    dc = cfg.devices.card_reader
-    value = secret(dc.sam_key, dc.sam_key_file)
-    return bytes.fromhex(value) if value else b""
+    def _serve(self) -> None:
+        while (probe := self._queue.get()) is not None:
+            probe.result = safe_status(self.device)
+            probe.done.set()
 
 
 class DeviceMonitor:
-    def __init__(self, devices: Devices, store: Store, interval_s: float) -> None:
+    def __init__(self, devices: Devices, store: Store, interval_s: float, call_timeout_s: float = 1.5) -> None:
         self.devices = devices
         self.store = store
+        self.call_timeout_s = call_timeout_s
         self._cache: dict[str, DeviceStatus] = {}
+        self._inflight: dict[str, _Probe] = {}
+        self._workers: dict[str, _ProbeWorker] = {}
         self._lock = threading.Lock()
         self.loop = SupervisedLoop("device-monitor", self.refresh, interval_s, self._loop_transition)
+        reader = devices.get("card_reader")
+        self.card_watch = CardWatch(reader) if isinstance(reader, CardReader) else None
 
     def start(self) -> None:
+        if self.card_watch:
+            self.card_watch.start()
         self.refresh()
         self.loop.start()
 
     def stop(self) -> None:
         self.loop.stop()
+        if self.card_watch:
+            self.card_watch.stop()
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.stop()
 
     def refresh(self, names: tuple[str, ...] | None = None) -> dict[str, DeviceStatus]:
-        for name, dev in list(self.devices.by_name.items()):
-            if names and name not in names:
-                continue
-            new = safe_status(dev)
-            with self._lock:
-                old = self._cache.get(name)
-                if new.same_condition(old):
-                    continue
-                self._cache[name] = new
-            self._transition(name, old, new)
+        """Probes the devices (all, or ``names``) in parallel; returns within about ``call_timeout_s``.
+
+        Each status recorded comes from a probe that started after this call, unless a probe
+        begun earlier ended too late to ask again (then its answer, a moment old, is used).
+        """
+        since = time.monotonic()
+        deadline = since + self.call_timeout_s
+        todo = {name: dev for name, dev in list(self.devices.by_name.items()) if not names or name in names}
+        while todo:
+            probes = {name: self._probe(name, dev, since) for name, dev in todo.items()}
+            for probe in probes.values():
+                probe.done.wait(max(0.0, deadline - time.monotonic()))
+            todo = {}
+            for name, probe in probes.items():
+                if not probe.done.is_set() or probe.result is None:
+                    waited = time.monotonic() - probe.started
+                    self._record(name, DeviceStatus(DeviceState.UNKNOWN, f"not answering (no reply for {waited:.1f} s)",
+                                                    code=NOT_ANSWERING))
+                elif probe.started >= since or time.monotonic() >= deadline:
+                    self._record(name, probe.result)
+                else:  # the answer to a probe begun before this call: ask again
+                    todo[name] = self.devices.by_name[name]
         return self.statuses()
+
+    def _probe(self, name: str, dev: Device, since: float) -> _Probe:
+        """The device's probe in flight or begun since ``since``, else a new one: never two at once for one device."""
+        with self._lock:
+            probe = self._inflight.get(name)
+            if probe is not None and (not probe.done.is_set() or probe.started >= since):
+                return probe
+            probe = _Probe(time.monotonic())
+            self._inflight[name] = probe
+            worker = self._workers.get(name)
+            if worker is None or worker.device is not dev:
+                worker = self._workers[name] = _ProbeWorker(name, dev)
+            worker.submit(probe)
+        return probe
+
+    def _record(self, name: str, new: DeviceStatus) -> None:
+        with self._lock:
+            old = self._cache.get(name)
+            if new.same_condition(old):
+                return
+            self._cache[name] = new
+        self._transition(name, old, new)
 
     def _transition(self, name: str, old: DeviceStatus | None, new: DeviceStatus) -> None:
         """Logged once when a device changes condition (HA's rule), and journaled for maintenance."""
@@ -145,6 +159,15 @@ class DeviceMonitor:
         return self.statuses()[name]
 
     def fresh(self, name: str) -> DeviceStatus:
-        """A synchronous probe (before a print job: the cache may be seconds old)."""
+        """A new probe (before a print job: the cache may be seconds old), bounded like every probe."""
         self.refresh((name,))
         return self.status(name)
+
+    def card_removed(self) -> bool:
+        """The card watch saw the reader empty just now (a reader that does not answer is not "removed")."""
+        return self.card_watch is not None and self.card_watch.removed()
+
+    def card_present(self) -> bool:
+        """A card on the reader, from the card watch's cache: never asks the reader on the caller's thread."""
+        return self.card_watch is not None and self.card_watch.present() and self.status("card_reader").state not in (
+            DeviceState.NO_DEVICE, DeviceState.UNKNOWN, DeviceState.HARDWARE_ERROR)

@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import platform
-import shutil
 import threading
 import time
 import zipfile
@@ -25,6 +24,7 @@ from kiosk.journal.reconciliation import from_store
 from kiosk.journal.store import Store
 from kiosk.logs import MaskNiks
 from kiosk.model import mask_niks_in
+from kiosk.staff.status import StatusSnapshot, local_view
 
 EXPORTS = ("jobs", "audit", "devices")
 JOB_COLUMNS = ("id", "created_at", "updated_at", "kind", "printer", "state", "blank_serial", "error", "nik_masked")
@@ -113,30 +113,18 @@ def export(store: Store, what: str, fmt: str, limit: int = 5000) -> tuple[bytes,
     return buf.getvalue().encode(), "text/csv"
 
 
-def status_snapshot(kiosk: Any) -> dict[str, Any]:
-    """What doctor reports, from the caches only: never waits on a slow device or central."""
-    avail = kiosk.availability()
-    statuses = kiosk.monitor.statuses()
-    return {
-        "version": __version__, "kiosk": kiosk.cfg.kiosk.id, "mode": avail.mode, "available": avail.available,
-        "reasons": avail.reasons, "uptime_s": round(time.time() - kiosk.started_at),
-        "devices": {n: {**st.to_dict(), "ready": st.ready, "required": kiosk.devices.configs[n].required,
-                        "enabled": kiosk.devices.configs[n].enabled} for n, st in statuses.items()},
-        "central": {"last_ok": kiosk.central.last_ok, "last_error": kiosk.central.last_error,
-                    "outbox_backlog": kiosk.outbox.backlog(), "oldest_pending_s": round(kiosk.outbox.oldest_pending_age_s())},
-        "disk_free_mb": shutil.disk_usage(kiosk.cfg.data_dir).free // 2**20,
-        "supplies": [dict(r) for r in kiosk.store.query("SELECT * FROM supplies ORDER BY device, name")],
-        "blanks_in_stock": {k: kiosk.printing.blanks_in_stock(k) for k in ("ktp-el", "kia")},
-    }
+def status_snapshot(status: StatusSnapshot) -> dict[str, Any]:
+    """The shared status snapshot as the dashboard shows it: from the caches only, never waits on a device."""
+    return local_view(status.build(), str(status.cfg.data_dir))
 
 
-def bundle(kiosk: Any, logs: RecentLogs | None, actor: str) -> bytes:
+def bundle(status: StatusSnapshot, logs: RecentLogs | None, actor: str) -> bytes:
     """A zip: redacted config, statuses, reconciliation, recent jobs, audit, device events, logs."""
-    store = kiosk.store
+    store, cfg = status.store, status.cfg
     files: dict[str, Any] = {
-        "config.json": kiosk.cfg.redacted(),
-        "status.json": status_snapshot(kiosk),
-        "reconciliation.json": from_store(store, kiosk.cfg.kiosk.id).to_dict(),
+        "config.json": cfg.redacted(),
+        "status.json": status_snapshot(status),
+        "reconciliation.json": from_store(store, cfg.kiosk.id).to_dict(),
         "print_jobs.json": recent_jobs(store, 500),
         "audit.json": audit_events(store, 1000),
         "device_events.json": audit_events(store, 1000, devices=True),

@@ -198,7 +198,7 @@ class Maintenance:
 
     def dashboard(self) -> dict[str, Any]:
         k = self.kiosk
-        snap = status_snapshot(k)
+        snap = status_snapshot(k.status)
         last_errors = self._last_errors()
         supplies: dict[str, list[dict[str, Any]]] = {}
         for row in k.printing.supplies.rows():
@@ -251,13 +251,7 @@ class Maintenance:
         camera = self.kiosk.devices.get("camera")
         if camera is None:
             return None
-        _id, _at, frame = camera.latest(timeout_s=1.0)
-        if frame is None:
-            return None
-        import cv2
-        small = cv2.resize(frame, (640, int(frame.shape[0] * 640 / frame.shape[1])))
-        ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])
-        return jpeg.tobytes() if ok else None
+        return camera.snapshot_jpeg(640)
 
     # -- supplies -----------------------------------------------------------------------------
 
@@ -407,7 +401,7 @@ class Maintenance:
 
     def diagnostics(self, tech: str) -> bytes:
         self.store.audit("maintenance", "diagnostics-downloaded", actor=tech)
-        return bundle(self.kiosk, self.logs, tech)
+        return bundle(self.kiosk.status, self.logs, tech)
 
     # -- simulator ------------------------------------------------------------------------------
 

@@ -1,59 +1,38 @@
-"""The kiosk's status snapshot, its Prometheus metrics and its heartbeat to central.
+"""The kiosk's Prometheus metrics and its heartbeat to central, both made from the status snapshot.
 
-Central staff must know, without travelling, which kiosks are down, which run out of blanks
-tomorrow and which printers keep failing. Everything here is read from the journal and the
-device monitor's cache: a status request or a scrape never touches hardware or the network,
-so it stays cheap and cannot wedge a printer. No personal data: counts, device states and
-codes only; free text that could carry a NIK (device details, errors) is masked.
+A scrape or a heartbeat builds one snapshot (``kiosk.staff.status``) and turns it into
+metrics or a payload, so the numbers agree with the status API's. Nothing here touches
+hardware or the network; a telemetry fault never stops reports or session reaping.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drivers.base import DeviceState
-from kiosk import __version__
-from kiosk.model import DocumentKind, mask_niks_in
-
-if TYPE_CHECKING:
-    from kiosk.services import Kiosk
+from kiosk.config import StatusSection
+from kiosk.journal.store import Store
+from kiosk.model import DocumentKind
+from kiosk.staff.service_mode import MODES
+from kiosk.staff.status import DAY_S, StatusSnapshot, masked
 
 log = logging.getLogger(__name__)
-DAY_S = 86400.0
-MODES = ("in_service", "out_of_service", "maintenance")
-
-
-def _text(value: object, limit: int = 200) -> str:
-    """Free text for the outside world: NIK-like digit runs masked, length bounded."""
-    return mask_niks_in(str(value))[:limit]
-
-
-def _midnight(now: float) -> float:
-    return dt.datetime.combine(dt.date.fromtimestamp(now), dt.time.min).timestamp()
-
-
-def _per_day(used: int, window_s: float) -> float:
-    return round(used / (window_s / DAY_S), 3)
-
-
-def _days_left(remaining: int, per_day: float) -> float | None:
-    """None when nothing was used recently: "never runs out" is not a number to alert on."""
-    return round(remaining / per_day, 2) if per_day > 0 else None
 
 
 class Telemetry:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.kiosk = kiosk
+    def __init__(self, status: StatusSnapshot, store: Store, settings: StatusSection) -> None:
+        self.status = status
+        self.store = store
+        self.settings = settings
         self.registry = CollectorRegistry(auto_describe=False)  # per kiosk: several kiosks may share a process
         self.registry.register(KioskCollector(self))
         self._last_heartbeat = 0.0
@@ -61,141 +40,16 @@ class Telemetry:
         self._counts_lock = threading.Lock()
         self._counted: dict[tuple[str, str], int] = {}
         self._counted_upto = 0  # print_jobs IDs up to here are final and counted in _counted
-
-    # -- the snapshot ----------------------------------------------------------------------
+        status.components.append(self._heartbeat_failure)
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
-        """Everything central staff need about this kiosk, as one JSON-ready dict."""
-        k = self.kiosk
-        now = time.time() if now is None else now
-        avail = k.availability()
-        window_s = self._usage_window_s(now)
-        return {
-            "kiosk": {"id": k.cfg.kiosk.id, "location": k.cfg.kiosk.location},
-            "software": {"version": __version__},
-            "generated_at": round(now, 3),
-            "started_at": round(k.started_at, 3),
-            "uptime_s": round(max(0.0, now - k.started_at), 3),
-            "mode": avail.mode,
-            "availability": {"available": avail.available, "reasons": [_text(r) for r in avail.reasons]},
-            "devices": self._devices(),
-            "blanks": self._blanks(now, window_s),
-            "supplies": self._supplies(now, window_s),
-            "usage_window_days": round(window_s / DAY_S, 3),
-            "today": self._today(now),
-            "duty": self._duty(),
-            "central": self._central(),
-            "outbox": {"backlog": k.outbox.backlog(), "oldest_pending_age_s": round(k.outbox.oldest_pending_age_s(), 3)},
-            "failed_components": self._failed_components(),
-        }
+        """The shared status snapshot (docs/status-api.yaml ``Status``)."""
+        return self.status.build(now)
 
-    def _usage_window_s(self, now: float) -> float:
-        """Recent use is averaged over the configured window, or the journal's age if younger (at least a day)."""
-        first = self.kiosk.store.query_one("SELECT MIN(ts) FROM audit")[0] or self.kiosk.started_at
-        return min(self.kiosk.cfg.status.usage_window_days * DAY_S, max(DAY_S, now - first))
-
-    def _devices(self) -> dict[str, Any]:
-        k = self.kiosk
-        out = {}
-        for name, st in sorted(k.monitor.statuses().items()):
-            dc = k.devices.configs.get(name)
-            out[name] = {
-                "state": st.state.value, "ready": st.ready, "code": st.code, "detail": _text(st.detail),
-                "media": st.media, "since": round(st.since, 3),
-                "required": bool(dc and dc.required), "enabled": bool(dc and dc.enabled),
-                "supplies": {s: v.to_dict() for s, v in sorted(st.supplies.items())},
-            }
-        return out
-
-    def _blanks(self, now: float, window_s: float) -> dict[str, Any]:
-        store = self.kiosk.store
-        stock = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state='stock' GROUP BY kind"))
-        used = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state IN ('consumed','printed','spoiled') "
-                                "AND updated_at>=? GROUP BY kind", (now - window_s,)))
-        kinds = {r[0] for r in store.query("SELECT DISTINCT kind FROM blank_cards")} | {DocumentKind.KTP_EL.value}
-        out = {}
-        for kind in sorted(kinds):
-            per_day = _per_day(int(used.get(kind, 0)), window_s)
-            left = int(stock.get(kind, 0))
-            out[kind] = {"in_stock": left, "used_per_day": per_day, "days_left": _days_left(left, per_day)}
-        return out
-
-    def _supplies(self, now: float, window_s: float) -> list[dict[str, Any]]:
-        """Every consumable with its forecast: prints in the window (citizens' and test prints alike: both use the
-        printer) times what one print uses of it, from the printer's profile (the supply owner knows)."""
-        store = self.kiosk.store
-        use: dict[tuple[str, str], int] = {}
-        for printer, prints in store.query(  # a print is a page; a card job has one
-                "SELECT printer, SUM(pages) FROM print_jobs WHERE state='printed' AND updated_at>=? GROUP BY printer",
-                (now - window_s,)):
-            for name, n in self.kiosk.printing.supplies.consumption(printer, int(prints or 0)).items():
-                use[(printer, name)] = n
-        tracked = {(d, n) for d in self.kiosk.devices.profiles for n in self.kiosk.printing.supplies.consumption(d, 1)}
-        out = []
-        for device, name, remaining, capacity, low_at, unit in store.query(
-                "SELECT device, name, remaining, capacity, low_at, unit FROM supplies ORDER BY device, name"):
-            per_day = _per_day(use.get((device, name), 0), window_s) if (device, name) in tracked else None
-            level = "out" if remaining <= 0 else "low" if remaining <= low_at else "ok"
-            out.append({"device": device, "name": name, "level": level, "remaining": remaining, "capacity": capacity,
-                        "low_at": low_at, "unit": unit, "used_per_day": per_day,
-                        "days_left": _days_left(remaining, per_day) if per_day is not None else None})
-        return out
-
-    def _today(self, now: float) -> dict[str, Any]:
-        store = self.kiosk.store
-        since = _midnight(now)
-        docs = {kind.value: {"printed": 0, "failed": 0, "pending": 0} for kind in DocumentKind}
-        for kind, state, count in store.query("SELECT kind, state, COUNT(*) FROM print_jobs WHERE purpose='citizen' "
-                                              "AND created_at>=? GROUP BY kind, state", (since,)):
-            bucket = state if state in ("printed", "failed") else "pending"
-            docs.setdefault(kind, {"printed": 0, "failed": 0, "pending": 0})[bucket] += count
-        audit = {f"{c}/{e}": n for c, e, n in store.query(
-            "SELECT category, event, COUNT(*) FROM audit WHERE ts>=? GROUP BY category, event", (since,))}
-        device_faults = store.query_one(
-            "SELECT COUNT(*) FROM audit WHERE ts>=? AND category='device' AND event='status' "
-            "AND json_extract(detail, '$.state') NOT IN ('online', 'busy')", (since,))[0]
-        return {
-            "since": round(since, 3),
-            "sessions": store.query_one("SELECT COUNT(*) FROM sessions WHERE started_at>=?", (since,))[0],
-            "documents": docs,
-            "failures": {
-                "print_jobs_failed": sum(d["failed"] for d in docs.values()),
-                "blanks_spoiled": store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state='spoiled' "
-                                                  "AND updated_at>=?", (since,))[0],
-                "plans_refused": audit.get("print/plan-refused", 0),
-                "device_faults": device_faults,
-                "receipts_failed": audit.get("print/receipt-failed", 0),
-                "central_errors": audit.get("central/redeem-failed", 0),
-                "pin_lockouts": audit.get("security/pin-lockout", 0),
-            },
-        }
-
-    def _duty(self) -> dict[str, Any]:
-        k = self.kiosk
-        prof = k.devices.profiles.get("card_printer")
-        return {"card_printer": {"prints_today": k.printing.duty_today(),
-                                 "limit_per_day": prof.duty_limit_per_day if prof else None}}
-
-    def _central(self) -> dict[str, Any]:
-        c = self.kiosk.central
-        reachable = False if c.last_error else (True if c.last_ok else None)
-        row = self.kiosk.store.query_one("SELECT MAX(sent_at) FROM outbox WHERE kind='heartbeat'")
-        return {"reachable": reachable, "last_ok_at": round(c.last_ok, 3) or None, "last_error": _text(c.last_error),
-                "last_heartbeat_at": round(row[0], 3) if row and row[0] else None}
-
-    def _failed_components(self) -> list[dict[str, Any]]:
-        """Supervised loops that are failing or not running (Moonraker's ``failed_components``)."""
-        k = self.kiosk
-        out = []
-        for loop in (k.monitor.loop, k.background):
-            if loop.failures:
-                out.append({"name": loop.name, "state": "failing", "failures": loop.failures,
-                            "error": _text(loop.last_error)})
-            elif not loop.alive:
-                out.append({"name": loop.name, "state": "stopped", "failures": 0, "error": ""})
-        if self.heartbeat_error:
-            out.append({"name": "heartbeat", "state": "failing", "failures": 1, "error": _text(self.heartbeat_error)})
-        return out
+    def _heartbeat_failure(self) -> dict[str, Any] | None:
+        if not self.heartbeat_error:
+            return None
+        return {"name": "heartbeat", "state": "failing", "failures": 1, "error": masked(self.heartbeat_error)}
 
     # -- metrics and heartbeat ------------------------------------------------------------
 
@@ -205,15 +59,14 @@ class Telemetry:
         Jobs up to the oldest one still open are final (a final job never changes again), so
         their counts are cached under a watermark; only the few jobs above it are counted afresh.
         """
-        store = self.kiosk.store
+        store = self.store
         with self._counts_lock:
             oldest_open = store.query_one("SELECT MIN(id) FROM print_jobs WHERE state IN ('planned','submitted')")[0]
             watermark = oldest_open - 1 if oldest_open else int(store.query_one("SELECT MAX(id) FROM print_jobs")[0] or 0)
             if watermark > self._counted_upto:
                 for kind, state, n in store.query(
                         "SELECT kind, state, COUNT(*) FROM print_jobs WHERE id>? AND id<=? AND state IN ('printed','failed') "
-                        "AND purpose='citizen' "
-                        "GROUP BY kind, state", (self._counted_upto, watermark)):
+                        "AND purpose='citizen' GROUP BY kind, state", (self._counted_upto, watermark)):
                     self._counted[(kind, state)] = self._counted.get((kind, state), 0) + n
                 self._counted_upto = watermark
             out = dict(self._counted)
@@ -233,19 +86,19 @@ class Telemetry:
         payload, so a week without central queues one heartbeat, not ten thousand. Sent
         heartbeats older than a day are pruned (they are history central already has).
         """
-        interval = self.kiosk.cfg.status.heartbeat_interval_s
+        interval = self.settings.heartbeat_interval_s
         now = time.time() if now is None else now
         if not interval or now - self._last_heartbeat < interval:
             return False
         self._last_heartbeat = now
         try:
             snap = self.snapshot(now)
-            with self.kiosk.store.tx() as db:
+            with self.store.tx() as db:
                 cur = db.execute("UPDATE outbox SET payload=? WHERE kind='heartbeat' AND sent_at IS NULL",
                                  (json.dumps(snap, sort_keys=True),))
                 if not cur.rowcount:
-                    key = f"{snap['kiosk']['id']}:{self.kiosk.store.journal_id}:heartbeat:{now:.3f}"  # unique across journals
-                    self.kiosk.store.enqueue(db, "heartbeat", key, snap)
+                    key = f"{snap['kiosk']['id']}:{self.store.journal_id}:heartbeat:{now:.3f}"  # unique across journals
+                    self.store.enqueue(db, "heartbeat", key, snap)
                 db.execute("DELETE FROM outbox WHERE kind='heartbeat' AND sent_at IS NOT NULL AND sent_at<?",
                            (now - DAY_S,))
         except Exception as exc:  # noqa: BLE001 - a telemetry fault must not stop reports or session reaping

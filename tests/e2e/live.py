@@ -19,6 +19,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from tests.conftest import sim_config
 
@@ -43,7 +44,7 @@ class LiveKiosk:
 
     @property
     def sim(self) -> Any:
-        return self.kiosk.devices.sim
+        return self.kiosk.sim
 
 
 @contextmanager
@@ -55,7 +56,7 @@ def serve(base: Path, **overrides: Any) -> Iterator[LiveKiosk]:
     from ui import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test output
-    kiosk = Kiosk.build(sim_config(base, **overrides))
+    kiosk = build_kiosk(sim_config(base, **overrides))
     kiosk.start()
     srv = None
     thread = None

@@ -154,7 +154,7 @@ def test_each_self_test(page: Page, live: Live) -> None:
     expect(page.locator("#result-card_reader .detail-atr")).to_have_text(re.compile(r"^3B( [0-9A-F]{2})+$"))
     expect(page.locator("#result-card_reader .detail-nik")).to_have_text("3201********0001")
     expect(page.locator("#result-camera .detail-text")).to_have_text(f"ADM-SELFTEST|{live.kiosk.cfg.kiosk.id}")
-    sim = live.kiosk.devices.sim
+    sim = live.kiosk.sim
     assert any("adm-selftest" in p.name for p in sim.cups.printed_files("card"))
     assert any("adm-selftest" in p.name for p in sim.cups.printed_files("a4"))
     assert "SELF-TEST" in sim.escpos.receipts[-1].text

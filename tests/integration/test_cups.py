@@ -204,9 +204,9 @@ def test_lost_cupsd_is_offline_not_a_crash(tmp_path: Path) -> None:
 
 def test_citizen_print_transaction_through_real_cupsd(make_kiosk: Callable[..., object]) -> None:
     """The whole flow in ``--sim=system``: plan, blank, submit to cupsd, printed, reported, receipt on the pty."""
-    from kiosk.services import Kiosk
+    from kiosk.cli.simulation import SimulatedKiosk
 
-    k: Kiosk = make_kiosk(**{"sim.mode": "system"})  # type: ignore[assignment]
+    k: SimulatedKiosk = make_kiosk(**{"sim.mode": "system"})  # type: ignore[assignment]
     assert k.system_sim is not None and "cups" in k.system_sim.peers
     assert k.cfg.devices.card_printer.transport == "cups" and k.cfg.devices.receipt_printer.transport == "serial"
     issued = k.issue_demo_pins()[0]

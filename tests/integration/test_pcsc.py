@@ -22,6 +22,7 @@ from drivers.card_reader import CardReader, CardRemoved, CardState, CardUnreadab
 from hardware_sim import citizens
 from hardware_sim.pcscd import VirtualReaderRig, missing_requirements, running_pcscd
 from kiosk.supervise import SupervisedLoop
+from tests.conftest import REAL_DEVICES_TOML
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,8 +189,8 @@ def test_read_card_cli_masks_the_nik(rig: VirtualReaderRig, reader: CardReader, 
     key_file = tmp_path / "sam.key"
     key_file.write_text(KEY.hex())
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text('[central]\nurl = "https://central.invalid"\n[devices.card_reader]\ntransport = "pcsc"\n'
-                   f'reader = "ADM Virtual PCD"\nsam_key_file = "{key_file}"\n')
+    cfg.write_text('[central]\nurl = "https://central.invalid"\n' + REAL_DEVICES_TOML.replace(
+        'transport = "pcsc"\n', f'transport = "pcsc"\nreader = "ADM Virtual PCD"\nsam_key_file = "{key_file}"\n'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADM_")}
     out = subprocess.run([sys.executable, "-m", "kiosk.cli", "read-card", "--config", str(cfg), "--json"],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=30)

@@ -13,7 +13,7 @@ from hardware_sim import citizens
 from hardware_sim.pcscd import missing_requirements, running_pcscd
 from hardware_sim.system import SystemSim
 from kiosk.config import load
-from kiosk.devices.monitor import DEVICE_NAMES, build_devices
+from kiosk.devices.builder import DEVICE_NAMES, build_devices, real_transports
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 _reason = missing_requirements() or ("another pcscd is running on this machine" if running_pcscd() else "")
@@ -34,7 +34,7 @@ def test_system_sim_card_reader_is_real_pcsc(tmp_path: Path) -> None:
     try:
         dc = cfg.devices.card_reader
         assert dc.transport == "pcsc" and dc.reader == "ADM Virtual PCD 00 00"
-        reader = build_devices(cfg, key).get("card_reader")
+        reader = build_devices(cfg, real_transports(), key).get("card_reader")
         assert reader.status().state is DeviceState.ONLINE and reader.status().media == ""
         nik = citizens.DEMO[2][0].nik
         sim.peers["pcsc"].control.insert(nik)

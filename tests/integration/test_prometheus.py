@@ -157,7 +157,7 @@ def test_fleet_alerts_fire_for_the_right_kiosks(fleet: list[tuple[Kiosk, StatusL
 
     # faults
     for i in (3, 7):
-        k[i].devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+        k[i].sim.queue("card_printer").state_reasons.append("media-jam-error")
     _drain_blanks(k[5], keep=5)
     k[9].central_server.sim.faults.down = True
     with k[11].store.tx() as db:
@@ -193,7 +193,7 @@ def test_fleet_alerts_fire_for_the_right_kiosks(fleet: list[tuple[Kiosk, StatusL
     assert blanks["labels"]["kind"] == "ktp-el" and blanks["annotations"]["summary"] == f"Kiosk {_kid(5)}: 5 ktp-el blanks left"
 
     # a fault cleared is an alert resolved
-    k[3].devices.sim.cups.clear_faults(k[3].cfg.devices.card_printer.queue)
+    k[3].sim.cups.clear_faults(k[3].cfg.devices.card_printer.queue)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and ("AdmRequiredDeviceNotReady", _kid(3)) in _firing(prometheus):
         time.sleep(0.5)

@@ -12,7 +12,7 @@ import pytest
 from hardware_sim.cupsd import missing as cups_missing
 from hardware_sim.panel import SimulatorPanel
 from hardware_sim.pcscd import missing_requirements, running_pcscd
-from kiosk.services import Kiosk
+from kiosk.cli.simulation import SimulatedKiosk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 _reason = (missing_requirements() or ("another pcscd is running" if running_pcscd() else "")
@@ -30,7 +30,7 @@ def until(check: Callable[[], bool], timeout_s: float = 20) -> bool:
     return False
 
 
-def test_panel_drives_the_system_peers_and_a_citizen_prints(make_kiosk: Callable[..., Kiosk], tmp_path: Path) -> None:
+def test_panel_drives_the_system_peers_and_a_citizen_prints(make_kiosk: Callable[..., SimulatedKiosk], tmp_path: Path) -> None:
     k = make_kiosk(tmp_path, **{"sim.mode": "system"})
     assert set(k.system_sim.peers) == {"pcsc", "cups", "escpos", "camera"}
     assert all(k.devices.configs[n].transport != "sim" for n in k.devices.by_name)

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from kiosk.citizen.session import SessionError
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from kiosk.staff.maintenance import Maintenance
 from tests.conftest import sim_config
@@ -35,8 +36,8 @@ SELF_TEST_SECONDS = 2.0  # a card self-test slow enough to be killed mid-print
 
 
 def build(base: Path) -> Kiosk:
-    k = Kiosk.build(sim_config(base, **{"status.heartbeat_interval_s": 0}))
-    for q in k.devices.sim.cups.queues.values():
+    k = build_kiosk(sim_config(base, **{"status.heartbeat_interval_s": 0}))
+    for q in k.sim.cups.queues.values():
         q.seconds_per_job = SECONDS_PER_JOB
     return k
 
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> int:
         return 0
     k.start()
     if mode == "selftest":
-        k.devices.sim.queue("card_printer").seconds_per_job = SELF_TEST_SECONDS
+        k.sim.queue("card_printer").seconds_per_job = SELF_TEST_SECONDS
         summary["ok"] = Maintenance(k).self_test("T01", "card_printer").ok
     if mode == "session":
         summary["visit"] = citizen(k, argv[2], argv[3])

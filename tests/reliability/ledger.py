@@ -310,7 +310,7 @@ def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, set
 def audit_kiosk(k: Any, settled: bool = True, delivered: bool = True) -> Ledger:
     """``audit`` for a live simulated kiosk, with the simulated hopper's own count as a witness."""
     cfg = k.cfg
-    hardware = k.devices.sim
+    hardware = k.sim
     hopper = hardware.queue("card_printer").hopper if hardware is not None else None
     return audit(Path(cfg.data_dir), Path(cfg.sim.output_dir), Path(cfg.sim.state_dir) / "central.db", cfg.kiosk.id,
                  settled, delivered, hopper, (cfg.devices.card_printer.queue, cfg.devices.document_printer.queue))

@@ -49,9 +49,10 @@ from hardware_sim import central as central_sim
 from hardware_sim import citizens
 from hardware_sim.central import IssuedPin
 from kiosk.citizen.session import SessionError
+from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
 from kiosk.staff.maintenance import Maintenance
-from tests.conftest import build_kiosk, sim_config
+from tests.conftest import sim_config
 from tests.reliability import ledger
 
 Inject = Callable[[Kiosk], None]
@@ -61,7 +62,7 @@ TIMING_S = {"card_printer": 25.0, "document_printer": 6.0}
 
 
 def _queue(device: str) -> Callable[[Kiosk], Any]:
-    return lambda k: k.devices.sim.queue(device)
+    return lambda k: k.sim.queue(device)
 
 
 card_q, a4_q = _queue("card_printer"), _queue("document_printer")
@@ -69,7 +70,7 @@ card_q, a4_q = _queue("card_printer"), _queue("document_printer")
 
 def _card_fault(attr: str, value: Any) -> Inject:
     def inject(k: Kiosk) -> None:
-        for card in k.devices.sim.cards.values():
+        for card in k.sim.cards.values():
             setattr(card.faults, attr, value)
     return inject
 
@@ -84,10 +85,10 @@ FAULTS: dict[str, Inject] = {
     "card-printer-offline": lambda k: setattr(card_q(k), "accepting", False),
     "a4-printer-jam": lambda k: a4_q(k).jam_on(1, "media-jam"),
     "a4-printer-out-of-paper": lambda k: a4_q(k).state_reasons.append("media-empty-error"),
-    "cupsd-down": lambda k: setattr(k.devices.sim.cups, "down", True),
-    "receipt-paper-out": lambda k: setattr(k.devices.sim.escpos, "paper", "out"),
-    "receipt-cover-open": lambda k: setattr(k.devices.sim.escpos, "cover_open", True),
-    "receipt-mute": lambda k: setattr(k.devices.sim.escpos, "mute", True),
+    "cupsd-down": lambda k: setattr(k.sim.cups, "down", True),
+    "receipt-paper-out": lambda k: setattr(k.sim.escpos, "paper", "out"),
+    "receipt-cover-open": lambda k: setattr(k.sim.escpos, "cover_open", True),
+    "receipt-mute": lambda k: setattr(k.sim.escpos, "mute", True),
     "central-503-once": lambda k: k.central_server.sim.faults.fail_next(503, 1),
     "central-503-thrice": lambda k: k.central_server.sim.faults.fail_next(503, 3),
     "central-500": lambda k: k.central_server.sim.faults.fail_next(500, 1),
@@ -110,25 +111,25 @@ def printing_now(k: Kiosk, device: str) -> bool:
 
 def _fail_job(device: str, reason: str) -> Callable[[Kiosk], bool]:
     def act(k: Kiosk) -> bool:
-        return k.devices.sim.cups.fail_current(getattr(k.cfg.devices, device).queue, reason) is not None
+        return k.sim.cups.fail_current(getattr(k.cfg.devices, device).queue, reason) is not None
     return act
 
 
 def _cupsd_lost(k: Kiosk) -> bool:
     """cupsd dies while the job prints and comes back a moment later (the job goes on at the printer)."""
-    k.devices.sim.cups.down = True
-    threading.Timer(0.5, lambda: setattr(k.devices.sim.cups, "down", False)).start()
+    k.sim.cups.down = True
+    threading.Timer(0.5, lambda: setattr(k.sim.cups, "down", False)).start()
     return True
 
 
 def _cupsd_gone(k: Kiosk) -> bool:
     """cupsd dies while the job prints and stays down until the technician restarts it."""
-    k.devices.sim.cups.down = True
+    k.sim.cups.down = True
     return True
 
 
 def _receipt_paper_out(k: Kiosk) -> bool:
-    k.devices.sim.escpos.paper = "out"
+    k.sim.escpos.paper = "out"
     return True
 
 
@@ -185,7 +186,7 @@ class Armed:
 def set_timing(k: Kiosk, scale: float) -> None:
     """Printers take ``TIMING_S`` times ``scale`` seconds per job."""
     for device, seconds in TIMING_S.items():
-        k.devices.sim.queue(device).seconds_per_job = seconds * scale
+        k.sim.queue(device).seconds_per_job = seconds * scale
 
 
 @contextmanager
@@ -225,7 +226,7 @@ class Technician:
 
     def clears(self) -> None:
         """Every device and central fixed by hand; the reader's cards behave again; receipts taken."""
-        sim = self.k.devices.sim
+        sim = self.k.sim
         for device in ("card_printer", "document_printer", "receipt_printer", "card_reader", "central"):
             ready, code = self.m.clear_fault(TECH, device)
             if not ready and code == "marker-supply-empty":  # a new ribbon (and film) goes in
@@ -361,7 +362,7 @@ class KioskSoak:
     def identify(self, nik: str) -> str:
         """The e-KTP on the reader about a third of the time (typed after a failed read), else typed."""
         if self.rng.random() < 0.35:
-            sim, reader = self.k.devices.sim, self.k.devices.get("card_reader")
+            sim, reader = self.k.sim, self.k.devices.get("card_reader")
             sim.insert_card(nik)
             try:
                 return str(reader.read().identity["nik"])

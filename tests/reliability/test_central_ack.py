@@ -81,7 +81,7 @@ def retry_now(k: Kiosk) -> int:
 def quiet_kiosk(make_kiosk: Callable[..., Kiosk]) -> Kiosk:
     k = make_kiosk(**{"status.heartbeat_interval_s": 0})
     k.background.stop()  # the test decides when the outbox is flushed
-    for q in k.devices.sim.cups.queues.values():
+    for q in k.sim.cups.queues.values():
         q.seconds_per_job = 0.0
     return k
 

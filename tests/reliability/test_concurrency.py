@@ -74,7 +74,7 @@ def app(kiosk: Kiosk) -> Any:
 
 def slow_print_server(kiosk: Kiosk, seconds: float) -> None:
     """cupsd answers a printer-status probe only after ``seconds`` (a loaded or half-frozen print server)."""
-    cups = kiosk.devices.sim.cups
+    cups = kiosk.sim.cups
     answer = cups.getPrinterAttributes
 
     def slow(*args: Any, **kw: Any) -> Any:
@@ -85,20 +85,20 @@ def slow_print_server(kiosk: Kiosk, seconds: float) -> None:
 
 
 def slow_printers(kiosk: Kiosk, card_s: float, a4_s: float) -> None:
-    kiosk.devices.sim.queue("card_printer").seconds_per_job = card_s
-    kiosk.devices.sim.queue("document_printer").seconds_per_job = a4_s
+    kiosk.sim.queue("card_printer").seconds_per_job = card_s
+    kiosk.sim.queue("document_printer").seconds_per_job = a4_s
 
 
 # -- witnesses outside the journal ------------------------------------------------------------
 
 def paper(kiosk: Kiosk) -> dict[str, int]:
     """What came out of the simulated printers: files in each queue's output."""
-    return {q: len(kiosk.devices.sim.cups.printed_files(q)) for q in ("card", "a4")}
+    return {q: len(kiosk.sim.cups.printed_files(q)) for q in ("card", "a4")}
 
 
 def hopper(kiosk: Kiosk) -> int:
     """The simulated card printer's own count of blanks left in its hopper."""
-    return int(kiosk.devices.sim.queue("card_printer").hopper or 0)
+    return int(kiosk.sim.queue("card_printer").hopper or 0)
 
 
 def central_db(kiosk: Kiosk) -> Path:
@@ -182,7 +182,7 @@ def test_a_double_tap_on_print_prints_each_document_once(kiosk: Kiosk, app: Any,
     central = kiosk.central_server.sim
     for ident, kinds in citizens.DEMO[:3]:
         before_paper, before_hopper = paper(kiosk), hopper(kiosk)
-        before_receipts = len(kiosk.devices.sim.escpos.receipts)
+        before_receipts = len(kiosk.sim.escpos.receipts)
         issued = central.issue_pin(ident.nik, kinds)
         citizen = Citizen(app)
         docs = citizen.authenticated(issued)
@@ -197,7 +197,7 @@ def test_a_double_tap_on_print_prints_each_document_once(kiosk: Kiosk, app: Any,
         cards = card_kinds(kinds)
         assert paper(kiosk) == {"card": before_paper["card"] + cards, "a4": before_paper["a4"] + len(kinds) - cards}
         assert hopper(kiosk) == before_hopper - cards
-        assert len(kiosk.devices.sim.escpos.receipts) == before_receipts + 1  # one receipt, not two
+        assert len(kiosk.sim.escpos.receipts) == before_receipts + 1  # one receipt, not two
     led = balanced(kiosk)
     assert set(printed_at_central(kiosk).values()) == {1} and led.reports_at_central == led.paper
 
@@ -279,12 +279,12 @@ def test_cancel_during_a_slow_print_stops_what_is_not_at_the_printer(kiosk: Kios
     docs = citizen.authenticated(issued)
     assert citizen.post("/print", doc=docs).location == "/printing"
     deadline = time.monotonic() + 10
-    while not kiosk.devices.sim.cups.jobs and time.monotonic() < deadline:  # the card is at the printer
+    while not kiosk.sim.cups.jobs and time.monotonic() < deadline:  # the card is at the printer
         time.sleep(0.01)
     assert citizen.post("/end").location == "/"  # the citizen walks away mid-print
     wait_workers()
     assert paper(kiosk) == {"card": 1, "a4": 0}  # the card already in the printer finishes; the KK never starts
-    assert kiosk.devices.sim.escpos.receipts == []  # no receipt for the next person to pick up
+    assert kiosk.sim.escpos.receipts == []  # no receipt for the next person to pick up
     led = balanced(kiosk)
     assert led.reports_at_central == 1
     assert central.document_states(issued.request_id) == {"ktp-el": "printed", "kk": "ready"}

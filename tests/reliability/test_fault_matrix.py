@@ -31,9 +31,10 @@ from typing import Any
 import pytest
 
 from hardware_sim import citizens
+from kiosk.cli.composition import build_kiosk
 from kiosk.i18n import translator
 from kiosk.services import Kiosk
-from tests.conftest import build_kiosk, sim_config
+from tests.conftest import sim_config
 from tests.reliability import ledger
 from tests.reliability.results import record
 from tests.reliability.soak import FAULTS, MID_JOB, Armed, Technician, fast_central, set_timing
@@ -131,9 +132,9 @@ def walk(k: Kiosk, issued: Any, step_fault: tuple[str, str] | None = None, mid_j
     if r.status_code == 503:
         seen.append(f"welcome: 503 '{message(r.text)}'")
         return stopped()
-    k.devices.sim.insert_card(ident.nik)
+    k.sim.insert_card(ident.nik)
     r = screen.post_json("/card/read")
-    k.devices.sim.pull_card()
+    k.sim.pull_card()
     statuses.append(r.status_code)
     if r.status_code != 200:
         seen.append(f"e-KTP: {r.status_code} '{r.json.get('error', '')}' -> types NIK")

@@ -103,7 +103,7 @@ def test_broken_journal_means_out_of_service_not_corruption(
         base = stack.enter_context(tmpfs(tmp_path / "disk")) if fault == "disk-full-tmpfs" else tmp_path
         k = make_kiosk(base, **({"kiosk.data_dir": str(base / "data"), "sim.state_dir": str(tmp_path / "sim"),
                                  "sim.output_dir": str(tmp_path / "sim" / "output")} if fault == "disk-full-tmpfs" else {}))
-        for q in k.devices.sim.cups.queues.values():
+        for q in k.sim.cups.queues.values():
             q.seconds_per_job = 0.0
         client = create_app(k).test_client()
         issued = k.issue_demo_pins()[0]

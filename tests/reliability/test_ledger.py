@@ -210,9 +210,9 @@ def test_doctored_witnesses_of_a_real_kiosk(make_kiosk: Callable[..., Kiosk], tm
     assert any("2 copies" in v for v in ledger.audit_kiosk(k).violations)
     sheet.with_name("99999-" + sheet.name.split("-", 1)[1]).unlink()
 
-    k.devices.sim.queue("card_printer").hopper -= 1
+    k.sim.queue("card_printer").hopper -= 1
     assert any("left the hopper without a journal record" in v for v in ledger.audit_kiosk(k).violations)
-    k.devices.sim.queue("card_printer").hopper += 1
+    k.sim.queue("card_printer").hopper += 1
 
     card_doc = k.store.query_one("SELECT document_id FROM print_jobs WHERE kind='ktp-el'")[0]
     key = next(d.idempotency_key for d in k.central_server.sim.deliveries() if d.document_id == card_doc)

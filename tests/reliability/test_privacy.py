@@ -46,9 +46,9 @@ def secrets_of(k: Kiosk) -> dict[str, bytes]:
 def visit(k: Kiosk, nik: str, pin: str, finish: bool = True) -> None:
     s = Screen(create_app(k).test_client())
     s.get("/")
-    k.devices.sim.insert_card(nik)
+    k.sim.insert_card(nik)
     r = s.post_json("/card/read")
-    k.devices.sim.pull_card()
+    k.sim.pull_card()
     assert r.status_code == 200, r.json
     s.get("/pin")
     assert s.post("/pin", pin=pin).status_code == 302
@@ -73,7 +73,7 @@ def scan(data_dir: Path, needles: dict[str, bytes]) -> list[str]:
 def test_nothing_personal_stays_on_the_kiosk(make_kiosk: object, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     k: Kiosk = make_kiosk(**{"session.idle_timeout_s": 2, "session.warn_before_s": 1})  # type: ignore[operator]
-    for q in k.devices.sim.cups.queues.values():
+    for q in k.sim.cups.queues.values():
         q.seconds_per_job = 0.0
     pins = k.issue_demo_pins()
     needles = secrets_of(k)
@@ -85,9 +85,9 @@ def test_nothing_personal_stays_on_the_kiosk(make_kiosk: object, tmp_path: Path,
     needles.update(pdfs)
     for i, issued in enumerate(pins[:-1]):
         if i == 1:
-            k.devices.sim.queue("card_printer").jam_on(1)  # the second citizen's card jams
+            k.sim.queue("card_printer").jam_on(1)  # the second citizen's card jams
         visit(k, issued.nik, issued.pin)
-        k.devices.sim.cups.clear_faults("card")  # staff clear the jam
+        k.sim.cups.clear_faults("card")  # staff clear the jam
     visit(k, pins[-1].nik, pins[-1].pin, finish=False)
     k.sessions.reap_idle()
     deadline = time.monotonic() + 10

@@ -26,11 +26,11 @@ FARGO = {"devices.card_printer.profile": "fargo-hdp5000", "devices.card_printer.
 
 
 def hopper(k: Kiosk) -> int:
-    return int(k.devices.sim.queue("card_printer").hopper)
+    return int(k.sim.queue("card_printer").hopper)
 
 
 def cards_out(k: Kiosk) -> int:
-    return len(k.devices.sim.cups.printed_files(k.devices.configs["card_printer"].queue))
+    return len(k.sim.cups.printed_files(k.devices.configs["card_printer"].queue))
 
 
 def stock(k: Kiosk) -> int:
@@ -103,7 +103,7 @@ def test_a_submit_refused_because_cupsd_is_unreachable_returns_the_blank(kiosk: 
     plan = kiosk.printing.plan([d for d in s.documents if d.medium.value == "card"])
     ready = DeviceStatus(DeviceState.ONLINE, "ready")
     monkeypatch.setattr(kiosk.monitor, "fresh", lambda _name: ready)  # cupsd dies just after the last check
-    kiosk.devices.sim.cups.down = True
+    kiosk.sim.cups.down = True
     out = kiosk.printing.execute(s.id, s.redemption_id, plan)
     assert [p.state for p in out.values()] == ["failed"]
     assert cards_out(kiosk) == 0
@@ -116,7 +116,7 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     k = make_kiosk(tmp_path)
     m = Maintenance(k, accounts=TechnicianAccounts(k.store, hasher=FAST))
-    q = k.devices.sim.queue("card_printer")
+    q = k.sim.queue("card_printer")
     assert_balanced(k, "first start (simulation's seeding)")
     m.load_batch("T01", "ktp-el", "B-9", "KTP-B9-0001", "KTP-B9-0010", 10)
     assert_balanced(k, "a batch loaded")
@@ -145,9 +145,9 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
     plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
     with monkeypatch.context() as mp:
         mp.setattr(k.monitor, "fresh", lambda _name: DeviceStatus(DeviceState.ONLINE, "ready"))
-        k.devices.sim.cups.down = True
+        k.sim.cups.down = True
         k.printing.execute(s.id, s.redemption_id, plan)
-        k.devices.sim.cups.down = False
+        k.sim.cups.down = False
     k.sessions.end(s.id)
     assert_balanced(k, "a refused submit")
 
@@ -164,7 +164,7 @@ def test_reconciliation_balances_after_every_path_that_touches_a_blank(make_kios
             path = tmp_path / "face.pdf"
             path.write_bytes(b"%PDF-1.4\n")
             q.seconds_per_job = 0  # the printer finished it while the kiosk was down
-            k.devices.sim.cups.printFile(k.devices.configs["card_printer"].queue, str(path), job.title, {})
+            k.sim.cups.printFile(k.devices.configs["card_printer"].queue, str(path), job.title, {})
             assert m.recheck_job("T01", job.id) == "printed"
         else:
             m.cancel_job("T01", job.id)
@@ -183,7 +183,7 @@ def test_cli_test_print_on_a_printer_that_is_not_ready_takes_nothing(make_kiosk:
                                                                       tmp_path: Path) -> None:
     """A test print on a printer that says it cannot print would only spoil a blank: refused, nothing taken."""
     k = make_kiosk(tmp_path)
-    k.devices.sim.queue("card_printer").hopper = 0  # someone emptied the hopper: the printer says media-empty
+    k.sim.queue("card_printer").hopper = 0  # someone emptied the hopper: the printer says media-empty
     k.stop()
     assert run_cli_print_test(tmp_path) == 1
     k2 = make_kiosk(tmp_path)

@@ -10,12 +10,14 @@ import pytest
 from kiosk.cli.main import main
 from kiosk.journal.store import Store
 from kiosk.staff.tokens import Tokens
+from tests.conftest import REAL_DEVICES_TOML
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> str:
     path = tmp_path / "kiosk.toml"
-    path.write_text(f'[kiosk]\nid = "ADM-3201-0007"\ndata_dir = "{tmp_path / "data"}"\n[central]\nurl = "http://127.0.0.1:9"\n')
+    path.write_text(f'[kiosk]\nid = "ADM-3201-0007"\ndata_dir = "{tmp_path / "data"}"\n[central]\nurl = "http://127.0.0.1:9"\n'
+                    + REAL_DEVICES_TOML)
     return str(path)
 
 

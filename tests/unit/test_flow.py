@@ -59,7 +59,7 @@ def test_nik_to_printed_card_and_kk(kiosk: Kiosk, citizen: Citizen) -> None:
     assert [row["state"] for row in status["rows"]] == ["done", "done"]
     done = citizen.get("/done").text
     assert "Terima kasih" in done
-    sim = kiosk.devices.sim
+    sim = kiosk.sim
     assert len(sim.cups.printed_files("card")) == 1 and len(sim.cups.printed_files("a4")) == 1
     assert sim.escpos.receipts and "3201********0001" in sim.escpos.receipts[-1].text
     citizen.post("/end")
@@ -123,12 +123,12 @@ def test_printer_fault_before_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.identify(issued.nik)
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
-    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.sim.queue("card_printer").state_reasons.append("media-jam-error")
     kiosk.monitor.refresh()  # the monitor notices (within one interval): the kiosk is out of service
     r = citizen.post("/print", doc=citizen.documents())
     assert r.status_code == 409 and "sementara tidak dapat digunakan" in r.text
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
-    assert kiosk.devices.sim.cups.printed_files("card") == [] and kiosk.devices.sim.cups.printed_files("a4") == []
+    assert kiosk.sim.cups.printed_files("card") == [] and kiosk.sim.cups.printed_files("a4") == []
 
 
 def test_printer_fault_the_monitor_has_not_seen_yet(kiosk: Kiosk, citizen: Citizen) -> None:
@@ -138,13 +138,13 @@ def test_printer_fault_the_monitor_has_not_seen_yet(kiosk: Kiosk, citizen: Citiz
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
     kiosk.monitor.stop()  # a cache that has not caught up yet
-    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.sim.queue("card_printer").state_reasons.append("media-jam-error")
     citizen.post("/print", doc=citizen.documents())
     by_title = {row["title"]: row for row in citizen.wait_done()["rows"]}
     assert by_title["KTP Elektronik"]["state"] == "failed"
     assert by_title["KTP Elektronik"]["message"] == "Printer belum siap. PIN Anda tetap berlaku."
     assert by_title["Kartu Keluarga"]["state"] == "done"
-    assert kiosk.devices.sim.cups.printed_files("card") == []
+    assert kiosk.sim.cups.printed_files("card") == []
     assert kiosk.printing.blanks_in_stock("ktp-el") == 80
 
 
@@ -153,7 +153,7 @@ def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
     citizen.identify(issued.nik)
     citizen.get("/pin")
     citizen.post("/pin", pin=issued.pin)
-    kiosk.devices.sim.queue("document_printer").jam_on(1, "media-empty")
+    kiosk.sim.queue("document_printer").jam_on(1, "media-empty")
     citizen.post("/print", doc=citizen.documents())
     status = citizen.wait_done()
     by_title = {row["title"]: row for row in status["rows"]}
@@ -165,11 +165,11 @@ def test_printer_fault_during_printing(kiosk: Kiosk, citizen: Citizen) -> None:
 
 
 def test_required_device_down_shows_out_of_service(kiosk: Kiosk, citizen: Citizen) -> None:
-    kiosk.devices.sim.cups.down = True
+    kiosk.sim.cups.down = True
     kiosk.monitor.refresh()
     r = citizen.get("/")
     assert r.status_code == 503 and "sementara tidak dapat digunakan" in r.text
-    kiosk.devices.sim.cups.down = False
+    kiosk.sim.cups.down = False
     kiosk.monitor.refresh()
     assert citizen.get("/").status_code == 200
 
@@ -264,7 +264,7 @@ def test_welcome_poll_answers_from_the_cache_while_the_reader_hangs(kiosk: Kiosk
     import threading
 
     reader = kiosk.devices.get("card_reader")
-    kiosk.devices.sim.insert_card(kiosk.issue_demo_pins()[0].nik)
+    kiosk.sim.insert_card(kiosk.issue_demo_pins()[0].nik)
     kiosk.monitor.refresh(("card_reader",))
     kiosk.monitor.stop()
     released = threading.Event()
@@ -289,7 +289,7 @@ def test_welcome_poll_answers_from_the_cache_while_the_reader_hangs(kiosk: Kiosk
 
 def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen) -> None:
     issued = kiosk.issue_demo_pins()[0]
-    kiosk.devices.sim.insert_card(issued.nik)
+    kiosk.sim.insert_card(issued.nik)
     kiosk.monitor.refresh(("card_reader",))
     r = citizen.get("/")
     token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
@@ -308,13 +308,13 @@ def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen)
 
 def test_card_removed_is_noticed_from_the_cache(kiosk: Kiosk, citizen: Citizen) -> None:
     issued = kiosk.issue_demo_pins()[0]
-    kiosk.devices.sim.insert_card(issued.nik)
+    kiosk.sim.insert_card(issued.nik)
     kiosk.monitor.refresh(("card_reader",))
     r = citizen.get("/")
     token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
     assert citizen.c.post("/card/read", headers={"X-CSRFToken": token, "Accept": "application/json"}).json["redirect"]
     assert citizen.c.get("/session/state").json["active"] is True
-    kiosk.devices.sim.pull_card()
+    kiosk.sim.pull_card()
     kiosk.monitor.refresh(("card_reader",))
     assert citizen.c.get("/session/state").json == {"active": False, "reason": "card"}
     assert kiosk.sessions.active() == []
@@ -336,7 +336,7 @@ def central_redemptions(kiosk: Kiosk) -> int:
 
 
 def nothing_happened(kiosk: Kiosk, sessions: int = 0) -> None:
-    sim = kiosk.devices.sim
+    sim = kiosk.sim
     assert kiosk.store.query_one("SELECT COUNT(*) FROM sessions")[0] == sessions
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
     assert sim.cups.printed_files("card") == [] and sim.cups.printed_files("a4") == []
@@ -355,7 +355,7 @@ def test_typed_nik_is_refused_out_of_service(kiosk: Kiosk, citizen: Citizen, mod
 
 def test_card_tap_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -> None:
     issued = kiosk.issue_demo_pins()[0]
-    kiosk.devices.sim.insert_card(issued.nik)
+    kiosk.sim.insert_card(issued.nik)
     citizen.get("/")
     kiosk.set_mode("maintenance", "tech-1")
     r = citizen.post_json("/card/read")
@@ -365,7 +365,7 @@ def test_card_tap_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -> N
 
 def test_whatsapp_qr_is_refused_in_maintenance(kiosk: Kiosk, citizen: Citizen) -> None:
     issued = kiosk.issue_demo_pins()[0]
-    kiosk.devices.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
     citizen.get("/qr")
     kiosk.set_mode("maintenance", "tech-1")
     for _ in range(5):  # the camera sees the code within a few frames

@@ -128,7 +128,7 @@ def test_reconciliation_on_the_journal_counts_test_prints_and_removed_blanks(mai
 
 
 def test_a_failed_test_print_spoils_its_blank_and_keeps_balance(maint: Maintenance) -> None:
-    maint.kiosk.devices.sim.queue("card_printer").jam_on(1)
+    maint.kiosk.sim.queue("card_printer").jam_on(1)
     result = maint.self_test("T01", "card_printer")
     assert not result.ok and result.details["serial"]
     rec = maint.reconciliation()

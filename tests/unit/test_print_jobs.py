@@ -30,11 +30,11 @@ def lose_cupsd_during_the_card(k: Kiosk, monkeypatch: pytest.MonkeyPatch, back_a
     real_wait = card.wait
 
     def wait(job: int, timeout_s: float, **kw: object) -> object:
-        k.devices.sim.cups.down = True
+        k.sim.cups.down = True
         try:
             return real_wait(job, timeout_s, **kw)
         finally:
-            k.devices.sim.cups.down = not back_after
+            k.sim.cups.down = not back_after
 
     monkeypatch.setattr(card, "wait", wait)
 
@@ -56,7 +56,7 @@ def test_cupsd_lost_mid_job_ends_every_job_and_still_prints_the_receipt(make_kio
     reports = k.store.query("SELECT json_extract(payload, '$.outcome'), json_extract(payload, '$.kind') FROM outbox "
                             "WHERE kind='report'")
     assert [tuple(r) for r in reports] == [("failed", "ktp-el")]  # the KK never reached a printer: nothing to report
-    assert "Belum tercetak" in k.devices.sim.escpos.receipts[-1].text  # the citizen has a receipt saying so
+    assert "Belum tercetak" in k.sim.escpos.receipts[-1].text  # the citizen has a receipt saying so
     k.outbox.flush()
     assert k.central_server.sim.request_state(issued.request_id) == "ready"  # the PIN still works
 
@@ -69,7 +69,7 @@ def test_a_document_after_a_lost_cupsd_prints_when_the_printer_answers_again(mak
     k.sessions.start_printing(s.id, [d.id for d in s.documents])
     k.sessions.wait_printed(s.id)
     assert dict(k.store.query("SELECT kind, state FROM print_jobs")) == {"ktp-el": "failed", "kk": "printed"}
-    assert len(k.devices.sim.cups.printed_files("a4")) == 1
+    assert len(k.sim.cups.printed_files("a4")) == 1
     assert open_jobs(k) == 0
 
 
@@ -82,7 +82,7 @@ def test_document_ids_from_central_never_become_file_names(kiosk: Kiosk) -> None
     out = kiosk.printing.execute(s.id, s.redemption_id, plan)
     assert [p.state for p in out.values()] == ["done"]
     assert not [p for p in kiosk.cfg.data_dir.parent.rglob("*escaped*")]  # nothing written outside, nothing left
-    assert len(kiosk.devices.sim.cups.printed_files("a4")) == 1
+    assert len(kiosk.sim.cups.printed_files("a4")) == 1
 
 
 def test_the_journal_refuses_a_second_live_job_for_a_document(kiosk: Kiosk) -> None:

@@ -43,9 +43,9 @@ def test_a_session_prints_every_document_and_reports_once(kiosk: Kiosk) -> None:
     assert kiosk.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "printed"
     # the A4 document is the central's PDF byte for byte
     kk = next(d for d in s.documents if d.kind.value == "kk")
-    out = kiosk.devices.sim.cups.printed_files("a4")
+    out = kiosk.sim.cups.printed_files("a4")
     assert len(out) == 1 and hashlib.sha256(out[0].read_bytes()).hexdigest() == kk.sha256
-    assert len(kiosk.devices.sim.cups.printed_files("card")) == 1
+    assert len(kiosk.sim.cups.printed_files("card")) == 1
     # reports reach central once; the PIN is used up only now that everything printed
     kiosk.outbox.flush()
     kiosk.outbox.flush()
@@ -56,13 +56,13 @@ def test_a_session_prints_every_document_and_reports_once(kiosk: Kiosk) -> None:
     assert kiosk.printing.supply("card_printer", "ribbon") == 299
     assert kiosk.printing.supply("document_printer", "paper") == 249
     # the receipt lists both, with the masked NIK and the card serial
-    receipt = kiosk.devices.sim.escpos.receipts[-1].text
+    receipt = kiosk.sim.escpos.receipts[-1].text
     assert "3201********0001" in receipt and serial in receipt and s.reference in receipt
 
 
 def test_plan_refuses_without_consuming_anything(kiosk: Kiosk) -> None:
     s, issued = authenticated(kiosk)
-    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-empty-error")
+    kiosk.sim.queue("card_printer").state_reasons.append("media-empty-error")
     kiosk.monitor.refresh()  # the plan reads the monitor's cache
     before = blanks(kiosk)
     with pytest.raises(SessionError) as exc:
@@ -94,7 +94,7 @@ def test_duty_cycle_limit_refuses_more_cards(kiosk: Kiosk) -> None:
 
 def test_jam_mid_session_spoils_the_blank_and_keeps_the_pin(kiosk: Kiosk) -> None:
     s, issued = authenticated(kiosk)
-    kiosk.devices.sim.queue("card_printer").jam_on(1)
+    kiosk.sim.queue("card_printer").jam_on(1)
     kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
     kiosk.sessions.wait_printed(s.id)
     states = dict(kiosk.store.query("SELECT kind, state FROM print_jobs"))
@@ -105,12 +105,12 @@ def test_jam_mid_session_spoils_the_blank_and_keeps_the_pin(kiosk: Kiosk) -> Non
     sim = kiosk.central_server.sim
     assert sim.document_states(issued.request_id) == {"ktp-el": "ready", "kk": "printed"}
     assert sim.request_state(issued.request_id) == "ready"  # the PIN still works for the KTP-el
-    assert "Belum tercetak" in kiosk.devices.sim.escpos.receipts[-1].text  # the citizen chose Bahasa Indonesia
+    assert "Belum tercetak" in kiosk.sim.escpos.receipts[-1].text  # the citizen chose Bahasa Indonesia
 
 
 def test_receipt_fault_does_not_undo_documents(kiosk: Kiosk) -> None:
     s, _ = authenticated(kiosk)
-    kiosk.devices.sim.escpos.paper = "out"
+    kiosk.sim.escpos.paper = "out"
     kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
     kiosk.sessions.wait_printed(s.id)
     assert s.outcome is not None and not s.outcome.failed
@@ -127,11 +127,11 @@ def test_recovery_settles_jobs_left_open(make_kiosk: Callable[..., Kiosk], tmp_p
     serial = k.printing.jobs.submit(card_job.id, [card.kind.value])
     path = tmp_path / "face.pdf"
     path.write_bytes(b"%PDF-1.4\n")
-    k.devices.sim.cups.printFile("card", str(path), card_job.title, {})  # submitted, then a power cut
+    k.sim.cups.printFile("card", str(path), card_job.title, {})  # submitted, then a power cut
     crash(k)
 
     k2 = make_kiosk(tmp_path / "a", start=False)
-    k2.devices.sim.cups.printFile("card", str(path), card_job.title, {})  # the printer finished it
+    k2.sim.cups.printFile("card", str(path), card_job.title, {})  # the printer finished it
     settled = k2.printing.recover()
     assert settled == 2
     rows = dict(k2.store.query("SELECT id, state FROM print_jobs"))
@@ -166,7 +166,7 @@ def test_a_refused_submit_returns_the_blank(kiosk: Kiosk, monkeypatch: pytest.Mo
     def refuse(*_a: object, **_k: object) -> int:
         raise RuntimeError("server-error-not-accepting-jobs")  # what pycups raises when cupsd refuses
 
-    monkeypatch.setattr(kiosk.devices.sim.cups, "printFile", refuse)
+    monkeypatch.setattr(kiosk.sim.cups, "printFile", refuse)
     out = kiosk.printing.execute(s.id, s.redemption_id, plan)
     assert [p.state for p in out.values()] == ["failed"]
     job = kiosk.store.query_one("SELECT state, blank_serial FROM print_jobs")
@@ -197,7 +197,7 @@ def test_retention_forgets_masked_niks_but_keeps_the_books(kiosk: Kiosk) -> None
 
 def test_a_mute_receipt_printer_is_not_counted_as_printed(kiosk: Kiosk) -> None:
     s, _ = authenticated(kiosk)
-    kiosk.devices.sim.escpos.mute = True  # answers no status query: nobody knows if paper came out
+    kiosk.sim.escpos.mute = True  # answers no status query: nobody knows if paper came out
     kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
     kiosk.sessions.wait_printed(s.id)
     assert s.outcome is not None and not s.outcome.failed

@@ -37,7 +37,7 @@ def test_identify_by_whatsapp_qr_then_pin_then_documents(kiosk: Kiosk, caplog: p
     issued = kiosk.demo_pins[0]
     sim = kiosk.central_server.sim
     assert kiosk.scanner.identify().status == "none"
-    kiosk.devices.sim.show_qr(sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(sim.whatsapp_qr(issued))
     ident = poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"identified"})
     assert ident.status == "identified" and ident.nik == issued.nik
     session = kiosk.sessions.start(ident.nik, "qr")
@@ -49,7 +49,7 @@ def test_identify_by_whatsapp_qr_then_pin_then_documents(kiosk: Kiosk, caplog: p
 
 def test_a_photo_of_the_qr_without_the_pin_prints_nothing(kiosk: Kiosk) -> None:
     issued = kiosk.demo_pins[0]
-    kiosk.devices.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
     ident = poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"identified"})
     session = kiosk.sessions.start(ident.nik, "qr")
     wrong = "000000" if issued.pin != "000000" else "111111"
@@ -61,23 +61,23 @@ def test_stale_or_forged_whatsapp_qr_is_refused(kiosk: Kiosk) -> None:
     issued = kiosk.demo_pins[0]
     sim = kiosk.central_server.sim
     forged = sim.whatsapp_qr(issued)[:-4] + ("AAAA" if not sim.whatsapp_qr(issued).endswith("AAAA") else "BBBB")
-    kiosk.devices.sim.show_qr(forged)
+    kiosk.sim.show_qr(forged)
     assert poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"invalid"}, scanning.MSG_QR_UNKNOWN).status == "invalid"
     newer = sim.issue_pin(issued.nik, issued.documents)  # the old request is superseded
-    kiosk.devices.sim.show_qr(sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(sim.whatsapp_qr(issued))
     assert poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"invalid"}, scanning.MSG_QR_UNKNOWN).status == "invalid"
-    kiosk.devices.sim.show_qr(sim.whatsapp_qr(newer))
+    kiosk.sim.show_qr(sim.whatsapp_qr(newer))
     assert poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"identified"}).nik == issued.nik
 
 
 def test_foreign_codes_say_what_to_show_instead(kiosk: Kiosk) -> None:
     sim = kiosk.central_server.sim
     issued = next(p for p in kiosk.demo_pins if sim.document_qrs(p.request_id))
-    kiosk.devices.sim.show_qr("https://example.com/not-ours")
+    kiosk.sim.show_qr("https://example.com/not-ours")
     assert poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"invalid"}, scanning.MSG_NOT_OURS).status == "invalid"
-    kiosk.devices.sim.show_qr(next(iter(sim.document_qrs(issued.request_id).values())))
+    kiosk.sim.show_qr(next(iter(sim.document_qrs(issued.request_id).values())))
     assert poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"invalid"}, scanning.MSG_USE_WHATSAPP_QR).status == "invalid"
-    kiosk.devices.sim.show_qr(sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(sim.whatsapp_qr(issued))
     assert poll(lambda: kiosk.scanner.check_document(wait_s=0.5), {"invalid"}, scanning.MSG_USE_DOCUMENT_QR).status == "invalid"
 
 
@@ -85,23 +85,23 @@ def test_document_authenticity_valid_superseded_unknown(kiosk: Kiosk) -> None:
     sim = kiosk.central_server.sim
     issued = next(p for p in kiosk.demo_pins if sim.document_qrs(p.request_id))
     kind, payload = next(iter(sim.document_qrs(issued.request_id).items()))
-    kiosk.devices.sim.camera.show(payload, surface="document", module_px=4.0, tilt=0.08)
+    kiosk.sim.camera.show(payload, surface="document", module_px=4.0, tilt=0.08)
     check = poll(lambda: kiosk.scanner.check_document(wait_s=0.5), {"valid"})
     assert (check.status, check.kind) == ("valid", kind)
     assert check.number and check.issue_date and check.office
     assert issued.nik not in repr(check)  # no more personal data than the document shows
     sim.supersede_document(payload.split("|")[3])
-    kiosk.devices.sim.camera.show(payload, surface="document", module_px=4.5)
+    kiosk.sim.camera.show(payload, surface="document", module_px=4.5)
     assert poll(lambda: kiosk.scanner.check_document(wait_s=0.5), {"superseded"}).status == "superseded"
     forged = payload[:-1] + ("0" if payload[-1] != "0" else "1")  # well-formed, wrong tag
-    kiosk.devices.sim.camera.show(forged, surface="document", module_px=4.5)
+    kiosk.sim.camera.show(forged, surface="document", module_px=4.5)
     check = poll(lambda: kiosk.scanner.check_document(wait_s=0.5), {"unknown"})
     assert check.status == "unknown" and check.number == ""
 
 
 def test_central_down_is_unavailable_not_invalid(kiosk: Kiosk) -> None:
     issued = kiosk.demo_pins[0]
-    kiosk.devices.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
+    kiosk.sim.show_qr(kiosk.central_server.sim.whatsapp_qr(issued))
     kiosk.central_server.sim.faults.down = True
     kiosk.central.retries = 0
     result = poll(lambda: kiosk.scanner.identify(wait_s=0.5), {"unavailable"})

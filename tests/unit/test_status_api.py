@@ -114,7 +114,7 @@ def test_status_matches_the_openapi_schema(kiosk: Kiosk, client: FlaskClient, au
 
 
 def test_status_shows_a_jam_and_maintenance_mode(kiosk: Kiosk, client: FlaskClient, auth: dict[str, str]) -> None:
-    kiosk.devices.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    kiosk.sim.queue("card_printer").state_reasons.append("media-jam-error")
     kiosk.monitor.refresh()
     s = client.get("/api/v1/status", headers=auth).json
     assert s["devices"]["card_printer"]["state"] == "userError" and s["devices"]["card_printer"]["code"] == "media-jam"
