@@ -424,7 +424,7 @@ def session_state() -> Any:
     if s is None:
         return jsonify(active=False, reason="timeout")
     if s.method == "ektp" and s.step in (Step.IDENTIFIED, Step.AUTHENTICATED):
-        if kiosk().devices.get("card_reader") is not None and kiosk().monitor.card_removed():
+        if kiosk().devices.get("card_reader") is not None and kiosk().monitor.card_removed(s.started):
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
             session.pop("lang", None)

@@ -24,6 +24,7 @@ class CardWatch:
         self._lock = threading.Lock()
         self._state: CardState | None = None
         self._answered_at = 0.0
+        self._changed_at = 0.0  # wall clock of the last change the reader reported (sessions start on the wall clock)
         self.loop = SupervisedLoop("card-watch", self._step, 0.0)
 
     def start(self) -> None:
@@ -39,6 +40,8 @@ class CardWatch:
         with self._lock:
             self._answered_at = time.monotonic()
             if state is not None:
+                if state is not self._state:
+                    self._changed_at = time.time()
                 self._state = state
 
     def present(self) -> bool:
@@ -47,9 +50,10 @@ class CardWatch:
             fresh = time.monotonic() - self._answered_at < self.stale_after_s
             return fresh and self._state in (CardState.PRESENT, CardState.MUTE)
 
-    def removed(self) -> bool:
-        """The reader said, less than ``stale_after_s`` ago, that no card is on it. A reader that does not
-        answer is neither: unknown never reads as removed (CONVENTIONS.md 7)."""
+    def removed(self, since: float) -> bool:
+        """The reader said, less than ``stale_after_s`` ago, that no card is on it, and the card went after
+        ``since`` (a wall-clock time: a session's start; the watch may not have seen the card arrive yet). A
+        reader that does not answer is neither present nor removed: unknown never reads as out (CONVENTIONS.md 7)."""
         with self._lock:
             fresh = time.monotonic() - self._answered_at < self.stale_after_s
-            return fresh and self._state is CardState.EMPTY
+            return fresh and self._state is CardState.EMPTY and self._changed_at >= since

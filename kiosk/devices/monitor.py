@@ -163,9 +163,10 @@ class DeviceMonitor:
         self.refresh((name,))
         return self.status(name)
 
-    def card_removed(self) -> bool:
-        """The card watch saw the reader empty just now (a reader that does not answer is not "removed")."""
-        return self.card_watch is not None and self.card_watch.removed()
+    def card_removed(self, since: float) -> bool:
+        """The card watch saw the card leave the reader after ``since`` (a reader that does not answer has not
+        had its card "removed")."""
+        return self.card_watch is not None and self.card_watch.removed(since)
 
     def card_present(self) -> bool:
         """A card on the reader, from the card watch's cache: never asks the reader on the caller's thread."""
