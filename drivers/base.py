@@ -8,6 +8,7 @@ them, so the UI, maintenance and the status endpoint never need to know the hard
 from __future__ import annotations
 
 import enum
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -88,17 +89,38 @@ class DeviceStatus:
                 "supplies": {k: v.to_dict() for k, v in self.supplies.items()}}
 
 
-class DeviceError(Exception):
-    """A device failure that says what happened, who can fix it, and what the citizen sees.
+KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
-    ``code`` is stable (``media-jam``, ``card-removed``...); ``citizen_message`` is a
-    translation-catalogue msgid, never a raw library message.
+
+class AdmError(Exception):
+    """The project's one error base (CONVENTIONS.md 8): every error raised on purpose says what happened,
+    who clears it and what a citizen sees.
+
+    ``code`` is a stable kebab-case reason (``media-jam``, ``wrong-pin``): logs, audit rows, the status API,
+    tests and the UI's choice of screen key on it, never on a class name. ``action`` says who clears it
+    (XFS4IoT). ``citizen_message`` is a translation-catalogue msgid, never a raw library message. Subclasses
+    set class defaults; an instance may narrow ``code``. It lives here, below the core, so drivers share it.
     """
+
+    code: str = "error"
+    action: Action = Action.NONE
+    citizen_message: str = N_("Something went wrong. Please start again.")
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
+
+
+class DeviceError(AdmError):
+    """A device failure: ``detail`` for the technician, the rest as every ``AdmError``."""
+
+    action = Action.CLEAR
+    citizen_message = N_("The device is not ready. Please ask staff for help.")
 
     def __init__(self, code: str, detail: str, action: Action = Action.CLEAR,
                  citizen_message: str = N_("The device is not ready. Please ask staff for help.")) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+        super().__init__(f"{code}: {detail}", code=code)
         self.detail = detail
         self.action = action
         self.citizen_message = citizen_message

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from drivers.base import DeviceError, DeviceState, DeviceStatus, MissingLibraryError
+from drivers.base import AdmError, DeviceError, DeviceState, DeviceStatus, MissingLibraryError
 from drivers.decoders import Barcode, Decoder, make_decoder
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,10 @@ class FrameSource(Protocol):
     def release(self) -> None: ...
 
 
-class CameraLost(Exception):
+class CameraLost(AdmError):
     """The source stopped giving frames: the supervisor reopens it with backoff."""
+
+    code = "camera-lost"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from drivers.base import N_, Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError, Supply, SupplyLevel
+from drivers.base import N_, Action, AdmError, DeviceError, DeviceState, DeviceStatus, MissingLibraryError, Supply, SupplyLevel
 
 # IPP job-state values (RFC 8011 5.3.7)
 PENDING, HELD, PROCESSING, STOPPED, CANCELED, ABORTED, COMPLETED = 3, 4, 5, 6, 7, 8, 9
@@ -58,12 +58,14 @@ class CupsLike(Protocol):
     def acceptJobs(self, name: str) -> None: ...  # noqa: N802
 
 
-class CupsError(RuntimeError):
+class CupsError(AdmError, RuntimeError):
     """A pycups ``IPPError``/``HTTPError`` as the ``RuntimeError`` the driver handles.
 
     pycups' own exceptions derive from ``Exception`` only, so without this a refused request
     (unknown queue, cupsd going away mid-call) would escape the driver.
     """
+
+    code = "cups-error"
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{message} (IPP status 0x{status:04x})" if status else message)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers.base import AdmError
+
 MAX_DEPTH = 8
 
 
-class TlvError(ValueError):
-    pass
+
+class TlvError(AdmError, ValueError):
+    code = "tlv-invalid"
 
 
 @dataclass(frozen=True)

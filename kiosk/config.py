@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import printer_profiles
+from drivers.base import AdmError
 
 
-class ConfigError(ValueError):
+class ConfigError(AdmError, ValueError):
+    code = "config-invalid"
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
         self.problems = problems

@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from drivers.base import N_
+from drivers.base import N_, AdmError
 
 # Province codes (Kemendagri); the first two digits of every NIK and KK number.
 PROVINCES = frozenset({
@@ -19,8 +19,10 @@ _DIGITS16 = re.compile(r"[0-9]{16}", re.ASCII)
 _NIK_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{8}([0-9]{4})(?![0-9])", re.ASCII)
 
 
-class InvalidNik(ValueError):
+class InvalidNik(AdmError, ValueError):
     """Why a string is not a NIK; ``reason`` is a translation msgid shown to the citizen."""
+
+    code = "invalid-nik"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -18,12 +18,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from drivers.base import AdmError
+
 HERE = Path(__file__).parent
 KINDS = ("card", "document", "receipt")
 
 
-class ProfileError(ValueError):
-    pass
+
+class ProfileError(AdmError, ValueError):
+    code = "profile-invalid"
 
 
 SUPPLY_KEYS = {"capacity", "low_at", "unit", "per_print"}

@@ -170,7 +170,7 @@ def _start(nik: str, method: str) -> Any:
         if exc.code == "locked":
             return redirect(url_for("citizen.locked", seconds=exc.info.get("seconds", 0),
                                     scope=exc.info.get("scope", "nik"))), None
-        return None, _(exc.message)
+        return None, _(exc.citizen_message)
     session["sid"] = s.id
     return redirect(url_for("citizen.pin")), None
 
@@ -299,8 +299,8 @@ def pin_submit() -> Any:
     try:
         result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""))
     except SessionError as exc:
-        status = 503 if exc.code in ("CentralUnavailable", "fetch-failed") else 422
-        return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.message), method=s.method), status
+        status = 503 if exc.code in ("central-unavailable", "fetch-failed") else 422
+        return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), status
     if result.ok:
         return redirect(url_for("citizen.documents"))
     if result.lockout:
@@ -350,7 +350,7 @@ def print_docs() -> Any:
     except SessionError as exc:
         if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
-        reasons = [_(r) for r in exc.info.get("reasons", [exc.message])]  # type: ignore[union-attr]
+        reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
     return redirect(url_for("citizen.printing"))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from drivers.base import AdmError
 from kiosk.model import DocumentKind
 
 MAX_PAYLOAD_CHARS = 256
@@ -33,13 +34,15 @@ _TAG = re.compile(r"[0-9a-f]{20}", re.ASCII)
 A4_KINDS = frozenset(k.value for k in DocumentKind if k.medium == "a4")
 
 
-class PayloadError(ValueError):
-    """Why a payload was refused: ``code`` for logs and tests, ``message`` a msgid for the citizen."""
+class PayloadError(AdmError, ValueError):
+    """Why a payload was refused: ``code`` for logs and tests, ``citizen_message`` a msgid for the citizen."""
+
+    code = "payload-refused"
 
     def __init__(self, code: str, message: str = "This code is not from Dukcapil.") -> None:
         super().__init__(code)
         self.code = code
-        self.message = message
+        self.citizen_message = message
 
 
 @dataclass(frozen=True)

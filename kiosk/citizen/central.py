@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from drivers.base import N_
+from drivers.base import N_, AdmError
 from kiosk.model import Document, DocumentKind, Identity
 
 AUTH_SCHEME = "ADM-HMAC"
@@ -44,36 +44,43 @@ def auth_header(kiosk_id: str, key: bytes, method: str, path: str, body: bytes, 
     return f"{AUTH_SCHEME} {kiosk_id}:{ts}:{sign(key, method, path, ts, body)}"
 
 
-class CentralError(Exception):
-    """Base: ``message`` is a translation msgid for the citizen."""
+class CentralError(AdmError):
+    """Central did not give a verdict the kiosk can act on (the base of central's answers)."""
 
-    message = N_("The Dukcapil server is not available right now. Your PIN is still valid. Please try again later.")
+    code = "central-error"
+    citizen_message = N_("The Dukcapil server is not available right now. Your PIN is still valid. Please try again later.")
 
 
 class CentralUnavailable(CentralError):
-    pass
+    code = "central-unavailable"
 
 
 class WrongPin(CentralError):
-    message = N_("The PIN is wrong.")
+    code = "wrong-pin"
+    citizen_message = N_("The PIN is wrong.")
 
 
 class NoDocuments(CentralError):
-    message = N_("There are no documents ready to print for this NIK.")
+    code = "no-documents"
+    citizen_message = N_("There are no documents ready to print for this NIK.")
 
 
 class PinExpired(CentralError):
-    message = N_("This PIN has expired. Please ask for a new one.")
+    code = "pin-expired"
+    citizen_message = N_("This PIN has expired. Please ask for a new one.")
 
 
 class ReportNotAcknowledged(CentralUnavailable):
     """Central (or something in its place) answered a report without acknowledging it: not delivered."""
 
+    code = "report-not-acknowledged"
+
 
 class CentralRejected(CentralError):
     """Central refused the kiosk itself (auth, clock, bad request): a technician's problem."""
 
-    message = N_("This kiosk cannot reach the Dukcapil server. Please ask staff for help.")
+    code = "central-rejected"
+    citizen_message = N_("This kiosk cannot reach the Dukcapil server. Please ask staff for help.")
 
 
 @dataclass(frozen=True)

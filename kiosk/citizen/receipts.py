@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from drivers.base import AdmError
 from kiosk.citizen.session import ActiveSession
 from kiosk.config import KioskSection
 from kiosk.devices.builder import Devices
@@ -40,7 +41,7 @@ class ReceiptService:
         try:
             after = printer.print_receipt(receipt)
         except Exception as exc:  # noqa: BLE001 - a receipt fault never undoes a printed document
-            code = getattr(exc, "code", type(exc).__name__)
+            code = exc.code if isinstance(exc, AdmError) else "receipt-error"
             self.store.audit("print", "receipt-failed", code=code)
             return str(code)
         if not after.ready:  # out of paper mid-receipt, or a printer that cannot say: the citizen notes the reference

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from drivers.base import N_
+from drivers.base import N_, AdmError
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
 from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.store import Store
@@ -43,13 +43,15 @@ class Step(enum.StrEnum):
     DONE = "done"
 
 
-class SessionError(Exception):
-    """A step refused; ``message`` is a translation msgid, ``code`` a stable reason."""
+class SessionError(AdmError):
+    """A step refused; ``citizen_message`` is a translation msgid, ``code`` a stable reason."""
+
+    code = "session-refused"
 
     def __init__(self, code: str, message: str, **info: object) -> None:
         super().__init__(code)
         self.code = code
-        self.message = message
+        self.citizen_message = message
         self.info = info
 
 
@@ -204,19 +206,19 @@ class Sessions:
             return PinResult(False, self.pins.tries_left(s.nik_hash), lock)
         except CentralError as exc:
             self.pins.released(attempt)
-            self.store.audit("central", "redeem-failed", error=type(exc).__name__)
-            raise SessionError(type(exc).__name__, exc.message) from exc
+            self.store.audit("central", "redeem-failed", error=exc.code)
+            raise SessionError(exc.code, exc.citizen_message) from exc
         except BaseException:
             self.pins.released(attempt)
             raise
         self.pins.succeeded(attempt)
         printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
         if len(printed) == len(redemption.documents):
-            raise SessionError("NoDocuments", NoDocuments.message)
+            raise SessionError(NoDocuments.code, NoDocuments.citizen_message)
         try:
             docs = [self.central.fetch(redemption.id, d) for d in redemption.documents if d.id not in printed]
         except CentralError as exc:
-            raise SessionError("fetch-failed", CentralUnavailable.message) from exc
+            raise SessionError("fetch-failed", CentralUnavailable.citizen_message) from exc
         s.redemption_id = redemption.id
         s.documents = docs
         self._set_step(s, Step.AUTHENTICATED)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drivers.base import Device
+from drivers.base import AdmError, Device
 from kiosk.config import DeviceSection
 from printer_profiles import PrinterProfile
 
@@ -30,7 +30,8 @@ class DeviceSpec:
 Factory = Callable[[DeviceSpec], Device]
 
 
-class UnknownTransport(LookupError):
+class UnknownTransport(AdmError, LookupError):
+    code = "unknown-transport"
     def __init__(self, device: str, transport: str, known: list[str]) -> None:
         super().__init__(f"devices.{device}: no transport {transport!r} is registered "
                          f"(registered: {', '.join(known) or 'none'})")

@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.base import AdmError
 from kiosk.config import PinSection
 from kiosk.journal.store import Store
 
@@ -87,8 +88,10 @@ class Lockout:
         return max(0, int(self.until - time.time() + 0.999))
 
 
-class AttemptRefused(Exception):
+class AttemptRefused(AdmError):
     """No reservation: ``lockout`` when a limit is locked, None when attempts in flight already fill it."""
+
+    code = "attempts-refused"
 
     def __init__(self, lockout: Lockout | None) -> None:
         super().__init__(lockout.scope if lockout else "pending")

@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from drivers.base import AdmError
 from kiosk.journal.store import Store
 from kiosk.model import BlankState
 
@@ -35,12 +36,16 @@ NOTE_MAX = 200
 BLANK_KINDS = ("ktp-el", "kia")  # the card documents a blank can become (a test card may use either)
 
 
-class BlankStateError(RuntimeError):
+class BlankStateError(AdmError):
     """A transition asked of a blank that is not in the state it requires."""
 
+    code = "blank-state"
 
-class SerialsKnown(ValueError):
+
+class SerialsKnown(AdmError, ValueError):
     """A batch names serials the journal already has: ``known`` lists them (sorted)."""
+
+    code = "serials-known"
 
     def __init__(self, known: list[str]) -> None:
         super().__init__(f"{len(known)} serials already journaled, e.g. {known[0]}")

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from drivers.base import AdmError
 from kiosk.journal.blanks import BlankCards
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
@@ -53,24 +54,32 @@ TITLE_PREFIX = {Purpose.CITIZEN: "adm-job-", Purpose.SELF_TEST: "adm-selftest-",
 TEST_PAGE = "test-page"  # the kind of an A4 test job (a card test job has its blank's kind)
 
 
-class DuplicateJob(Exception):
+class DuplicateJob(AdmError):
     """The journal refused a second live or printed job for a document; nothing was planned."""
+
+    code = "duplicate-job"
 
     def __init__(self, document_ids: Sequence[str]) -> None:
         super().__init__(", ".join(document_ids))
         self.document_ids = list(document_ids)
 
 
-class JobStateError(RuntimeError):
+class JobStateError(AdmError):
     """A transition asked of a job that is not in a state that allows it."""
+
+    code = "job-state"
 
 
 class SessionEnded(JobStateError):
     """The job's session ended (cancel, timeout, a new session) before the job reached a printer: it is never sent."""
 
+    code = "session-ended"
 
-class NoBlank(Exception):
+
+class NoBlank(AdmError):
     """No blank of the wanted kinds in stock: the job stays planned, nothing was taken."""
+
+    code = "no-blank"
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from drivers.base import AdmError
 from kiosk.journal.store import Store
 from printer_profiles import PrinterProfile
 
 COUNTED_ELSEWHERE = {"hopper"}  # blanks: kiosk/journal/blanks.py
 
 
-class SupplyError(ValueError):
+class SupplyError(AdmError, ValueError):
     """A refused supply change; ``code`` is stable (no-supply, supply-range), ``info`` fills the message."""
+
+    code = "supply-refused"
 
     def __init__(self, code: str, **info: Any) -> None:
         super().__init__(code)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.base import N_, DeviceError
+from drivers.base import N_, AdmError, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
@@ -56,8 +56,10 @@ SUPPLY_MESSAGES = {"ribbon": N_("The card printer needs a new ribbon. Your PIN i
                    "paper": N_("The document printer is out of paper. Your PIN is still valid.")}
 
 
-class PlanRefused(Exception):
+class PlanRefused(AdmError):
     """The plan cannot complete; ``reasons`` are translation msgids. Nothing was consumed."""
+
+    code = "plan-refused"
 
     def __init__(self, reasons: list[str], codes: list[str]) -> None:
         super().__init__("; ".join(codes))

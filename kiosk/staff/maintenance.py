@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from drivers.base import DeviceState
+from drivers.base import AdmError, DeviceState
 from kiosk import __version__
 from kiosk.citizen.central import CentralClient
 from kiosk.citizen.session import Sessions
@@ -43,8 +43,10 @@ MESSAGE_MAX = 200
 log = logging.getLogger(__name__)
 
 
-class MaintenanceError(Exception):
+class MaintenanceError(AdmError):
     """A refused maintenance action: ``code`` is stable, ``info`` fills the UI's message."""
+
+    code = "maintenance-refused"
 
     def __init__(self, code: str, **info: Any) -> None:
         super().__init__(code)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from drivers.base import AdmError
 from kiosk.journal.attempts import AttemptLimiter, AttemptRefused, Limit, Lockout
 from kiosk.journal.store import Store
 
@@ -44,8 +45,10 @@ KEYBOARD_CHARS = frozenset(string.ascii_letters + string.digits + "-_.@#!?*+=/")
 MIN_PASSWORD = 10
 
 
-class AccountError(ValueError):
+class AccountError(AdmError, ValueError):
     """A refused account operation; the message is for the technician's administrator."""
+
+    code = "account-refused"
 
 
 @dataclass(frozen=True)

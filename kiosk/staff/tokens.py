@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from drivers.base import AdmError
 from kiosk.journal.store import Store
 
 TOKEN_PREFIX = "adm_"
@@ -23,8 +24,10 @@ TOKEN_RE = re.compile(TOKEN_PREFIX + r"[A-Za-z0-9_-]{43,120}")
 LAST_USED_RESOLUTION_S = 60.0  # a scrape every 15 s must not cost a journal write (fsync) each
 
 
-class TokenError(ValueError):
+class TokenError(AdmError, ValueError):
     """A token command cannot be done (bad or duplicate name, unknown token)."""
+
+    code = "token-refused"
 
 
 @dataclass(frozen=True)

@@ -411,7 +411,7 @@ class KioskSoak:
             try:
                 result = self.enter_pin(s.id, issued.pin)
             except SessionError as exc:
-                if exc.code == "NoDocuments":  # told nothing is ready here: central sends a new request next time
+                if exc.code == "no-documents":  # told nothing is ready here: central sends a new request next time
                     self.left[ident.nik] = set()
                 return f"pin-{exc.code}"
             if result is None:

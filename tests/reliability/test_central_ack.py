@@ -148,8 +148,8 @@ def test_a_bad_document_id_from_central_is_refused_and_costs_nothing(quiet_kiosk
     tries = k.pins.tries_left(s.nik_hash)
     with pytest.raises(SessionError) as refused:
         k.sessions.submit_pin(s.id, issued.pin)
-    assert refused.value.code == "CentralUnavailable"  # "central is not available; your PIN is still valid"
-    assert "PIN is still valid" in refused.value.message
+    assert refused.value.code == "central-unavailable"  # "central is not available; your PIN is still valid"
+    assert "PIN is still valid" in refused.value.citizen_message
     assert k.pins.tries_left(s.nik_hash) == tries  # the reservation was released, not spent
     assert sim.redeems(issued.nik) == ["ok"] and sim.request_state(issued.request_id) == "ready"
     assert dict(k.store.query("SELECT state, COUNT(*) FROM blank_cards GROUP BY state")) == blanks

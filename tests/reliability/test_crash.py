@@ -84,7 +84,7 @@ def scenario(base: Path, crashes: tuple[str, ...]) -> dict[str, object]:
     if visit.get("redeemed"):  # the PIN was still valid: for exactly what had not printed, and it printed now
         if visit.get("failed") or visit.get("printed") != visit.get("offered"):
             problems.append(f"the return visit did not print what central offered: {visit}")
-    elif visit.get("error") not in ("NoDocuments", "wrong-pin"):  # all printed: central's "nothing ready" reads as a wrong PIN
+    elif visit.get("error") not in ("no-documents", "wrong-pin"):  # all printed: central's "nothing ready" reads as a wrong PIN
         problems.append(f"the PIN was refused although not everything had printed: {visit}")
     return {"crashes": list(crashes), "killed": killed, "return_visit": visit, "problems": problems,
             "ledger": led.figures()}

@@ -105,7 +105,7 @@ def test_qr_payloads(text: str) -> None:
         try:
             out = parse(text)
         except barcodes.PayloadError as exc:
-            assert exc.code and exc.message
+            assert exc.code and exc.citizen_message
             continue
         assert out.payload == text and len(text) <= barcodes.MAX_PAYLOAD_CHARS and text.isascii()
         assert kind == ("request" if parse is barcodes.parse_request_qr else "document")
@@ -178,7 +178,7 @@ def test_any_central_response_is_a_result_or_a_central_error(status: int, body: 
         try:
             out = call()
         except CentralError as exc:
-            assert exc.message
+            assert exc.citizen_message
             continue
         assert out is None or isinstance(out, Redemption | Document | Verdict | str)
         if isinstance(out, Redemption):

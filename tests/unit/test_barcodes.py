@@ -45,7 +45,7 @@ def test_bad_request_qrs(text: str, code: str) -> None:
     with pytest.raises(PayloadError) as err:
         parse_request_qr(text)
     assert err.value.code == code
-    assert err.value.message == "This code is not from Dukcapil."
+    assert err.value.citizen_message == "This code is not from Dukcapil."
 
 
 @pytest.mark.parametrize("text", [

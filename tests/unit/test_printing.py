@@ -67,7 +67,7 @@ def test_plan_refuses_without_consuming_anything(kiosk: Kiosk) -> None:
     before = blanks(kiosk)
     with pytest.raises(SessionError) as exc:
         kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
-    assert "not ready" in exc.value.message and "PIN" in exc.value.message
+    assert "not ready" in exc.value.citizen_message and "PIN" in exc.value.citizen_message
     assert blanks(kiosk) == before
     assert kiosk.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
     assert kiosk.central_server.sim.request_state(issued.request_id) == "ready"
