@@ -13,16 +13,25 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any, Protocol
 
-from kiosk.citizen.central import CentralClient, CentralError
+from drivers.base import AdmError
 from kiosk.faultpoints import crash_point
 from kiosk.journal.store import Store
 
 log = logging.getLogger(__name__)
 
 
+class Receiver(Protocol):
+    """Where the outbox delivers (the central client): ``report`` returns central's acknowledgement
+    (``accepted`` | ``duplicate``) and raises an ``AdmError`` for anything that is not one."""
+
+    def report(self, payload: dict[str, Any]) -> str: ...
+    def heartbeat(self, payload: dict[str, Any]) -> Any: ...
+
+
 class OutboxSender:
-    def __init__(self, store: Store, central: CentralClient, max_backoff_s: float = 300.0) -> None:
+    def __init__(self, store: Store, central: Receiver, max_backoff_s: float = 300.0) -> None:
         self.store = store
         self.central = central
         self.max_backoff_s = max_backoff_s
@@ -56,7 +65,7 @@ class OutboxSender:
                     self.central.heartbeat(data)
                 else:
                     raise ValueError(f"unknown outbox kind {kind!r}")
-            except (CentralError, ValueError) as exc:
+            except (AdmError, ValueError) as exc:
                 delay = min(self.max_backoff_s, 2.0 ** min(attempts + 1, 12))
                 with self.store.tx() as db:
                     db.execute("UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
