@@ -203,3 +203,22 @@ def test_a_mute_receipt_printer_is_not_counted_as_printed(kiosk: Kiosk) -> None:
     assert s.outcome is not None and not s.outcome.failed
     assert s.receipt_error in ("unconfirmed", "no-answer")
     assert kiosk.store.query_one("SELECT COUNT(*) FROM audit WHERE event='receipt-unconfirmed'")[0] == 1
+
+
+def test_a_card_job_aborted_for_an_empty_hopper_returns_its_blank(kiosk: Kiosk) -> None:
+    """h5's fault matrix: the printer aborted the job before any card was fed, yet its blank was journaled
+    spoiled: the hopper held one more card than the journal's stock."""
+    s, issued = authenticated(kiosk)
+    hopper = kiosk.devices.sim.queue("card_printer")
+    before = hopper.hopper
+    hopper.jam_on(1, "media-empty")
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    assert dict(kiosk.store.query("SELECT kind, state FROM print_jobs")) == {"ktp-el": "failed", "kk": "printed"}
+    assert hopper.hopper == before and kiosk.printing.blanks_in_stock("ktp-el") + kiosk.printing.blanks_in_stock("kia") \
+        == before  # the card never left the hopper, and the journal's stock says so
+    assert blanks(kiosk).get("spoiled", 0) == 0
+    kiosk.outbox.flush()
+    sim = kiosk.central_server.sim
+    assert sim.document_states(issued.request_id) == {"ktp-el": "ready", "kk": "printed"}  # told failed: PIN valid
+    assert [d.outcome for d in sim.deliveries() if d.outcome == "failed"] == ["failed"]
