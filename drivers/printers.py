@@ -44,6 +44,10 @@ DEVICE_ATTRS = ["printer-state", "printer-state-reasons", "marker-names", "marke
 IPP_NOT_FOUND = 0x0406
 # faults after which a job reported "completed" cannot have come out whole (see CupsPrinter.wait)
 JOB_STOPPING_FAULTS = {"media-jam", "media-empty", "marker-supply-empty", "other"}
+# faults that stop a job before the printer takes a card or sheet: nothing to pick, or stopped as it began
+BEFORE_FEED_FAULTS = {"media-empty", "stopped"}
+ACTIVE = (PROCESSING, STOPPED)
+JOB_ATTRS = ["job-id", "job-state", "job-state-reasons", "job-printer-uri"]
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 
 
@@ -75,11 +79,32 @@ class CupsError(AdmError, RuntimeError):
 @dataclass(frozen=True)
 class JobResult:
     state: str  # completed | aborted | canceled | timeout
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # the job's own, then the printer's fault code
+    fed: bool = True  # False: aborted before the printer took a card or sheet (``media_taken``)
 
     @property
     def ok(self) -> bool:
         return self.state == "completed"
+
+
+def _fault_codes(reasons: tuple[str, ...] | list[str]) -> set[str]:
+    """The fault codes (``REASONS``) among job or printer reasons; informational keywords are dropped."""
+    return {REASONS[k][1] for k in (split_reason(str(r))[0] for r in reasons) if k in REASONS}
+
+
+def media_taken(state: int, own_reasons: tuple[str, ...], printer_fault: str) -> bool:
+    """Whether the printer may have taken a card or sheet for a job that ended in ``state``.
+
+    False only for a job aborted for faults a printer shows before its feed (an empty tray or hopper,
+    a printer stopped as the job began). The job's own reasons decide when they name a fault, since
+    what the printer shows now may be another job's (a jam of the next card); else the printer's
+    fault, except a bare "stopped" (a queue CUPS halted after any failure says nothing of the feed).
+    Unknown is fed: a blank counted used can be found in the hopper, a card that left it cannot.
+    """
+    if state != ABORTED:
+        return True
+    faults = _fault_codes(own_reasons) or _fault_codes([printer_fault]) - {"stopped"}
+    return not faults or not faults <= BEFORE_FEED_FAULTS
 
 
 def split_reason(reason: str) -> tuple[str, str]:
@@ -188,6 +213,7 @@ class CupsPrinter:
         self._connect = connect
         self.options = dict(options or {})
         self.probe_device = probe_device
+        self._alongside: dict[int, set[int]] = {}  # per job submitted here: the queue's jobs not final then
 
     def _conn(self) -> CupsLike:
         try:
@@ -229,9 +255,11 @@ class CupsPrinter:
         The title carries our journal job ID so start-up recovery can find the job again.
         """
         try:
-            return int(self._conn().printFile(self.queue, path, title, {**self.options, **(options or {})}))
+            job_id = int(self._conn().printFile(self.queue, path, title, {**self.options, **(options or {})}))
         except RuntimeError as exc:
             raise DeviceError("submit-failed", f"CUPS refused the job: {exc}", Action.CLEAR, NOT_PRINTED) from exc
+        self._alongside[job_id] = self._jobs_not_final(job_id) or set()
+        return job_id
 
     def job_state(self, job_id: int) -> tuple[int, tuple[str, ...]]:
         attrs = self._conn().getJobAttributes(job_id, requested_attributes=["job-state", "job-state-reasons"])
@@ -250,9 +278,12 @@ class CupsPrinter:
         first (seen with ippeveprinter). So a "completed" followed at once by a printer
         fault that stops printing (jam, empty, ribbon out, other) is taken as not printed:
         for a card, a blank journaled as spoiled is recoverable; a card reported printed
-        that never came out is not.
+        that never came out is not. That holds per job: a fault another job of this queue
+        can own (one at work now, or one aborted since this one was submitted) is that
+        job's, and this one's "completed" stands.
         """
         deadline = time.monotonic() + timeout_s
+        alongside = self._alongside.pop(job_id, set()) | (self._jobs_not_final(job_id) or set())
         while True:
             try:
                 state, reasons = self.job_state(job_id)
@@ -260,16 +291,44 @@ class CupsPrinter:
                 state, reasons = PROCESSING, ("cupsd-unreachable",)
             if state in FINAL:
                 fault = self.status()
-                if state == COMPLETED and fault.code in JOB_STOPPING_FAULTS:
+                if state == COMPLETED and fault.code in JOB_STOPPING_FAULTS \
+                        and not self._fault_elsewhere(job_id, alongside):
                     return JobResult("aborted", (*reasons, fault.code, "printer-fault-after-completed"))
+                taken = media_taken(state, reasons, fault.code)
                 if state != COMPLETED and fault.code and fault.code not in reasons:
                     reasons = (*reasons, fault.code)
-                return JobResult(FINAL[state], reasons)
+                return JobResult(FINAL[state], reasons, taken)
             if time.monotonic() > deadline:
                 return JobResult("timeout", reasons)
             if on_poll:
                 on_poll()
             time.sleep(poll_s)
+
+    def _queue_jobs(self, which: str) -> dict[int, tuple[int, tuple[str, ...]]]:
+        """This queue's jobs as {id: (job-state, job-state-reasons)}; a job that names no queue is left out."""
+        jobs = self._conn().getJobs(which_jobs=which, requested_attributes=JOB_ATTRS)
+        return {int(job_id): (int(a.get("job-state", PENDING)), tuple(str(r) for r in _as_list(a.get("job-state-reasons"))))
+                for job_id, a in jobs.items()
+                if str(a.get("job-printer-uri", "")).rstrip("/").rsplit("/", 1)[-1] == self.queue}
+
+    def _jobs_not_final(self, job_id: int) -> set[int] | None:
+        """The other jobs of this queue not final yet (None: cupsd cannot say): those may end while ``job_id``
+        prints, and own a fault the printer shows then."""
+        try:
+            return {j for j, (state, _r) in self._queue_jobs("not-completed").items() if j != job_id
+                    and state not in FINAL}
+        except (RuntimeError, DeviceError):
+            return None
+
+    def _fault_elsewhere(self, job_id: int, alongside: set[int]) -> bool:
+        """Whether another job of this queue can own the printer's fault: one at work now, or one that ended
+        aborted since this one was submitted (submitted after it, or not final then: ``alongside``)."""
+        try:
+            jobs = self._queue_jobs("all")
+        except (RuntimeError, DeviceError):
+            return False
+        return any(state in ACTIVE or (state == ABORTED and (j > job_id or j in alongside))
+                   for j, (state, _r) in jobs.items() if j != job_id)
 
     def find_job(self, title: str) -> int | None:
         """The job we submitted under ``title``, if CUPS still knows it (start-up recovery)."""

@@ -233,7 +233,7 @@ class SimCups:
                 raise RuntimeError(f"client-error-not-found: job {job_id}")
             self._advance(job)
             return {"job-id": job.id, "job-state": job.state, "job-name": job.title,
-                    "job-state-reasons": job.reasons or ["none"]}
+                    "job-state-reasons": job.reasons or ["none"], "job-printer-uri": f"ipp://localhost/printers/{job.queue}"}
 
     def getJobs(self, which_jobs: str = "not-completed", my_jobs: bool = False,  # noqa: N802
                 requested_attributes: list[str] | None = None) -> dict[int, dict[str, Any]]:

@@ -39,6 +39,8 @@ ID: dict[str, str] = {
     "The document data is incomplete. Your PIN is still valid.": "Data dokumen tidak lengkap. PIN Anda tetap berlaku.",
     "This kiosk cannot print this kind of document.": "Anjungan ini tidak dapat mencetak jenis dokumen ini.",
     "The printer is not ready. Your PIN is still valid.": "Printer belum siap. PIN Anda tetap berlaku.",
+    "The printer did not confirm this document. If it does not come out, your PIN is still valid.":
+        "Printer belum memastikan dokumen ini tercetak. Jika dokumen tidak keluar, PIN Anda tetap berlaku.",
     "This kiosk has run out of blank cards. Your PIN is still valid.":
         "Blangko kartu di anjungan ini habis. PIN Anda tetap berlaku.",
     "The card printer needs a new ribbon. Your PIN is still valid.":

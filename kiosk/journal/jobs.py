@@ -7,6 +7,10 @@ technician's self-test, or ``adm-kiosk print-test``. Each follows one machine:
         |          '------> failed
         '-----------------> failed        never submitted (printer not ready, no blank, bad data)
 
+A submitted job the printer could not confirm (cupsd lost mid-job) stays ``submitted``, marked
+*unconfirmed* in its ``error`` (``UNCONFIRMED`` and why): in doubt, its blank consumed and no
+report queued, until the printer is asked again (``unconfirmed_jobs``) and it is finished.
+
 Each transition is a check-and-set in one transaction (``UPDATE ... WHERE state IN
 (<expected>)``); a job already final is never changed again. Whatever a transition
 touches changes in that same transaction: ``submit`` takes the card job's blank (the
@@ -39,6 +43,7 @@ from kiosk.journal.supplies import Supplies
 from kiosk.model import JobState
 
 OPEN = (JobState.PLANNED.value, JobState.SUBMITTED.value)
+UNCONFIRMED = "unconfirmed: "  # the error of a submitted job its printer could not confirm
 
 
 class Purpose(enum.StrEnum):
@@ -142,6 +147,12 @@ class PrintJobs:
         return [_record(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM print_jobs WHERE state IN (?,?) "
                                                      "ORDER BY id", OPEN)]
 
+    def unconfirmed_jobs(self) -> list[JobRecord]:
+        """Submitted jobs their printer could not confirm: what to ask the printer about again."""
+        return [_record(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM print_jobs WHERE state='submitted' "
+                                                     "AND substr(error, 1, ?) = ? ORDER BY id",
+                                                     (len(UNCONFIRMED), UNCONFIRMED))]
+
     def printed_here(self, document_ids: Sequence[str]) -> set[str]:
         """Documents this kiosk has printed or is printing: never again, whatever central says."""
         if not document_ids:
@@ -211,10 +222,21 @@ class PrintJobs:
             db.execute("UPDATE print_jobs SET printer_job_id=?, updated_at=? WHERE id=? AND state='submitted'",
                        (printer_job_id, time.time(), job_id))
 
+    def unconfirmed(self, job_id: int, why: str) -> bool:
+        """A submitted job its printer could not confirm stays open, marked so (nothing else changes: its blank
+        stays consumed, no report). False when it is not submitted any more (finished meanwhile)."""
+        with self.store.tx() as db:
+            cur = db.execute("UPDATE print_jobs SET error=?, updated_at=? WHERE id=? AND state='submitted'",
+                             (f"{UNCONFIRMED}{why}", time.time(), job_id))
+            if cur.rowcount:
+                self.store.audit("print", "job-unconfirmed", db=db, job=job_id, reason=why)
+        return bool(cur.rowcount)
+
     def finish(self, job_id: int, printed: bool, error: str = "", reached_printer: bool = True) -> bool:
         """An open job ends printed or failed, with its blank, supplies and report. False when it was final already.
 
-        ``reached_printer=False``: the printer never received the job, so its blank goes back to stock."""
+        ``reached_printer=False``: the job's card never left the hopper (the printer never received the job, or
+        aborted it before the feed), so its blank goes back to stock."""
         now = time.time()
         with self.store.tx() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM print_jobs WHERE id=?", (job_id,)).fetchone()

@@ -6,12 +6,16 @@ action it records:
 - nothing is consumed unless the plan says every document can complete (devices, blanks,
   every consumable the printer profile names, the duty cycle);
 - a card job takes its blank in the same transaction that marks it ``submitted``;
-- every job ends ``printed`` or ``failed``, whatever the printer or cupsd does (lost
-  mid-job, refusing, timing out): a failure of one job fails that job only, the next
-  documents still get their turn, so the citizen's receipt still prints;
-- a blank taken by a failed job is spoiled, unless the printer never received the job
-  (refused outright, cupsd unreachable): then the card is still in the hopper and goes
-  back to stock;
+- every job ends ``printed`` or ``failed`` when the printer can say which (refusing, aborting,
+  timing out): a failure of one job fails that job only, the next documents still get their
+  turn, so the citizen's receipt still prints;
+- a job the printer cannot be asked about once it had it (cupsd lost mid-job and still gone
+  at the timeout) is *unconfirmed*: it stays ``submitted``, its blank consumed and no report
+  sent, since it may still come out; the citizen is told so, and ``recheck_unconfirmed`` (the
+  kiosk's background tick) settles it as soon as the printer answers again;
+- a blank taken by a failed job is spoiled, unless its card never left the hopper: the
+  printer never received the job (refused outright, cupsd unreachable) or aborted it before
+  the feed (an empty hopper, a printer stopped as it began); then it goes back to stock;
 - self-tests and technicians' test prints are jobs like any other (a ``purpose``), so a
   crash during one is settled by recovery like a citizen's;
 - on start-up, ``recover()`` settles any job left open by asking the printer.
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.base import N_, AdmError, DeviceError
-from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult
+from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult, media_taken
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
 from kiosk.journal.blanks import BLANK_KINDS, BlankCards
@@ -52,6 +56,7 @@ log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 NOT_READY = N_("The printer is not ready. Your PIN is still valid.")
+UNCONFIRMED = N_("The printer did not confirm this document. If it does not come out, your PIN is still valid.")
 SUPPLY_MESSAGES = {"ribbon": N_("The card printer needs a new ribbon. Your PIN is still valid."),
                    "paper": N_("The document printer is out of paper. Your PIN is still valid.")}
 
@@ -79,7 +84,7 @@ class TestPrint:
     """What a self-test or a technician's test print did: ``code`` is '' when it printed."""
 
     ok: bool
-    code: str = ""  # not-configured | no-blank | not-printed | a device error code
+    code: str = ""  # not-configured | no-blank | not-printed | unconfirmed | a device error code
     reason: str = ""
     job: JobRecord | None = None
     serial: str | None = None
@@ -252,8 +257,10 @@ class PrintService:
             printer_job = printer.submit(str(path), job.title)
         except DeviceError as exc:
             # "offline": cupsd could not be reached, so nothing was sent; else ask whether it ever got the job
-            unseen = exc.code == "offline" or self.ask_printer(job) == "unseen"
-            self.jobs.finish(job.id, False, exc.code, reached_printer=not unseen)
+            verdict = "unseen" if exc.code == "offline" else self.ask_printer(job)
+            if verdict not in ("unseen", "failed"):  # it has the job after all, or cannot say: not known yet
+                return self._unconfirmed(job, exc.code)
+            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed")
             return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
         self.jobs.printer_job(job.id, printer_job)
@@ -263,10 +270,18 @@ class PrintService:
             printer.cancel(printer_job)
             result = _after_cancel(printer, printer_job, result)
         crash_point("printer-done")
+        if result.state == "timeout":  # cupsd cannot be asked even now: the job may yet come out
+            return self._unconfirmed(job, _reason(result))
         reason = "" if result.ok else _reason(result)
-        self.jobs.finish(job.id, result.ok, reason)
+        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed)
         crash_point("finished")
         return result.ok, reason, "" if result.ok else NOT_PRINTED
+
+    def _unconfirmed(self, job: JobRecord, why: str) -> tuple[bool, str, str]:
+        """Leaves a job the printer had, or may have had, open for ``recheck_unconfirmed``: blank consumed, no report."""
+        log.warning("job %s not confirmed by %s (%s): it stays open until the printer answers", job.id, job.printer, why)
+        self.jobs.unconfirmed(job.id, why)
+        return False, f"unconfirmed: {why}", UNCONFIRMED
 
     def _fail_safely(self, job: JobRecord, error: str) -> None:
         try:
@@ -327,7 +342,8 @@ class PrintService:
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         final = self.jobs.get(job.id)
-        return TestPrint(ok, "" if ok else "not-printed", reason, final, serial,
+        code = "" if ok else "unconfirmed" if final and final.state.value == "submitted" else "not-printed"
+        return TestPrint(ok, code, reason, final, serial,
                          int(final.printer_job_id or 0) if final else 0)
 
     # -- recovery -------------------------------------------------------------------------
@@ -353,10 +369,26 @@ class PrintService:
             log.warning("cannot ask %s about job %s: %s", job.printer, job.id, exc)
             return "unknown"
 
-    def settle(self, job_id: int, printed: bool, error: str = "", blank_unused: bool = False) -> None:
-        """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report).
+    def settle(self, job_id: int, printed: bool, error: str = "", blank_unused: bool = False) -> bool:
+        """Ends an open job as printed or failed, with everything that follows (blank, supplies, outbox report);
+        False when it had ended already (settled meanwhile by its print, a re-check or a technician).
         ``blank_unused``: the printer never received the job, so its blank goes back to stock, not to spoiled."""
-        self.jobs.finish(job_id, printed, error, reached_printer=not blank_unused)
+        return self.jobs.finish(job_id, printed, error, reached_printer=not blank_unused)
+
+    def recheck_unconfirmed(self) -> int:
+        """Asks the printers again about the jobs they could not confirm (the background tick); settles each
+        one they answer for and returns how many. Never waits on a printer: one still at work answers later."""
+        settled = 0
+        for job in self.jobs.unconfirmed_jobs():
+            if job.id in self.in_flight():
+                continue
+            verdict = self.ask_printer(job)
+            if verdict == "unknown":
+                continue
+            settled += self.settle(job.id, verdict == "printed", {
+                "printed": "", "failed": f"{job.error}; then the printer reported it not printed",
+                "unseen": f"{job.error}; the printer never received it"}[verdict], blank_unused=verdict == "unseen")
+        return settled
 
     def recover(self) -> int:
         """Settles jobs a crash left open (citizens' and test prints alike); returns how many it settled."""
@@ -367,8 +399,9 @@ class PrintService:
                 settled += 1
                 continue
             verdict = self.ask_printer(job, wait_s=min(self.job_timeout_s, 60))
-            if verdict == "unknown":
-                continue  # the printer cannot answer now; try again at the next start
+            if verdict == "unknown":  # the printer cannot answer now: the background re-check asks again
+                self.jobs.unconfirmed(job.id, "printer not answering at start-up")
+                continue
             self.settle(job.id, verdict == "printed", {"printed": "", "failed": "interrupted: printer reports not printed",
                                                        "unseen": "interrupted before the printer received it"}[verdict],
                         blank_unused=verdict == "unseen")
@@ -402,13 +435,13 @@ class _InFlight:
 
 
 def _after_cancel(printer: CupsPrinter, printer_job: int, timed_out: JobResult) -> JobResult:
-    """The verdict on a job cancelled after its timeout. A cupsd that cannot be asked (lost mid-job) is no
-    reason to leave the job open: it failed, and whether the card was fed is unknown, so its blank is spoiled."""
+    """The verdict on a job cancelled after its timeout; still "timeout" when cupsd cannot be asked (lost
+    mid-job): then nobody knows whether the printer finished it, and the job stays unconfirmed."""
     try:
         state, reasons = printer.job_state(printer_job)
     except (RuntimeError, DeviceError):
-        return JobResult("timeout", (*timed_out.reasons, "cupsd-unreachable"))
-    return JobResult(FINAL.get(state, "canceled"), reasons)
+        return JobResult("timeout", tuple(dict.fromkeys((*timed_out.reasons, "cupsd-unreachable"))))
+    return JobResult(FINAL.get(state, "canceled"), reasons, media_taken(state, reasons, ""))
 
 
 def _reason(result: JobResult) -> str:

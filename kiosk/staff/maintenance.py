@@ -373,17 +373,27 @@ class Maintenance:
         raise MaintenanceError("not-stuck", job=job_id)
 
     def recheck_job(self, tech: str, job_id: int) -> str:
-        """Asks the printer what became of a stuck job and settles it; 'pending' when it is still at work."""
-        job = self._stuck(job_id)
-        if job.state.value == "planned":
+        """Asks the printer what became of a stuck job and settles it: 'printed', 'failed', or 'pending' when it
+        is still at work (or this kiosk is printing it now). A job listed as stuck can end before the tap reaches
+        here (its print finished, the kiosk's own re-check settled it): the technician then sees how it ended,
+        which is what the tap asks, and nothing is settled twice. ``MaintenanceError('not-stuck')``: no such job."""
+        printing = self.kiosk.printing
+        job = printing.jobs.get(job_id)
+        if job is None:
+            raise MaintenanceError("not-stuck", job=job_id)
+        if job.state.value in ("printed", "failed"):
+            return job.state.value
+        if job.state.value == "planned" or job.id in printing.in_flight():
             return "pending"
-        verdict = self.kiosk.printing.ask_printer(job)
+        verdict = printing.ask_printer(job)
         if verdict == "unknown":
             self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome="pending")
             return "pending"
         printed = verdict == "printed"
-        self.kiosk.printing.settle(job.id, printed, "" if printed else f"settled by technician {tech}",
-                                   blank_unused=verdict == "unseen")
+        if not printing.settle(job.id, printed, "" if printed else f"settled by technician {tech}",
+                               blank_unused=verdict == "unseen"):
+            final = printing.jobs.get(job.id)
+            return final.state.value if final else "failed"  # it ended while the printer was asked
         outcome = "printed" if printed else "failed"
         self.store.audit("maintenance", "job-rechecked", actor=tech, job=job_id, outcome=outcome)
         return outcome

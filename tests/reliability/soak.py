@@ -527,12 +527,12 @@ class KioskSoak:
         led = ledger.audit_kiosk(self.k)
         self.result.ledgers.append(led)
         self.result.violations += led.violations
-        paper = {m["job"] for p in ledger.read_paper(Path(self.k.cfg.sim.output_dir))
+        paper = {m["uuid"] for p in ledger.read_paper(Path(self.k.cfg.sim.output_dir))
                  if (m := ledger.JOB_TITLE.match(p.title))}
         journal = ledger.read_journal(Path(self.k.cfg.data_dir) / "journal.sqlite3")
         for c in self.cancelled:
             late = sorted(j.id for j in journal.jobs.values()
-                          if j.session_id == c.session_id and j.id in paper and j.id not in c.at_printer)
+                          if j.session_id == c.session_id and j.uuid in paper and j.id not in c.at_printer)
             if late:
                 self.result.violations.append(f"session {c.session_id[:6]}: cancelled, yet job(s) {', '.join(late)} "
                                               "reached the printer afterwards and came out")

@@ -211,6 +211,24 @@ def test_recheck_of_a_job_the_printer_never_saw_returns_its_blank(maint: Mainten
     assert maint.reconciliation().balanced
 
 
+def test_recheck_of_a_job_that_ended_meanwhile_says_how_it_ended(maint: Maintenance) -> None:
+    """h5's soak: a job listed stuck settled before the technician's tap (its print finished, the kiosk's own
+    re-check) and the tap raised 'not-stuck' out of the Faults page. The technician sees how it ended instead."""
+    k = maint.kiosk
+    with k.store.tx() as db:
+        db.execute("INSERT INTO sessions(id, started_at, state, nik_masked) VALUES ('S1', ?, 'ended', '3201********0001')",
+                   (time.time(),))
+    (job,) = k.printing.jobs.plan_citizen("S1", "R1", [PlannedDocument("D1", "ktp-el", "card_printer")])
+    k.printing.jobs.submit(job.id, ["ktp-el"])
+    (listed,) = maint.stuck_jobs()
+    k.printing.settle(job.id, False, "settled elsewhere", blank_unused=True)  # before the tap arrives
+    assert maint.recheck_job("T01", listed.id) == "failed"
+    assert k.store.query_one("SELECT COUNT(*) FROM outbox WHERE kind='report'")[0] == 1  # one report, not two
+    with pytest.raises(MaintenanceError) as exc:
+        maint.recheck_job("T01", 999)
+    assert exc.value.code == "not-stuck"
+
+
 def test_clear_fault_reprobes_and_audits(maint: Maintenance) -> None:
     maint.simulate("T01", "fault", fault="card-jam")
     assert maint.kiosk.monitor.status("card_printer").code == "media-jam"

@@ -200,3 +200,42 @@ def test_clear_fault_reenables_a_stopped_queue(tmp_path: Path) -> None:
     assert not printer.status().ready
     printer.clear_fault()
     assert printer.status().ready
+
+
+def _two_cards(tmp_path: Path) -> tuple[SimCups, Any, CupsPrinter, Path]:
+    cups = SimCups(tmp_path / "out")
+    q = cups.add_queue("card", seconds_per_job=0.2, hopper=10)
+    doc = tmp_path / "card.pdf"
+    doc.write_bytes(b"%PDF-1.4 test")
+    return cups, q, CupsPrinter("card_printer", "card", cups), doc
+
+
+def test_a_fault_after_completed_is_taken_as_the_job_s_own_when_no_other_job_can_own_it(tmp_path: Path) -> None:
+    """cupsd 2.4's race: the printer aborted the job, cupsd says completed; the printer's jam tells."""
+    _cups, q, printer, doc = _two_cards(tmp_path)
+    job = printer.submit(str(doc), "adm-job-1")
+    q.state_reasons.append("media-jam-error")  # the printer jams; cupsd will still say completed
+    result = printer.wait(job, 5, poll_s=0.01)
+    assert result.state == "aborted" and "printer-fault-after-completed" in result.reasons
+
+
+def test_a_jam_of_one_job_does_not_fail_the_good_card_beside_it(tmp_path: Path) -> None:
+    """h5's soak: with two jobs on one printer, the second card came out, the driver saw the first one's jam
+    just after and called the second aborted; the journal said failed, and the citizen got it printed again."""
+    cups, _q, printer, doc = _two_cards(tmp_path)
+    first, second = printer.submit(str(doc), "adm-job-1"), printer.submit(str(doc), "adm-job-2")
+    assert cups.fail_current("card", "media-jam") == first
+    assert printer.wait(first, 5, poll_s=0.01).state == "aborted"
+    result = printer.wait(second, 5, poll_s=0.01)
+    assert result.ok, result
+    assert [p.name for p in cups.printed_files("card")] == [f"{second:05d}-adm-job-2.pdf"]  # the witness agrees
+
+
+@pytest.mark.parametrize(("fault", "fed"), [("media-empty", False), ("media-jam", True), ("other", True)])
+def test_an_aborted_job_says_whether_the_printer_took_a_card(tmp_path: Path, fault: str, fed: bool) -> None:
+    """A card the printer never fed (empty hopper) is still in it: the simulated hopper keeps its count."""
+    cups, q, printer, doc = _two_cards(tmp_path)
+    q.jam_on(1, fault)
+    result = printer.wait(printer.submit(str(doc), "adm-job-1"), 5, poll_s=0.01)
+    assert (result.state, result.fed) == ("aborted", fed)
+    assert q.hopper == (9 if fed else 10) and cups.printed_files("card") == []

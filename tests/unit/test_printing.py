@@ -158,6 +158,30 @@ def test_recovery_returns_a_blank_the_printer_never_saw(make_kiosk: Callable[...
     assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE id=?", (job.id,))[0] == serial  # history kept
 
 
+def test_a_job_recovery_cannot_ask_about_is_settled_once_the_printer_answers(make_kiosk: Callable[..., Kiosk],
+                                                                            tmp_path: Path) -> None:
+    """Recovery with cupsd still down left the job open until the next start; now the background tick asks again."""
+    k = make_kiosk(tmp_path / "c")
+    s, _ = authenticated(k)
+    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
+    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
+    path = tmp_path / "face.pdf"
+    path.write_bytes(b"%PDF-1.4\n")
+    k.sim.cups.printFile("card", str(path), job.title, {})  # at the printer, then a power cut
+    crash(k)
+    k2 = make_kiosk(tmp_path / "c", start=False)
+    k2.sim.cups.down = True  # cupsd is slower to come back than the kiosk
+    k2.printing.recover()
+    assert [j.id for j in k2.printing.jobs.unconfirmed_jobs()] == [job.id]
+    assert k2.printing.recheck_unconfirmed() == 0
+    k2.sim.cups.down = False
+    k2._tick()
+    assert k2.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job.id,))[0] == "printed"
+    assert k2.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "printed"
+    assert len(k2.sim.cups.printed_files("card")) == 1  # the witness: the card came out
+
+
 def test_a_refused_submit_returns_the_blank(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:
     s, _ = authenticated(kiosk)
     card = [d for d in s.documents if d.medium.value == "card"]
@@ -203,3 +227,22 @@ def test_a_mute_receipt_printer_is_not_counted_as_printed(kiosk: Kiosk) -> None:
     assert s.outcome is not None and not s.outcome.failed
     assert s.receipt_error in ("unconfirmed", "no-answer")
     assert kiosk.store.query_one("SELECT COUNT(*) FROM audit WHERE event='receipt-unconfirmed'")[0] == 1
+
+
+def test_a_card_job_aborted_for_an_empty_hopper_returns_its_blank(kiosk: Kiosk) -> None:
+    """h5's fault matrix: the printer aborted the job before any card was fed, yet its blank was journaled
+    spoiled: the hopper held one more card than the journal's stock."""
+    s, issued = authenticated(kiosk)
+    hopper = kiosk.sim.queue("card_printer")
+    before = hopper.hopper
+    hopper.jam_on(1, "media-empty")
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id)
+    assert dict(kiosk.store.query("SELECT kind, state FROM print_jobs")) == {"ktp-el": "failed", "kk": "printed"}
+    assert hopper.hopper == before and kiosk.printing.blanks_in_stock("ktp-el") + kiosk.printing.blanks_in_stock("kia") \
+        == before  # the card never left the hopper, and the journal's stock says so
+    assert blanks(kiosk).get("spoiled", 0) == 0
+    kiosk.outbox.flush()
+    sim = kiosk.central_server.sim
+    assert sim.document_states(issued.request_id) == {"ktp-el": "ready", "kk": "printed"}  # told failed: PIN valid
+    assert [d.outcome for d in sim.deliveries() if d.outcome == "failed"] == ["failed"]
