@@ -206,6 +206,7 @@ def card_read() -> Any:
     except DeviceError as exc:
         kiosk().store.audit("device", "card-read-failed", code=exc.code)
         return jsonify(error=_(exc.citizen_message), code=exc.code), 409
+    kiosk().monitor.card_read()
     resp, error = _start(data.identity["nik"], "ektp")
     if error:
         return jsonify(error=error), 422

@@ -50,6 +50,15 @@ class CardWatch:
             fresh = time.monotonic() - self._answered_at < self.stale_after_s
             return fresh and self._state in (CardState.PRESENT, CardState.MUTE)
 
+    def saw_card(self) -> None:
+        """A read just succeeded, so a card is on the reader now, whether or not the watch's own wait has
+        noticed yet: its removal from here on is a change the watch will report."""
+        with self._lock:
+            if self._state is not CardState.PRESENT:
+                self._state = CardState.PRESENT
+                self._changed_at = time.time()
+            self._answered_at = time.monotonic()
+
     def removed(self, since: float) -> bool:
         """The reader said, less than ``stale_after_s`` ago, that no card is on it, and the card went after
         ``since`` (a wall-clock time: a session's start; the watch may not have seen the card arrive yet). A

@@ -163,6 +163,11 @@ class DeviceMonitor:
         self.refresh((name,))
         return self.status(name)
 
+    def card_read(self) -> None:
+        """A card was just read: the card watch knows a card is on the reader."""
+        if self.card_watch is not None:
+            self.card_watch.saw_card()
+
     def card_removed(self, since: float) -> bool:
         """The card watch saw the card leave the reader after ``since`` (a reader that does not answer has not
         had its card "removed")."""
