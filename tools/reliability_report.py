@@ -119,7 +119,8 @@ def crash_section(crash: dict[str, Any] | None) -> list[str]:
           "printer spool keeps its jobs on disk (as cupsd does), so the printer outlives the kiosk. The kiosk",
           "starts again (recovery asks the printer about every open job), is sometimes killed again during",
           "recovery, then the citizen returns with the same PIN. The ledger compares journal, paper and",
-          "central's deliveries, and the simulated hopper's count, which the spool keeps on disk as a real hopper keeps its cards.", "",
+          "central's deliveries, and the simulated hopper's count, which the spool keeps on disk as a real",
+          "hopper keeps its cards.", "",
           f"{crash['scenarios']} scenarios, {crash['crashes_survived']} kills, {crash['failures']} failures, "
           f"lost {crash['lost']}, doubled {crash['doubled']} ({crash['seconds']} s).", "",
           "| killed at | blanks after | the citizen's return visit |", "|---|---|---|"]
