@@ -287,13 +287,18 @@ def test_welcome_poll_answers_from_the_cache_while_the_reader_hangs(kiosk: Kiosk
         released.set()
 
 
-def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen) -> None:
+def tap_ektp(kiosk: Kiosk, citizen: Citizen) -> None:
+    """A demo citizen taps the e-KTP on the welcome screen: the session starts by card."""
     issued = kiosk.issue_demo_pins()[0]
     kiosk.sim.insert_card(issued.nik)
     kiosk.monitor.refresh(("card_reader",))
     r = citizen.get("/")
     token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
     assert citizen.c.post("/card/read", headers={"X-CSRFToken": token, "Accept": "application/json"}).json["redirect"]
+
+
+def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen) -> None:
+    tap_ektp(kiosk, citizen)
     kiosk.monitor.stop()
 
     def frozen(*_a: Any, **_k: Any) -> Any:
@@ -307,12 +312,7 @@ def test_step_page_poll_does_not_call_the_reader(kiosk: Kiosk, citizen: Citizen)
 
 
 def test_card_removed_is_noticed_from_the_cache(kiosk: Kiosk, citizen: Citizen) -> None:
-    issued = kiosk.issue_demo_pins()[0]
-    kiosk.sim.insert_card(issued.nik)
-    kiosk.monitor.refresh(("card_reader",))
-    r = citizen.get("/")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
-    assert citizen.c.post("/card/read", headers={"X-CSRFToken": token, "Accept": "application/json"}).json["redirect"]
+    tap_ektp(kiosk, citizen)
     assert citizen.c.get("/session/state").json["active"] is True
     kiosk.sim.pull_card()
     deadline = time.monotonic() + 3  # the card watch sees the change within its wait (1 s)
