@@ -6,7 +6,17 @@ cheaply) and never stored or logged in clear. Login attempts go through the atte
 guesses gets no more tries than one guess after another. Per technician ID a few failures
 lock that ID; kiosk-wide, failures only slow every further login (a growing delay), so
 guesses under made-up IDs never lock the real accounts out. An unknown ID costs the same
-argon2 work and counts the same as a known one (no way to probe which IDs exist).
+argon2 work and counts the same as a known one (no way to probe which IDs exist): the dummy
+hash it is checked against is made with the same hasher.
+
+The argon2id parameters are one of the OWASP Password Storage Cheat Sheet's settings,
+m=12 MiB (12288 KiB), t=3, p=1 (``password_hasher``; the sheet lists it as equivalent to its
+m=19 MiB, t=2, p=1). argon2-cffi's default (RFC 9106's low-memory profile, 64 MiB, t=3) took
+the kiosk's peak RSS from about 115 to 190 MB at the first login, past its 150 MB budget;
+19 MiB left it at 147 MB, 12 MiB at 140 MB (bench/bench_memory.py). Hashes made with other
+parameters (the old default) still verify, since each hash carries its own, and are rehashed
+with these at the next successful login; that one login still peaks as the old parameters did.
+What can go wrong: raising ``memory_cost`` raises the kiosk's peak by as much at every login.
 
 A technician must get in exactly when the journal is broken (a full disk): then attempts
 are counted in memory and the audit lines go to the log (what can go wrong: a restart
@@ -31,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from drivers.base import AdmError
@@ -95,6 +105,11 @@ def check_password(password: str) -> None:
                            + " ".join(repr(c) for c in bad))
 
 
+def password_hasher() -> PasswordHasher:
+    """argon2id with OWASP's m=12 MiB, t=3, p=1 (the module docstring says why)."""
+    return PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
+
+
 class TechnicianAccounts:
     def _dummy(self) -> str:
         """A hash to verify against for unknown IDs: the same work as for a known one."""
@@ -106,10 +121,10 @@ class TechnicianAccounts:
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.policy = policy or LoginPolicy()
-        self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB, t=3)
+        self.hasher = hasher or password_hasher()
         self._now = clock
         self.attempts = AttemptLimiter(store, "technician", self.policy.limits(), clock, sleep)
-        self._dummy_hash = ""  # made at the first login: argon2id takes 64 MiB, citizen service need not carry it
+        self._dummy_hash = ""  # made at the first login with self.hasher: the same parameters as real accounts
 
     # -- administration (adm-kiosk technician ...) ---------------------------------------
 
