@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hardware_sim import citizens
 from kiosk.model import DocumentKind
 from kiosk.services import Kiosk
-from kiosk.staff.tokens import Tokens
+from kiosk.staff.tokens import Caller, Tokens
 from ui.api import StatusListener, create_status_app
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "status-api.yaml"
@@ -73,7 +73,7 @@ def test_tokens_are_stored_hashed_and_listed_without_secret(kiosk: Kiosk) -> Non
     assert secret.encode() not in raw
     (info,) = tokens.list()
     assert info.name == "prometheus" and info.active and secret.startswith(info.prefix) and len(info.prefix) < 12
-    assert tokens.verify(secret) == "prometheus" and tokens.verify(secret + "x") is None
+    assert tokens.verify(secret) == Caller("prometheus", "read") and tokens.verify(secret + "x") is None
 
 
 def test_fleet_token_installed_on_a_second_kiosk(make_kiosk: Any, tmp_path: Path) -> None:
