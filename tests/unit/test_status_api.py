@@ -1,4 +1,4 @@
-"""The remote-status API as central staff and Prometheus use it: auth, read-only, paging, schema, no personal data."""
+"""The remote-status API as central staff and Prometheus use it: auth, scopes, commands, paging, schema, no personal data."""
 
 from __future__ import annotations
 
@@ -316,10 +316,9 @@ def test_out_of_service_from_afar_reaches_citizens_and_the_events(kiosk: Kiosk, 
     assert welcome(kiosk).status_code == 200
 
 
-def test_a_print_is_never_interrupted(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str], make_kiosk: Any,
-                                      tmp_path: Path) -> None:
+def test_a_print_is_never_interrupted(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str]) -> None:
     """Out of service while a citizen's card prints: 202, the citizen's documents all come out of
-    the printer, and the kiosk leaves service when that session ends (and stays so after a restart)."""
+    the printer, and the kiosk leaves service when that session ends."""
     ident, _ = citizens.DEMO[0]
     kiosk.central_server.sim.issue_pin(ident.nik, [DocumentKind.KTP_EL, DocumentKind.KK], pin="918273")
     s = kiosk.sessions.start(ident.nik, "nik")
