@@ -101,6 +101,7 @@ class Kiosk:
             self._last_forget = now
             self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
+        self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()
         self.outbox.flush()

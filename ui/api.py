@@ -1,23 +1,33 @@
-"""The remote-status API (docs/status-api.yaml): status, events and Prometheus metrics.
+"""The remote-status API (docs/status-api.yaml): status, events, Prometheus metrics and a few commands.
 
 A separate Flask app on its own listener, so the citizen UI can stay on loopback while
-central staff and Prometheus reach this one over the management network. Every route is
-read-only, needs a bearer token (``adm-kiosk token create NAME``) and answers errors as
-JSON. Views call the kiosk's services (status snapshot, events, metrics): a request never
-touches hardware and holds no SQL. No personal data leaves through here.
+central staff and Prometheus reach this one over the management network. Every route
+needs a bearer token (``adm-kiosk token create NAME``) and answers errors as JSON. Reading
+needs any token; the commands (service mode, diagnostics, lifting a kiosk-wide PIN
+lockout, the low-blanks threshold) need an ``operate`` one (403 otherwise), and each is
+audited with the token's name, never its secret. Views call the kiosk's services: a
+request never touches hardware, never interrupts a print and holds no SQL. No personal
+data leaves through here.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from werkzeug.exceptions import HTTPException
 
 from kiosk.services import Kiosk
+from kiosk.staff.diagnostics import RecentLogs, bundle
+from kiosk.staff.service_mode import MESSAGE_MAX, REMOTE_MODES, ModeRefused
+from kiosk.staff.status import BLANKS_LOW_MAX
+from kiosk.staff.tokens import Caller
 
 EVENTS_DEFAULT_LIMIT = 100
 EVENTS_MAX_LIMIT = 500
@@ -41,7 +51,36 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def create_status_app(kiosk: Kiosk) -> Flask:
+def _body(*fields: str) -> dict[str, Any]:
+    """The request's JSON object, with no field but ``fields`` (a typo must not be ignored silently)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValueError("the body is a JSON object (Content-Type: application/json)")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(repr(f) for f in unknown)[:200]}")
+    return body
+
+
+def _actor() -> str:
+    caller: Caller = g.caller
+    return f"api:{caller.name}"
+
+
+def operate(view: Callable[[], Response]) -> Callable[[], Response]:
+    """A command: an ``operate`` token only; a malformed body (ValueError) answers 422."""
+    @wraps(view)
+    def wrapped() -> Response:
+        if not g.caller.may_operate:
+            return _error(403, "forbidden", "this token may only read (adm-kiosk token create NAME --scope operate)")
+        try:
+            return view()
+        except ValueError as exc:
+            return _error(422, "bad-body", str(exc))
+    return wrapped
+
+
+def create_status_app(kiosk: Kiosk, logs: RecentLogs | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -54,15 +93,17 @@ def create_status_app(kiosk: Kiosk) -> Flask:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "unauthorized", "a bearer token is required (adm-kiosk token create NAME)")
-        if tokens.verify(token.strip()) is None:
+        caller = tokens.verify(token.strip())
+        if caller is None:
             return _error(401, "unauthorized", "the token is unknown or revoked")
+        g.caller = caller
         return None
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         resp = _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "-"), exc.description or "")
         if exc.code == 405:
-            resp.headers["Allow"] = "GET, HEAD"
+            resp.headers["Allow"] = ", ".join(sorted(getattr(exc, "valid_methods", None) or ["GET", "HEAD"]))
         return resp
 
     @app.errorhandler(Exception)
@@ -96,6 +137,49 @@ def create_status_app(kiosk: Kiosk) -> Flask:
     def metrics() -> Response:
         # format 0.0.4: what Prometheus 2.x negotiates (prometheus-client's latest is 1.0.0)
         return Response(kiosk.telemetry.metrics(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    @app.put("/api/v1/mode", provide_automatic_options=False)
+    @operate
+    def put_mode() -> Response:
+        body = _body("mode", "message")
+        mode, message = body.get("mode"), body.get("message", "")
+        if mode not in REMOTE_MODES or not isinstance(message, str) or len(message) > MESSAGE_MAX:
+            raise ValueError(f"'mode' is one of {', '.join(REMOTE_MODES)}; 'message' a text of at most {MESSAGE_MAX} characters")
+        try:
+            change = kiosk.service.request(mode, _actor(), message)
+        except ModeRefused as exc:
+            return _error(409, exc.code, str(exc))
+        if change.applied:
+            return jsonify(mode=mode, state="applied", detail="the kiosk is in this mode now")
+        resp = jsonify(mode=mode, state="pending",
+                       detail="a citizen's documents are printing; the mode applies when their session ends")
+        resp.status_code = 202
+        return resp
+
+    @app.post("/api/v1/diagnostics", provide_automatic_options=False)
+    @operate
+    def post_diagnostics() -> Response:
+        actor = _actor()
+        kiosk.store.audit("maintenance", "diagnostics-downloaded", actor=actor)
+        name = f"adm-diagnostics-{kiosk.cfg.kiosk.id}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.zip"
+        return Response(bundle(kiosk.status, logs, actor), content_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.delete("/api/v1/lockouts/kiosk", provide_automatic_options=False)
+    @operate
+    def delete_kiosk_lockout() -> Response:
+        return jsonify(lifted=kiosk.pins.lift_kiosk_wide(_actor()))
+
+    @app.put("/api/v1/settings/blanks-low", provide_automatic_options=False)
+    @operate
+    def put_blanks_low() -> Response:
+        threshold = _body("threshold").get("threshold")
+        # JSON Schema's integer includes 5.0; a bool is not a number here
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
+                or not 0 <= threshold <= BLANKS_LOW_MAX or threshold != int(threshold):
+            raise ValueError(f"'threshold' is an integer from 0 to {BLANKS_LOW_MAX}")
+        kiosk.status.set_blanks_low_at(int(threshold), _actor())
+        return jsonify(threshold=int(threshold))
 
     return app
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.config import load
 from kiosk.journal.store import Store
-from kiosk.staff.tokens import TokenError, Tokens
+from kiosk.staff.tokens import SCOPES, TokenError, Tokens
 
 
 def _tokens(args: argparse.Namespace) -> tuple[Store, Tokens]:
@@ -32,17 +32,17 @@ def cmd_create(args: argparse.Namespace) -> int:
     given = sys.stdin.readline().strip() if args.stdin else None
     store, tokens = _tokens(args)
     try:
-        secret = tokens.create(args.name, token=given)
+        secret = tokens.create(args.name, token=given, scope=args.scope)
     except TokenError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     finally:
         store.close()
     if given:
-        print(f"token {args.name!r} installed", file=sys.stderr)
+        print(f"token {args.name!r} installed ({args.scope})", file=sys.stderr)
         return 0
     print(secret)
-    print(f"token {args.name!r} created; it is shown only this once. Use it as 'Authorization: Bearer <token>'.",
+    print(f"token {args.name!r} created ({args.scope}); it is shown only this once. Use it as 'Authorization: Bearer <token>'.",
           file=sys.stderr)
     return 0
 
@@ -55,13 +55,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         out: list[dict[str, Any]] = [{"name": t.name, "prefix": t.prefix, "created_at": t.created_at,
-                                      "revoked_at": t.revoked_at, "last_used_at": t.last_used_at} for t in rows]
+                                      "revoked_at": t.revoked_at, "last_used_at": t.last_used_at, "scope": t.scope}
+                                     for t in rows]
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{'NAME':24} {'PREFIX':10} {'CREATED':17} {'LAST USED':17} STATE")
+    print(f"{'NAME':24} {'SCOPE':8} {'PREFIX':10} {'CREATED':17} {'LAST USED':17} STATE")
     for t in rows:
         state = "active" if t.active else f"revoked {_when(t.revoked_at)}"
-        print(f"{t.name:24} {t.prefix:10} {_when(t.created_at):17} {_when(t.last_used_at):17} {state}")
+        print(f"{t.name:24} {t.scope:8} {t.prefix:10} {_when(t.created_at):17} {_when(t.last_used_at):17} {state}")
     return 0
 
 
@@ -92,6 +93,8 @@ def register(subparsers: Any) -> None:
         if name == "create":
             sp.add_argument("--stdin", action="store_true",
                             help="install a token read from standard input (the same Prometheus token on every kiosk)")
+            sp.add_argument("--scope", choices=SCOPES, default="read",
+                            help="read: status, events, metrics; operate: also the commands (mode, diagnostics, ...)")
         else:
             sp.add_argument("--json", action="store_true")
         sp.set_defaults(func=func)

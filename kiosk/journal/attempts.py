@@ -336,6 +336,24 @@ class AttemptLimiter:
                     self._memory.pop((self._scope(limit), key), None)
                     db.execute("DELETE FROM attempt_counters WHERE scope=? AND key=?", (self._scope(limit), key))
 
+    def lift_kiosk_wide(self, actor: str) -> bool:
+        """Forgets the kiosk-wide counts (central staff lifted the lockout); per-subject ones stay untouched.
+
+        Returns whether a kiosk-wide lockout was in force. A NIK or technician locked on its
+        own stays locked: lifting it remotely would hand a guesser new tries at one person.
+        """
+        now = self._now()
+        with self._lock, self.store.tx() as db:
+            scopes = [self._scope(limit) for limit in self.limits if not limit.per_subject]
+            locked = False
+            for scope in scopes:
+                self._memory.pop((scope, KIOSK_KEY), None)
+                locked |= db.execute("DELETE FROM attempt_counters WHERE scope=? AND key=? AND locked_until > ?",
+                                     (scope, KIOSK_KEY, now)).rowcount > 0
+                db.execute("DELETE FROM attempt_counters WHERE scope=? AND key=?", (scope, KIOSK_KEY))
+            self.store.audit("security", f"{self.kind}-kiosk-lockout-lifted", actor=actor, db=db, was_locked=locked)
+        return locked
+
 
 def _reader(db: sqlite3.Connection) -> Reader:
     return lambda sql, args: db.execute(sql, args).fetchall()

@@ -215,6 +215,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE pin_attempts;
     DROP TABLE technician_attempts;
     """,
+    # 7: scoped status-API tokens (kiosk/staff/tokens.py): 'read' looks, 'operate' also sends commands;
+    # every token made before scopes existed stays read-only
+    """
+    ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read' CHECK (scope IN ('read', 'operate'));
+    """,
 ]
 
 

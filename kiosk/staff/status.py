@@ -32,6 +32,9 @@ from kiosk.supervise import SupervisedLoop
 
 DAY_S = 86400.0
 BLANK_KINDS = ("ktp-el", "kia")
+BLANKS_LOW_SETTING = "blanks_low_at"  # this kiosk's own threshold, set by central staff
+BLANKS_LOW_DEFAULT = 10  # about a day of a busy kecamatan office's card prints
+BLANKS_LOW_MAX = 10000
 # a component that reports itself: None when fine, else {"name", "state", "failures", "error"}
 ComponentCheck = Callable[[], dict[str, Any] | None]
 
@@ -125,12 +128,28 @@ class StatusSnapshot:
         used = dict(store.query("SELECT kind, COUNT(*) FROM blank_cards WHERE state IN ('consumed','printed','spoiled') "
                                 "AND updated_at>=? GROUP BY kind", (now - window_s,)))
         kinds = {r[0] for r in store.query("SELECT DISTINCT kind FROM blank_cards")} | {DocumentKind.KTP_EL.value}
+        low_at = self.blanks_low_at()
         out = {}
         for kind in sorted(kinds):
             per_day = _per_day(int(used.get(kind, 0)), window_s)
             left = int(stock.get(kind, 0))
-            out[kind] = {"in_stock": left, "used_per_day": per_day, "days_left": _days_left(left, per_day)}
+            level = "out" if left <= 0 else "low" if left <= low_at else "ok"
+            out[kind] = {"in_stock": left, "used_per_day": per_day, "days_left": _days_left(left, per_day),
+                         "low_at": low_at, "level": level}
         return out
+
+    def blanks_low_at(self) -> int:
+        """At or below this many blanks in stock a kind is low (``PUT /api/v1/settings/blanks-low``)."""
+        raw = self.store.get_setting(BLANKS_LOW_SETTING)
+        return int(raw) if raw.isdigit() else BLANKS_LOW_DEFAULT
+
+    def set_blanks_low_at(self, threshold: int, actor: str) -> None:
+        if not 0 <= threshold <= BLANKS_LOW_MAX:
+            raise ValueError(f"the threshold is 0 to {BLANKS_LOW_MAX} blanks")
+        with self.store.tx() as db:
+            db.execute("INSERT INTO settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (BLANKS_LOW_SETTING, str(threshold)))
+            self.store.audit("supplies", "blanks-low-threshold", actor=actor, db=db, threshold=threshold)
 
     def _supplies(self, now: float, window_s: float) -> list[dict[str, Any]]:
         """Every consumable with its forecast: prints in the window (citizens' and test prints alike: both use the

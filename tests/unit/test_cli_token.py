@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from kiosk.cli.main import main
 from kiosk.journal.store import Store
-from kiosk.staff.tokens import Tokens
+from kiosk.staff.tokens import Caller, Tokens
 from tests.conftest import REAL_DEVICES_TOML
 
 
@@ -32,7 +33,7 @@ def test_create_list_revoke(config: str, tmp_path: Path, capsys: pytest.CaptureF
     assert row["name"] == "prometheus-kab-bogor" and row["revoked_at"] is None and secret not in json.dumps(row)
     store = Store(tmp_path / "data" / "journal.sqlite3")
     try:
-        assert Tokens(store).verify(secret) == "prometheus-kab-bogor"
+        assert Tokens(store).verify(secret) == Caller("prometheus-kab-bogor", "read")
         assert main(["token", "revoke", "prometheus-kab-bogor", "--config", config]) == 0
         assert Tokens(store).verify(secret) is None
     finally:
@@ -52,3 +53,43 @@ def test_install_a_fleet_token_from_stdin(config: str, monkeypatch: pytest.Monke
     assert shared not in capsys.readouterr().out  # nothing echoed
     monkeypatch.setattr("sys.stdin", io.StringIO("too-short\n"))
     assert main(["token", "create", "other", "--stdin", "--config", config]) == 2
+
+
+def test_operate_scope_is_chosen_at_creation_and_listed(config: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "create", "console-kab-bogor", "--scope", "operate", "--config", config]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert main(["token", "create", "grafana", "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["token", "list", "--json", "--config", config]) == 0
+    assert {r["name"]: r["scope"] for r in json.loads(capsys.readouterr().out)} == {
+        "console-kab-bogor": "operate", "grafana": "read"}
+    assert main(["token", "list", "--config", config]) == 0
+    assert re.search(r"console-kab-bogor\s+operate", capsys.readouterr().out)
+    store = Store(tmp_path / "data" / "journal.sqlite3")
+    try:
+        assert Tokens(store).verify(secret) == Caller("console-kab-bogor", "operate")
+    finally:
+        store.close()
+    with pytest.raises(SystemExit):
+        main(["token", "create", "x", "--scope", "admin", "--config", config])
+
+
+def test_tokens_made_before_scopes_stay_read_only(tmp_path: Path) -> None:
+    """A journal at version 6 (tokens without a scope) upgrades with every token read-only."""
+    import sqlite3
+
+    from kiosk.journal.store import MIGRATIONS
+    path = tmp_path / "journal.sqlite3"
+    db = sqlite3.connect(path)
+    for i, sql in enumerate(MIGRATIONS[:6], start=1):
+        db.executescript(sql)
+        db.execute(f"PRAGMA user_version={i}")
+    db.execute("INSERT INTO api_tokens(name, token_hash, prefix, created_at) VALUES ('old', 'h', 'adm_xxxx', 1)")
+    db.commit()
+    db.close()
+    store = Store(path)
+    try:
+        assert store.version == 7 and [(t.name, t.scope) for t in Tokens(store).list()] == [("old", "read")]
+    finally:
+        store.close()

@@ -1,4 +1,4 @@
-"""The remote-status API as central staff and Prometheus use it: auth, read-only, paging, schema, no personal data."""
+"""The remote-status API as central staff and Prometheus use it: auth, scopes, commands, paging, schema, no personal data."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hardware_sim import citizens
 from kiosk.model import DocumentKind
 from kiosk.services import Kiosk
-from kiosk.staff.tokens import Tokens
+from kiosk.staff.tokens import Caller, Tokens
 from ui.api import StatusListener, create_status_app
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "status-api.yaml"
@@ -73,7 +73,7 @@ def test_tokens_are_stored_hashed_and_listed_without_secret(kiosk: Kiosk) -> Non
     assert secret.encode() not in raw
     (info,) = tokens.list()
     assert info.name == "prometheus" and info.active and secret.startswith(info.prefix) and len(info.prefix) < 12
-    assert tokens.verify(secret) == "prometheus" and tokens.verify(secret + "x") is None
+    assert tokens.verify(secret) == Caller("prometheus", "read") and tokens.verify(secret + "x") is None
 
 
 def test_fleet_token_installed_on_a_second_kiosk(make_kiosk: Any, tmp_path: Path) -> None:
@@ -253,3 +253,163 @@ def test_every_documented_cursor_is_accepted(client: FlaskClient, auth: dict[str
     page = client.get(f"/api/v1/events?since={since}", headers=auth)
     assert page.status_code == 200 and page.json["events"] == []
     assert client.get("/api/v1/events?since=4611686018427387905", headers=auth).status_code == 422
+
+
+# -- commands (operate tokens) ----------------------------------------------------------------
+
+COMMANDS = [("put", "/api/v1/mode", {"mode": "out_of_service", "message": "Blanko habis"}),
+            ("post", "/api/v1/diagnostics", None),
+            ("delete", "/api/v1/lockouts/kiosk", None),
+            ("put", "/api/v1/settings/blanks-low", {"threshold": 30})]
+
+
+@pytest.fixture
+def operator(kiosk: Kiosk) -> dict[str, str]:
+    return {"Authorization": "Bearer " + Tokens(kiosk.store).create("console-kab-bogor", scope="operate")}
+
+
+def welcome(kiosk: Kiosk) -> Any:
+    from ui import create_app
+    return create_app(kiosk).test_client().get("/")
+
+
+def audited(kiosk: Kiosk, event: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in kiosk.store.query("SELECT event, actor, detail FROM audit WHERE event=?", (event,))]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), COMMANDS, ids=[c[1] for c in COMMANDS])
+def test_a_read_token_may_not_command(kiosk: Kiosk, client: FlaskClient, auth: dict[str, str], method: str, path: str,
+                                      body: Any) -> None:
+    before = kiosk.store.query_one("SELECT COUNT(*) FROM audit WHERE actor LIKE 'api:%'")[0]
+    r = getattr(client, method)(path, headers=auth, json=body)
+    assert r.status_code == 403 and r.json["error"] == "forbidden" and r.json["message"]
+    r = getattr(client, method)(path, json=body)
+    assert r.status_code == 401 and r.json["error"] == "unauthorized"
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM audit WHERE actor LIKE 'api:%'")[0] == before
+    assert kiosk.mode == "in_service" and welcome(kiosk).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "body"), [("/api/v1/mode", {"mode": "maintenance"}),
+                                            ("/api/v1/mode", {"mode": "out_of_service", "mesage": "typo"}),
+                                            ("/api/v1/mode", ["out_of_service"]),
+                                            ("/api/v1/settings/blanks-low", {"threshold": -1}),
+                                            ("/api/v1/settings/blanks-low", {"threshold": "5"}),
+                                            ("/api/v1/settings/blanks-low", {"threshold": True})])
+def test_bad_command_bodies_are_422(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str], path: str,
+                                    body: Any) -> None:
+    r = client.put(path, headers=operator, json=body)
+    assert r.status_code == 422 and r.json["error"] == "bad-body" and r.json["message"]
+    assert kiosk.mode == "in_service"
+
+
+def test_out_of_service_from_afar_reaches_citizens_and_the_events(kiosk: Kiosk, client: FlaskClient,
+                                                                  operator: dict[str, str], auth: dict[str, str]) -> None:
+    r = client.put("/api/v1/mode", headers=operator, json={"mode": "out_of_service", "message": "Blanko habis, besok"})
+    assert r.status_code == 200 and r.json["state"] == "applied"
+    page = welcome(kiosk)
+    assert page.status_code == 503 and "Blanko habis, besok" in page.text
+    (row,) = audited(kiosk, "mode-out_of_service")
+    assert row["actor"] == "api:console-kab-bogor" and operator["Authorization"][7:] not in json.dumps(row)
+    events = client.get("/api/v1/events?category=service", headers=auth).json["events"]
+    assert any(e["event"] == "mode-out_of_service" and e["actor"] == "api:console-kab-bogor" for e in events)
+    assert client.put("/api/v1/mode", headers=operator, json={"mode": "in_service"}).status_code == 200
+    assert welcome(kiosk).status_code == 200
+
+
+def test_a_print_is_never_interrupted(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str]) -> None:
+    """Out of service while a citizen's card prints: 202, the citizen's documents all come out of
+    the printer, and the kiosk leaves service when that session ends."""
+    ident, _ = citizens.DEMO[0]
+    kiosk.central_server.sim.issue_pin(ident.nik, [DocumentKind.KTP_EL, DocumentKind.KK], pin="918273")
+    s = kiosk.sessions.start(ident.nik, "nik")
+    assert kiosk.sessions.submit_pin(s.id, "918273").ok
+    kiosk.sim.queue("card_printer").seconds_per_job = 1.0
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    r = client.put("/api/v1/mode", headers=operator, json={"mode": "out_of_service", "message": "Perawatan"})
+    assert r.status_code == 202 and r.json["state"] == "pending" and "session ends" in r.json["detail"]
+    assert kiosk.mode == "in_service" and kiosk.service.pending() == "out_of_service"
+    kiosk.sessions.wait_printed(s.id, 30)
+    assert s.outcome is not None and s.outcome.failed == []
+    assert len(kiosk.sim.cups.printed_files("card")) == 1 and len(kiosk.sim.cups.printed_files("a4")) == 1
+    assert kiosk.service.apply_pending() == ""  # printed, the citizen still collecting: not yet
+    assert kiosk.mode == "in_service"
+    kiosk.sessions.end(s.id)
+    assert kiosk.service.apply_pending() == "out_of_service"
+    assert kiosk.mode == "out_of_service" and kiosk.service.pending() == ""
+    page = welcome(kiosk)
+    assert page.status_code == 503 and "Perawatan" in page.text
+    (row,) = audited(kiosk, "mode-out_of_service")
+    assert row["actor"] == "api:console-kab-bogor"
+
+
+def test_a_pending_mode_survives_a_restart(make_kiosk: Any, tmp_path: Path) -> None:
+    k = make_kiosk(tmp_path / "k", start=False)
+    ident, _ = citizens.DEMO[0]
+    k.central_server.sim.issue_pin(ident.nik, [DocumentKind.KTP_EL], pin="918273")
+    s = k.sessions.start(ident.nik, "nik")
+    assert k.sessions.submit_pin(s.id, "918273").ok
+    with k.store.tx() as db:  # the kiosk stops with this citizen's print in flight
+        db.execute("UPDATE sessions SET state='printing' WHERE id=?", (s.id,))
+    assert not k.service.request("out_of_service", "api:console", "Tutup").applied
+    k.store.close()
+    again = make_kiosk(tmp_path / "k")  # start() settles what the last run left open
+    again.service.apply_pending()
+    assert again.mode == "out_of_service" and welcome(again).status_code == 503
+
+
+def test_maintenance_keeps_the_mode_for_the_technician(kiosk: Kiosk, client: FlaskClient,
+                                                       operator: dict[str, str]) -> None:
+    kiosk.set_mode("maintenance", actor="tech-01")
+    r = client.put("/api/v1/mode", headers=operator, json={"mode": "in_service"})
+    assert r.status_code == 409 and r.json["error"] == "mode-refused"
+    assert kiosk.mode == "maintenance"
+
+
+def test_diagnostics_bundle_from_afar(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str]) -> None:
+    import io
+    import zipfile
+    r = client.post("/api/v1/diagnostics", headers=operator)
+    assert r.status_code == 200 and r.content_type == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.data)).namelist()
+    assert {"config.json", "status.json", "audit.json", "about.json"} <= set(names)
+    about = json.loads(zipfile.ZipFile(io.BytesIO(r.data)).read("about.json"))
+    assert about["generated_by"] == "api:console-kab-bogor"
+    assert audited(kiosk, "diagnostics-downloaded")[0]["actor"] == "api:console-kab-bogor"
+
+
+def test_lifting_the_kiosk_wide_lockout_keeps_a_nik_locked(make_kiosk: Any, tmp_path: Path) -> None:
+    """Wrong PINs lock one NIK and the kiosk; lifting the kiosk's lockout lets another citizen in,
+    the guessed NIK stays locked."""
+    k = make_kiosk(tmp_path / "k", **{"pins.max_failures_per_nik": 3, "pins.max_failures_per_kiosk": 3})
+    client = create_status_app(k).test_client()
+    operator = {"Authorization": "Bearer " + Tokens(k.store).create("console", scope="operate")}
+    (victim, _), (other, _) = citizens.DEMO[0], citizens.DEMO[1]
+    k.central_server.sim.issue_pin(other.nik, [DocumentKind.KTP_EL], pin="918273")
+    s = k.sessions.start(victim.nik, "nik")
+    for _ in range(3):
+        k.sessions.submit_pin(s.id, "111111")
+    k.sessions.end(s.id)
+    lock = k.pins.lockout("any other citizen")
+    assert lock is not None and lock.scope == "kiosk"
+    r = client.delete("/api/v1/lockouts/kiosk", headers=operator)
+    assert r.status_code == 200 and r.json == {"lifted": True}
+    s2 = k.sessions.start(other.nik, "nik")
+    assert k.sessions.submit_pin(s2.id, "918273").ok  # central's own verdict: the other citizen got in
+    k.sessions.end(s2.id)
+    from kiosk.citizen.session import SessionError
+    with pytest.raises(SessionError) as locked:
+        k.sessions.start(victim.nik, "nik")
+    assert locked.value.info["scope"] == "nik"
+    assert audited(k, "pin-kiosk-lockout-lifted")[0]["actor"] == "api:console"
+
+
+def test_blanks_low_threshold_is_this_kiosks(kiosk: Kiosk, client: FlaskClient, operator: dict[str, str],
+                                             auth: dict[str, str], openapi: dict[str, Any]) -> None:
+    before = client.get("/api/v1/status", headers=auth).json["blanks"]["ktp-el"]
+    assert before["level"] == "ok" and before["in_stock"] > before["low_at"]
+    r = client.put("/api/v1/settings/blanks-low", headers=operator, json={"threshold": before["in_stock"]})
+    assert r.status_code == 200 and r.json == {"threshold": before["in_stock"]}
+    st = client.get("/api/v1/status", headers=auth).json
+    validator(openapi, "Status").validate(st)
+    assert st["blanks"]["ktp-el"]["level"] == "low" and st["blanks"]["ktp-el"]["low_at"] == before["in_stock"]
+    assert audited(kiosk, "blanks-low-threshold")[0]["actor"] == "api:console-kab-bogor"

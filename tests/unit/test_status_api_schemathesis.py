@@ -18,7 +18,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "status-api.yaml"
 
 @pytest.fixture
 def token(kiosk: Kiosk) -> str:
-    return Tokens(kiosk.store).create("schemathesis")
+    return Tokens(kiosk.store).create("schemathesis", scope="operate")  # the commands too
 
 
 def test_status_api_conforms_to_its_openapi_document(kiosk: Kiosk, token: str) -> None:
@@ -30,7 +30,9 @@ def test_status_api_conforms_to_its_openapi_document(kiosk: Kiosk, token: str) -
     schema = schemathesis.openapi.from_path(DOC)
     schema.app = create_status_app(kiosk)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/api/v1/status", "/api/v1/events", "/metrics"}
+    assert {op.path for op in operations} == {"/api/v1/status", "/api/v1/events", "/metrics", "/api/v1/mode",
+                                              "/api/v1/diagnostics", "/api/v1/lockouts/kiosk",
+                                              "/api/v1/settings/blanks-low"}
     for op in operations:
 
         @given(case=op.as_strategy())

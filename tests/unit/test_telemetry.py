@@ -25,8 +25,9 @@ def test_days_left_from_the_last_week_of_use(kiosk: Kiosk) -> None:
     _use_blanks(kiosk, "ktp-el", 21, now - 3 * DAY)  # 21 in the window of 7 days: 3 a day
     _use_blanks(kiosk, "kia", 5, now - 30 * DAY)  # long ago: no recent use
     b = kiosk.telemetry.snapshot(now)["blanks"]
-    assert b["ktp-el"] == {"in_stock": 59, "used_per_day": 3.0, "days_left": 19.67}
-    assert b["kia"] == {"in_stock": 15, "used_per_day": 0.0, "days_left": None}
+    assert b["ktp-el"] == {"in_stock": 59, "used_per_day": 3.0, "days_left": 19.67, "low_at": 10,
+                         "level": "ok"}
+    assert b["kia"] == {"in_stock": 15, "used_per_day": 0.0, "days_left": None, "low_at": 10, "level": "ok"}
 
 
 def test_a_young_journal_averages_over_its_own_age(kiosk: Kiosk) -> None:
