@@ -23,6 +23,7 @@ from kiosk.citizen.central import CentralClient
 from kiosk.config import Config
 from kiosk.devices.builder import Devices
 from kiosk.devices.monitor import DeviceMonitor
+from kiosk.journal.blanks import BLANK_KINDS
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.model import DocumentKind, mask_niks_in
@@ -31,7 +32,6 @@ from kiosk.staff.service_mode import ServiceMode
 from kiosk.supervise import SupervisedLoop
 
 DAY_S = 86400.0
-BLANK_KINDS = ("ktp-el", "kia")
 BLANKS_LOW_SETTING = "blanks_low_at"  # this kiosk's own threshold, set by central staff
 BLANKS_LOW_DEFAULT = 10  # about a day of a busy kecamatan office's card prints
 BLANKS_LOW_MAX = 10000
