@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import ssl
 import tomllib
 import types
 import typing
@@ -131,6 +132,9 @@ class StatusSection:
     port: int = 0  # 0: no status listener
     heartbeat_interval_s: float = 60.0  # 0: no heartbeat to central
     usage_window_days: int = 7  # recent use that "days left" estimates are based on
+    tls_cert_file: str = ""  # with tls_key_file: HTTPS only (PEM; the chain after the kiosk's certificate)
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""  # set: only clients with a certificate signed by this CA get past the handshake
 
 
 @dataclass
@@ -287,6 +291,11 @@ def _check(cfg: Config, problems: list[str]) -> None:
             problems.append(f"'{dotted}' must be between 0 (off or any free port) and 65535, got {port}")
     if cfg.status.heartbeat_interval_s < 0 or cfg.status.usage_window_days < 1:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
+    st = cfg.status
+    if bool(st.tls_cert_file) != bool(st.tls_key_file):
+        problems.append("'status.tls_cert_file' and 'status.tls_key_file' go together: set both or neither")
+    if st.tls_client_ca_file and not st.tls_cert_file:
+        problems.append("'status.tls_client_ca_file' needs 'status.tls_cert_file' and 'status.tls_key_file' (HTTPS)")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
 
@@ -352,8 +361,42 @@ def check_secrets(cfg: Config) -> None:
         bytes.fromhex(values.get("devices.card_reader.sam_key", ""))
     except ValueError:
         problems.append("'devices.card_reader.sam_key': expected the SAM key as hex digits (value not shown)")
+    try:
+        status_tls_context(cfg.status)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+
+
+def status_tls_context(st: StatusSection) -> ssl.SSLContext | None:
+    """The status listener's TLS context (TLS 1.2 at least), None when TLS is off; ``ConfigError`` when a file
+    is missing or unreadable, not PEM, or the key does not belong to the certificate."""
+    if not st.tls_cert_file:
+        return None
+    problems = [f"'status.{name}': no such file {path!r}" for name, path in (
+        ("tls_cert_file", st.tls_cert_file), ("tls_key_file", st.tls_key_file),
+        ("tls_client_ca_file", st.tls_client_ca_file)) if path and not Path(path).is_file()]
+    if problems:
+        raise ConfigError(problems)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(st.tls_cert_file, st.tls_key_file, password=lambda: b"")
+    except ssl.SSLError as exc:
+        why = ("the key does not belong to the certificate" if "KEY_VALUES_MISMATCH" in str(exc)
+               else f"not a PEM certificate and its unencrypted private key ({exc.reason or exc})")
+        raise ConfigError([f"'status.tls_cert_file' / 'status.tls_key_file': {why}"]) from exc
+    except OSError as exc:
+        raise ConfigError([f"'status.tls_cert_file' / 'status.tls_key_file': cannot read: {exc.strerror or exc}"]) from exc
+    if st.tls_client_ca_file:
+        try:
+            ctx.load_verify_locations(cafile=st.tls_client_ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError([f"'status.tls_client_ca_file': not a PEM CA certificate "
+                               f"({getattr(exc, 'reason', None) or exc})"]) from exc
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
 
 
 def secret(value: str, file: str) -> str:

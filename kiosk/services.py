@@ -27,7 +27,7 @@ from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
 from kiosk.staff.events import Events
-from kiosk.staff.service_mode import Availability, ServiceMode
+from kiosk.staff.service_mode import OUT_OF_SERVICE, Availability, ServiceMode
 from kiosk.staff.status import StatusSnapshot, loop_failure
 from kiosk.staff.telemetry import Telemetry
 from kiosk.staff.tokens import Tokens
@@ -61,7 +61,7 @@ class Kiosk:
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
-                                 receipt=self.receipts.print_receipt)
+                                 receipt=self.receipts.print_receipt, admit=self._admit)
         self.outbox = OutboxSender(store, central)
         self.scanner = Scanner(devices.get("camera"), central)
         reader = devices.get("card_reader")
@@ -107,6 +107,12 @@ class Kiosk:
         self.outbox.flush()
 
     # -- the service mode, for the UI and maintenance ------------------------------------------
+
+    def _admit(self) -> str:
+        """Before a session starts a pending remote mode applies (the UI checked availability before it did):
+        '' when a session may start, else the citizen's msgid."""
+        applied = self.service.apply_pending()
+        return OUT_OF_SERVICE if applied and applied != "in_service" else ""
 
     @property
     def mode(self) -> str:

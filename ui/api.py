@@ -13,6 +13,7 @@ data leaves through here.
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from flask import Flask, Response, g, jsonify, request
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from werkzeug.exceptions import HTTPException
 
+from kiosk.config import status_tls_context
 from kiosk.services import Kiosk
 from kiosk.staff.diagnostics import RecentLogs, bundle
 from kiosk.staff.service_mode import MESSAGE_MAX, REMOTE_MODES, ModeRefused
@@ -85,6 +87,7 @@ def create_status_app(kiosk: Kiosk, logs: RecentLogs | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["kiosk"] = kiosk
+    logs = logs if logs is not None else RecentLogs.install()  # the diagnostics bundle's recent.log
     tokens = kiosk.tokens
 
     @app.before_request
@@ -185,41 +188,47 @@ def create_status_app(kiosk: Kiosk, logs: RecentLogs | None = None) -> Flask:
 
 
 class StatusListener:
-    """The status app on its own address, served by waitress in a background thread.
+    """The status app on its own address, served by cheroot in a background thread; HTTPS only when TLS is set.
 
-    The thread runs waitress's event loop itself, so ``stop()`` can end it cleanly: stop
-    polling, let request threads finish, then close the listener, connections and trigger
-    from the loop's own thread (waitress's loop is not safe to close from another one).
+    With ``tls`` (an ``ssl.SSLContext`` from ``kiosk.config.status_tls_context``: the kiosk's
+    certificate, and the CA whose client certificates are required when one is configured)
+    every connection is TLS: a plain-HTTP request is answered with cheroot's "this server
+    only speaks HTTPS" 400 and never reaches the app, and a client without a certificate
+    signed by that CA is refused at the handshake. ``stop()`` is bounded: cheroot stops
+    accepting, lets request threads finish for ``SHUTDOWN_S`` and closes the socket.
     """
 
-    def __init__(self, kiosk: Kiosk, host: str, port: int, threads: int = 4) -> None:
-        from waitress.server import create_server
-        self.server: Any = create_server(create_status_app(kiosk), host=host, port=port, threads=threads,
-                                         ident="adm-kiosk-status", max_request_body_size=1024,
-                                         clear_untrusted_proxy_headers=True)
-        self.port = int(self.server.effective_port)
-        self.url = f"http://{host}:{self.port}"
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="status-listener", daemon=True)
+    SHUTDOWN_S = 5
 
-    def _serve(self) -> None:
-        srv = self.server
-        while not self._stopping.is_set():
-            srv.asyncore.loop(timeout=0.1, map=srv._map, use_poll=True, count=1)
-        srv.task_dispatcher.shutdown(timeout=5)
-        for channel in list(srv._map.values()):  # the listening socket, open connections, the trigger
-            channel.close()
+    def __init__(self, kiosk: Kiosk, host: str, port: int, threads: int = 4, tls: ssl.SSLContext | None = None) -> None:
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+        from cheroot.wsgi import Server
+
+        self.server = Server((host, port), create_status_app(kiosk), numthreads=threads, server_name="adm-kiosk-status",
+                             shutdown_timeout=self.SHUTDOWN_S)
+        self.server.max_request_body_size = 1024
+        if tls is not None:
+            cfg = kiosk.cfg.status
+            adapter = BuiltinSSLAdapter(cfg.tls_cert_file, cfg.tls_key_file)
+            adapter.context = tls
+            self.server.ssl_adapter = adapter
+        self.server.prepare()  # binds now: the port is known and a taken one fails here, not in the thread
+        self.port = int(self.server.bind_addr[1])
+        self.url = f"{'https' if tls is not None else 'http'}://{host}:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve, name="status-listener", daemon=True)
 
     def start(self) -> StatusListener:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(10)
+        self.server.stop()
+        self._thread.join(self.SHUTDOWN_S + 5)
 
 
 def start_status_listener(kiosk: Kiosk) -> StatusListener | None:
-    """Starts the listener when ``[status] port`` is set; None when it is off."""
+    """Starts the listener when ``[status] port`` is set (HTTPS when ``tls_cert_file`` is); None when it is off."""
     cfg = kiosk.cfg.status
-    return StatusListener(kiosk, cfg.host, cfg.port).start() if cfg.port else None
+    if not cfg.port:
+        return None
+    return StatusListener(kiosk, cfg.host, cfg.port, tls=status_tls_context(cfg)).start()

@@ -85,8 +85,10 @@ class PinResult:
 
 class Sessions:
     def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
-                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None) -> None:
+                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None,
+                 admit: Callable[[], str] | None = None) -> None:
         self.store = store
+        self._admit = admit  # applies a pending mode change; '' when a new session may start, else the msgid why not
         self.central = central
         self.pins = pins
         self.printing = printing
@@ -101,7 +103,9 @@ class Sessions:
 
     def start(self, nik_text: str, method: str, lang: str = "id") -> ActiveSession:
         """Raises ``InvalidNik`` for a bad NIK, ``SessionError('locked')`` for a locked one and
-        ``SessionError('printing')`` while another session of the same NIK prints."""
+        ``SessionError('printing')`` while another session of the same NIK prints, and
+        ``SessionError('out-of-service')`` when a mode change that waited for the last citizen's
+        print (a pending remote out-of-service) takes effect now: it does before anyone new starts."""
         nik = Nik.parse(nik_text)
         nik_hash = nik.digest(self._nik_key)
         with self._lock:
@@ -109,6 +113,9 @@ class Sessions:
                 for other in list(self._active.values()):
                     if other.step is not Step.PRINTING:
                         self.end(other.id, "abandoned")
+                refusal = self._admit() if self._admit else ""  # after the last citizen's session has ended
+                if refusal:
+                    raise SessionError("out-of-service", refusal)
                 lock = self.pins.lockout(nik_hash)
                 if lock:
                     raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
