@@ -29,6 +29,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
+from hardware_sim.central_clock import clock_handler
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -63,6 +64,8 @@ class CentralFaults:
 
     down: bool = False
     delay_s: float = 0.0
+    clock_skew_s: float = 0.0  # central's clock minus the machine's (hardware_sim/central_clock.py)
+    date_header: str | None = None  # None: the true Date; "": no Date header; else this text instead
     _queue: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,6 +82,8 @@ class CentralFaults:
             self._queue.clear()
         self.down = False
         self.delay_s = 0.0
+        self.clock_skew_s = 0.0
+        self.date_header = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,13 @@ class CentralSim:
             for ident, _ in citizens.DEMO:
                 self._db.execute("INSERT OR IGNORE INTO citizens VALUES (?,?,?)",
                                  (ident.nik, json.dumps(citizens.identity_dict(ident)), citizens.KK_NUMBER))
+
+    def now(self) -> float:
+        """Central's clock: the machine's, off by ``faults.clock_skew_s``."""
+        return time.time() + self.faults.clock_skew_s
+
+    def date_header(self) -> str | None:
+        return self.faults.date_header
 
     def register_kiosk(self, kiosk_id: str, key: bytes) -> None:
         self.kiosk_keys[kiosk_id] = key
@@ -370,7 +382,7 @@ class CentralSim:
             return None
         try:
             kiosk, ts, sig = header[len(AUTH_SCHEME) + 1:].split(":")
-            fresh = abs(time.time() - int(ts)) <= MAX_CLOCK_SKEW_S
+            fresh = abs(self.now() - int(ts)) <= MAX_CLOCK_SKEW_S
         except ValueError:
             return None
         key = self.kiosk_keys.get(kiosk)
@@ -457,7 +469,7 @@ def create_app(sim: CentralSim) -> Flask:
     @app.post("/v1/heartbeat")
     def heartbeat() -> Any:
         sim.heartbeat(request.environ["adm.kiosk"], body())
-        return jsonify(status="ok")
+        return jsonify(status="recorded", server_time=round(sim.now(), 3))  # HeartbeatAck
 
     return app
 
@@ -467,7 +479,8 @@ class CentralServer:
 
     def __init__(self, sim: CentralSim, port: int = 0) -> None:
         self.sim = sim
-        self._srv: BaseWSGIServer = make_server("127.0.0.1", port, create_app(sim), threaded=True)
+        self._srv: BaseWSGIServer = make_server("127.0.0.1", port, create_app(sim), threaded=True,
+                                                request_handler=clock_handler(sim))
         self.url = f"http://127.0.0.1:{self._srv.server_port}"
         self._thread = threading.Thread(target=self._srv.serve_forever, name="central-sim", daemon=True)
 

@@ -54,7 +54,7 @@ class Kiosk:
         self.central = central
         self.started_at = time.time()
         self.monitor = DeviceMonitor(devices, store, cfg.devices.poll_interval_s, cfg.devices.call_timeout_s)
-        self.service = ServiceMode(store, devices, self.monitor)
+        self.service = ServiceMode(store, devices, self.monitor, central.clock)
         self.pins = PinPolicy(store, cfg.pins)
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
                                      cfg.session.print_timeout_s)
@@ -104,15 +104,17 @@ class Kiosk:
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()
+        if self.central.clock.probe_due(now):  # out of service for the clock: one look at central's time
+            self.central.ping()
         self.outbox.flush()
 
     # -- the service mode, for the UI and maintenance ------------------------------------------
 
     def _admit(self) -> str:
-        """Before a session starts a pending remote mode applies (the UI checked availability before it did):
-        '' when a session may start, else the citizen's msgid."""
-        applied = self.service.apply_pending()
-        return OUT_OF_SERVICE if applied and applied != "in_service" else ""
+        """Before a session starts, a pending remote mode applies (whether this call or the background tick
+        applies it): '' while the kiosk stays in service, else the citizen's msgid."""
+        self.service.apply_pending()
+        return "" if self.service.mode == "in_service" else OUT_OF_SERVICE
 
     @property
     def mode(self) -> str:

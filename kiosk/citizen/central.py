@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from drivers.base import N_, AdmError
+from kiosk.citizen.clock import ClockCheck
 from kiosk.model import Document, DocumentKind, Identity
 
 AUTH_SCHEME = "ADM-HMAC"
@@ -32,6 +33,7 @@ MAX_CLOCK_SKEW_S = 300
 # docs/central-api.yaml, components/schemas/Id: what a document or redemption ID may be
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 ACKNOWLEDGED = ("accepted", "duplicate")  # docs/central-api.yaml, components/schemas/ReportAck
+HEARTBEAT_RECORDED = "recorded"  # docs/central-api.yaml, components/schemas/HeartbeatAck
 
 
 def sign(key: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:
@@ -109,6 +111,7 @@ class CentralClient:
                                   headers={"User-Agent": "adm-kiosk"}, verify=base_url.startswith("https:"))
         self.last_ok: float = 0.0
         self.last_error: str = ""
+        self.clock = ClockCheck(MAX_CLOCK_SKEW_S)  # central's Date on every answer, and the heartbeat's server_time
 
     def close(self) -> None:
         self._http.close()
@@ -122,6 +125,7 @@ class CentralClient:
             headers = {"Authorization": auth_header(self.kiosk_id, self._key, method, path, body)}
             if body:
                 headers["Content-Type"] = "application/json"
+            sent = time.time()
             try:
                 resp = self._http.request(method, path, content=body or None, headers=headers)
             except httpx.ConnectError as exc:
@@ -131,6 +135,7 @@ class CentralClient:
                 err = exc
                 retry = idempotent
             else:
+                self.clock.observe_date(resp.headers.get("Date"), sent, time.time())  # a refusal's Date too
                 if resp.status_code in (502, 503, 504) or (resp.status_code >= 500 and idempotent):
                     err = CentralUnavailable(f"central answered {resp.status_code}")
                     retry = idempotent or resp.status_code == 503
@@ -242,9 +247,22 @@ class CentralClient:
         return ReportNotAcknowledged(why)
 
     def heartbeat(self, snapshot: dict[str, Any]) -> None:
+        """Delivers a heartbeat; only central's ``HeartbeatAck`` counts (``status: recorded``, its ``server_time``,
+        which the clock check compares). Any other answer, a 200 included, raises ``ReportNotAcknowledged``."""
+        sent = time.time()
         resp = self._request("POST", "/v1/heartbeat", snapshot)
+        received = time.time()
         if resp.status_code != 200:
             raise self._fail(resp)
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        server_time = data.get("server_time") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("status") != HEARTBEAT_RECORDED \
+                or isinstance(server_time, bool) or not isinstance(server_time, int | float):
+            raise self._unacknowledged("central's answer to the heartbeat is not an acknowledgement")
+        self.clock.observe(float(server_time), sent, received, "heartbeat")
 
     def verify(self, qr_payload: str) -> Verdict:
         resp = self._request("POST", "/v1/verify", {"qr": qr_payload})

@@ -2,7 +2,9 @@
 
 The mode (in service, out of service, maintenance) is a journaled setting, so a restart
 keeps it. Availability is worked out from the journal's health, the mode and the
-monitor's cache of the devices marked required: it never asks a device itself.
+monitor's cache of the devices marked required: it never asks a device itself. A kiosk
+clock past central's signing window (``ClockCheck``) is a reason too: it clears itself
+when central's next answer shows the clock right again.
 
 Central staff change the mode from afar (``request``): at once when no citizen is
 mid-print, else it waits, journaled as the ``pending_mode`` setting (a restart keeps it),
@@ -18,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from drivers.base import N_, AdmError
+from kiosk.citizen.clock import ClockCheck
 from kiosk.devices.builder import Devices
 from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.store import Store
@@ -52,10 +55,11 @@ class Availability:
 
 
 class ServiceMode:
-    def __init__(self, store: Store, devices: Devices, monitor: DeviceMonitor) -> None:
+    def __init__(self, store: Store, devices: Devices, monitor: DeviceMonitor, clock: ClockCheck | None = None) -> None:
         self.store = store
         self.devices = devices
         self.monitor = monitor
+        self.clock = clock  # a kiosk clock past central's signing window is a reason (kiosk/citizen/clock.py)
 
     @property
     def mode(self) -> str:
@@ -128,6 +132,9 @@ class ServiceMode:
         configs = self.devices.configs
         reasons = [f"{name}: {st.code or st.state.value}" for name, st in self.monitor.statuses().items()
                    if configs[name].enabled and configs[name].required and not st.ready]
+        clock = self.clock.reason() if self.clock else ""
+        if clock:  # every signed request would be refused: say so, not a stream of "central unavailable"
+            reasons.append(clock)
         if reasons:
             return Availability(False, mode, reasons, OUT_OF_SERVICE)
         return Availability(True, mode)
