@@ -30,6 +30,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
 from hardware_sim.central_clock import clock_handler
+from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -119,6 +120,7 @@ class CentralSim:
         self.kiosk_keys: dict[str, bytes] = {}
         self.doc_key = doc_key or self._persistent_key()
         self.faults = CentralFaults()
+        self.blank_reports = CentralBlankReports(self._db, self._lock)
         self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
         self._seed_citizens()
 
@@ -471,6 +473,7 @@ def create_app(sim: CentralSim) -> Flask:
         sim.heartbeat(request.environ["adm.kiosk"], body())
         return jsonify(status="recorded", server_time=round(sim.now(), 3))  # HeartbeatAck
 
+    add_blank_report_routes(app, sim.blank_reports)
     return app
 
 

@@ -14,6 +14,7 @@ import ssl
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class KioskSection:
     help_text: str = ""
     secret_file: str = ""  # per-kiosk key (HMAC of NIKs in the journal); made on first start
     retention_days: int = 90  # masked NIKs and NIK hashes in the journal are erased after this (UU PDP)
+    timezone: str = "Asia/Jakarta"  # IANA name: the kiosk's day (the daily blank report) ends at local midnight
 
 
 @dataclass
@@ -269,6 +271,11 @@ def _coerce(typ: Any, value: Any) -> Any:
 def _check(cfg: Config, problems: list[str]) -> None:
     if cfg.kiosk.language not in ("id", "en"):
         problems.append("'kiosk.language': expected 'id' or 'en'")
+    try:
+        zoneinfo.ZoneInfo(cfg.kiosk.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"'kiosk.timezone': expected an IANA time zone such as Asia/Jakarta, Asia/Makassar or "
+                        f"Asia/Jayapura, got {cfg.kiosk.timezone!r}")
     if cfg.sim.mode not in ("off", "inprocess", "system"):
         problems.append("'sim.mode': expected off, inprocess or system")
     _check_devices(cfg, problems)

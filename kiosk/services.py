@@ -26,6 +26,7 @@ from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
+from kiosk.staff.blank_report import DailyBlankReports
 from kiosk.staff.events import Events
 from kiosk.staff.service_mode import OUT_OF_SERVICE, Availability, ServiceMode
 from kiosk.staff.status import StatusSnapshot, loop_failure
@@ -73,6 +74,7 @@ class Kiosk:
                                      central, self.started_at,
                                      [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
         self.telemetry = Telemetry(self.status, store, cfg.status)
+        self.blank_reports = DailyBlankReports(store, cfg.kiosk.id, cfg.kiosk.timezone)
         self._last_forget = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Kiosk:
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()
+        self.blank_reports.queue_due()  # each closed local day's blank report, once
         if self.central.clock.probe_due(now):  # out of service for the clock: one look at central's time
             self.central.ping()
         self.outbox.flush()

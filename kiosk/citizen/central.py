@@ -223,8 +223,13 @@ class CentralClient:
 
         Raises ``ReportNotAcknowledged`` for any answer that is not that acknowledgement of this
         report's key, and ``CentralError`` when central is unreachable or refuses the kiosk."""
-        key = payload.get("idempotency_key")
-        resp = self._request("POST", "/v1/reports", payload)
+        return self._acknowledged(self._request("POST", "/v1/reports", payload), payload.get("idempotency_key"))
+
+    def blank_report(self, payload: dict[str, Any]) -> str:
+        """Delivers one day's blank report (kiosk/staff/blank_report.py), acknowledged as ``report`` is."""
+        return self._acknowledged(self._request("POST", "/v1/blank-reports", payload), payload.get("idempotency_key"))
+
+    def _acknowledged(self, resp: httpx.Response, key: object) -> str:
         if resp.status_code >= 400 and resp.status_code != 409:
             raise self._fail(resp)
         try:

@@ -147,3 +147,40 @@ class BlankCards:
         cur = db.execute(f"UPDATE blank_cards SET {sets} WHERE serial=? AND state=?{owner}", args + where)
         if cur.rowcount != 1:
             raise BlankStateError(f"blank {serial} is not {old.value}{f' for job {job_id}' if owner else ''}")
+
+
+# -- the daily blank report's numbers (kiosk/staff/blank_report.py): a read, never a write --------------------
+
+@dataclass(frozen=True)
+class BlankMovement:
+    """One kind's blanks over ``[start, end)``: ``opening + loaded - printed - spoiled == remaining``.
+
+    ``remaining`` counts every blank loaded before ``end`` and not yet printed or spoiled then (one a job
+    had in flight at that moment included: it is still the kiosk's). Printed and spoiled are final states,
+    so a closed period's numbers never change afterwards."""
+
+    kind: str
+    opening: int
+    loaded: int
+    printed: int
+    spoiled: int
+    remaining: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.opening + self.loaded - self.printed - self.spoiled == self.remaining
+
+
+def blank_movements(store: Store, start: float, end: float, kinds: Sequence[str] = BLANK_KINDS) -> list[BlankMovement]:
+    """Per kind (``kinds`` first, then any other the journal holds), the blanks that moved in ``[start, end)``."""
+    rows = store.query(
+        "SELECT kind,"
+        " SUM(loaded_at < :s AND NOT (state IN ('printed','spoiled') AND updated_at < :s)),"
+        " SUM(loaded_at >= :s AND loaded_at < :e),"
+        " SUM(state = 'printed' AND updated_at >= :s AND updated_at < :e),"
+        " SUM(state = 'spoiled' AND updated_at >= :s AND updated_at < :e),"
+        " SUM(loaded_at < :e AND NOT (state IN ('printed','spoiled') AND updated_at < :e))"
+        " FROM blank_cards GROUP BY kind", {"s": start, "e": end})
+    counts = {r[0]: tuple(int(v or 0) for v in tuple(r)[1:]) for r in rows}
+    order = [*kinds, *sorted(set(counts) - set(kinds))]
+    return [BlankMovement(kind, *counts.get(kind, (0, 0, 0, 0, 0))) for kind in order]

@@ -27,6 +27,7 @@ class Receiver(Protocol):
     (``accepted`` | ``duplicate``) and raises an ``AdmError`` for anything that is not one."""
 
     def report(self, payload: dict[str, Any]) -> str: ...
+    def blank_report(self, payload: dict[str, Any]) -> str: ...
     def heartbeat(self, payload: dict[str, Any]) -> Any: ...
 
 
@@ -61,6 +62,9 @@ class OutboxSender:
                 if kind == "report":
                     if self.central.report(data) == "duplicate":
                         log.info("outbox: central had report %s already", msg_id)
+                elif kind == "blank-report":  # kiosk/staff/blank_report.py: one per local day
+                    if self.central.blank_report(data) == "duplicate":
+                        log.info("outbox: central had blank report %s already", msg_id)
                 elif kind == "heartbeat":
                     self.central.heartbeat(data)
                 else:
