@@ -367,6 +367,20 @@ ID: dict[str, str] = {
         "Dokumen Anda sedang dicetak. Silakan tunggu sampai selesai.",
     "Printing was stopped because the session ended. Your PIN is still valid.":
         "Pencetakan dihentikan karena sesi telah berakhir. PIN Anda tetap berlaku.",
+    # -- ops
+    "Daily blank report": "Laporan harian blangko",
+    "Date (YYYY-MM-DD)": "Tanggal (TTTT-BB-HH)",
+    "Show": "Tampilkan",
+    "today so far": "hari ini sampai sekarang",
+    "Opening stock": "Stok awal",
+    "Sent to central after midnight.": "Dikirim ke pusat setelah tengah malam.",
+    "Central has this report.": "Laporan ini sudah diterima pusat.",
+    "Not queued for central yet.": "Belum diantrekan untuk pusat.",
+    "Waiting to be delivered to central.": "Menunggu terkirim ke pusat.",
+    "Print on the receipt printer": "Cetak di printer struk",
+    "The report was not printed": "Laporan tidak tercetak",
+    "The report was printed on the receipt printer.": "Laporan telah dicetak di printer struk.",
+    "The date is written as YYYY-MM-DD.": "Tanggal ditulis sebagai TTTT-BB-HH.",
 }
 
 

@@ -55,6 +55,7 @@ ERRORS = {
     "not-stuck": N_("That job is no longer stuck."),
     "not-simulated": N_("The simulator is only available in simulation."),
     "action": N_("Unknown action."),
+    "date": N_("The date is written as YYYY-MM-DD."),
 }
 
 
@@ -252,6 +253,32 @@ def reconciliation_pdf() -> Any:
     body = report_pdf(rec, location=m.kiosk.cfg.kiosk.location, technician=g.technician, _=_)
     name = f"reconciliation-{m.kiosk.cfg.kiosk.id}-{time.strftime('%Y%m%d-%H%M')}.pdf"
     return Response(body, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@bp.get("/blank-report")
+def blank_report() -> Any:
+    day = request.args.get("date", "")
+    try:
+        report, delivered = maintenance().blank_report(day)
+    except MaintenanceError as exc:
+        _error(exc)
+        return redirect(url_for("maintenance.blank_report"))
+    return page("blank_report.html", report=report, delivered=delivered)
+
+
+@bp.post("/blank-report/print")
+def blank_report_print() -> Any:
+    day = request.form.get("date", "")
+    try:
+        code = maintenance().print_blank_report(g.technician, day)
+    except MaintenanceError as exc:
+        _error(exc)
+        return redirect(url_for("maintenance.blank_report"))
+    if code:
+        flash(_("The report was not printed") + f" ({code})", "error")
+    else:
+        flash(_("The report was printed on the receipt printer."), "ok")
+    return redirect(url_for("maintenance.blank_report", date=day) if day else url_for("maintenance.blank_report"))
 
 
 # -- faults -------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kiosk import __version__
-from kiosk.cli import card, print_test, scan, technician, token
+from kiosk.cli import blanks, card, print_test, scan, technician, token
 from kiosk.cli.args import config_from_args
 from kiosk.config import ConfigError
 from kiosk.logs import setup_logging
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--documents", default="ktp-el,kk", help="comma-separated: ktp-el,kia,kk,akta-kelahiran,...")
     ip.set_defaults(func=cmd_sim_issue_pin)
 
-    for module in (card, scan, print_test, token, technician):
+    for module in (card, scan, print_test, token, technician, blanks):
         module.register(sub)
     return p
 

@@ -9,6 +9,7 @@ out-of-service mode the technician chose, with its message.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -31,6 +32,7 @@ from kiosk.journal.reconciliation import Reconciliation, from_store
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import SupplyError
 from kiosk.printing.service import PrintService
+from kiosk.staff.blank_report import BlankReport, DailyBlankReports, report_receipt
 from kiosk.staff.diagnostics import RecentLogs, bundle, status_snapshot
 from kiosk.staff.selftests import SelfTestResult, SelfTests
 from kiosk.staff.technicians import LoginResult, TechnicianAccounts, TechnicianSessions
@@ -312,6 +314,34 @@ class Maintenance:
 
     def reconciliation(self) -> Reconciliation:
         return from_store(self.store, self.kiosk.cfg.kiosk.id)
+
+    # -- the daily blank report ------------------------------------------------------------------
+
+    def blank_report(self, day: str = "") -> tuple[BlankReport, bool | None]:
+        """``day``'s (ISO date; '' for today so far) blank report, and whether central acknowledged it."""
+        reports = DailyBlankReports(self.store, self.kiosk.cfg.kiosk.id, self.kiosk.cfg.kiosk.timezone)
+        try:
+            when = dt.date.fromisoformat(day) if day else reports.local_day(time.time())
+        except ValueError as exc:
+            raise MaintenanceError("date", date=day[:20]) from exc
+        return reports.build(when), reports.delivered(when)
+
+    def print_blank_report(self, tech: str, day: str = "") -> str:
+        """Prints the day's blank report on the receipt printer; '' when it came out, else the printer's code."""
+        report, delivered = self.blank_report(day)
+        printer = self.kiosk.devices.get("receipt_printer")
+        if printer is None:
+            return "not-configured"
+        receipt = report_receipt(report, self.kiosk.cfg.kiosk.location, delivered, getattr(printer, "columns", 48))
+        try:
+            after = printer.print_receipt(receipt)
+        except AdmError as exc:
+            code = exc.code
+        else:
+            code = "" if after.ready else (after.code or "unconfirmed")
+        self.store.audit("maintenance", "blank-report-printed", actor=tech, day=report.day.isoformat(),
+                         balanced=report.balanced, code=code)
+        return code
 
     # -- faults --------------------------------------------------------------------------------
 

@@ -162,3 +162,51 @@ def test_a_kill_between_building_and_sending_loses_and_doubles_nothing(make_kios
     assert sum(m.remaining for m in report.kinds.values()) == hopper(k) == 100
     expected = ["accepted", "duplicate"] if crash_at == "blank-report-delivered" else ["accepted"]
     assert [status for _, status in central.deliveries()] == expected
+
+
+def test_a_technician_prints_the_report_on_the_receipt_printer(make_kiosk: Callable[..., Kiosk]) -> None:
+    """Through the maintenance screen: what comes out of the (emulated) receipt printer is the day's report."""
+    from kiosk.staff.technicians import TechnicianAccounts
+    from tests.unit.test_maintenance import FAST, _login
+    from ui import create_app
+
+    k = make_kiosk()
+    print_card(k, 0, "918273")
+    app = create_app(k)
+    app.extensions["maintenance"].accounts = TechnicianAccounts(k.store, hasher=FAST)
+    app.extensions["maintenance"].accounts.add("T01", "correct-horse-9")
+    client = app.test_client()
+    token = _login(client)
+    page = client.get("/maintenance/blank-report")
+    assert page.status_code == 200 and 'id="day-ktp-el"' in page.text
+    assert '<td class="printed">1</td>' in page.text and '<td class="remaining">79</td>' in page.text
+    before = len(k.sim.escpos.receipts)
+    r = client.post("/maintenance/blank-report/print", data={"csrf_token": token, "date": ""})
+    assert r.status_code == 302
+    assert len(k.sim.escpos.receipts) == before + 1
+    text = k.sim.escpos.receipts[-1].text
+    assert "LAPORAN HARIAN BLANKO" in text and "Seimbang" in text
+    remaining = [int(line.split()[-1]) for line in text.splitlines() if line.strip().startswith("Sisa")]
+    assert sum(remaining) == hopper(k) == 99  # what the paper says is what the hopper holds
+    assert client.get("/maintenance/blank-report?date=01-12-2026").status_code == 302  # not YYYY-MM-DD: said so
+    assert k.store.query_one("SELECT COUNT(*) FROM audit WHERE event='blank-report-printed'")[0] == 1
+
+
+def test_the_cli_shows_a_days_report(make_kiosk: Callable[..., Kiosk], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from kiosk.cli.main import main as cli_main
+    k = make_kiosk(tmp_path)
+    print_card(k, 0, "918273")
+    k.stop()
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[kiosk]\ndata_dir = "{tmp_path}/data"\n[sim]\nstate_dir = "{tmp_path}/sim"\n')
+    assert cli_main(["blanks", "report", "--config", str(cfg), "--sim", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ktp = next(m for m in out["kinds"] if m["kind"] == "ktp-el")
+    assert (ktp["opening"], ktp["loaded"], ktp["printed"], ktp["spoiled"], ktp["remaining"]) == (0, 80, 1, 0, 79)
+    assert out["balanced"] and not out["closed"]
+    assert cli_main(["blanks", "report", "--config", str(cfg), "--sim", "--date", "2026-02-30"]) == 2
+    assert cli_main(["blanks", "report", "--config", str(cfg), "--sim", "--date", "2020-01-01"]) == 0
+    assert "Sisa" in capsys.readouterr().out
