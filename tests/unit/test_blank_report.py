@@ -9,6 +9,7 @@ kiosk's clock is moved to just before local midnight (Asia/Jakarta) by shifting
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -194,8 +195,6 @@ def test_a_technician_prints_the_report_on_the_receipt_printer(make_kiosk: Calla
 
 def test_the_cli_shows_a_days_report(make_kiosk: Callable[..., Kiosk], tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     from kiosk.cli.main import main as cli_main
     k = make_kiosk(tmp_path)
     print_card(k, 0, "918273")
@@ -210,3 +209,34 @@ def test_the_cli_shows_a_days_report(make_kiosk: Callable[..., Kiosk], tmp_path:
     assert cli_main(["blanks", "report", "--config", str(cfg), "--sim", "--date", "2026-02-30"]) == 2
     assert cli_main(["blanks", "report", "--config", str(cfg), "--sim", "--date", "2020-01-01"]) == 0
     assert "Sisa" in capsys.readouterr().out
+
+
+def test_the_report_and_its_acknowledgements_are_as_documented(make_kiosk: Callable[..., Kiosk]) -> None:
+    """docs/central-api.yaml: the kiosk's BlankReport, central's ReportAck for it, and the HeartbeatAck."""
+    import jsonschema_rs
+    import yaml
+
+    from kiosk.citizen.central import auth_header
+    spec = yaml.safe_load((ROOT / "docs" / "central-api.yaml").read_text())
+
+    def valid(name: str, doc: object) -> bool:
+        ref = {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+        return jsonschema_rs.Draft202012Validator(ref).is_valid(doc)
+
+    k = make_kiosk(start=False)
+    day = k.blank_reports.local_day(time.time())
+    payload = k.blank_reports.build(day, time.time() + 86400).payload(k.blank_reports.key(day))
+    assert valid("BlankReport", payload)
+    http = k.central._http
+    for path, body, schema in (("/v1/blank-reports", payload, "ReportAck"), ("/v1/heartbeat", {}, "HeartbeatAck")):
+        raw = json.dumps(body).encode()
+        key = k.central._key
+        r = http.post(path, content=raw, headers={"Authorization": auth_header(k.cfg.kiosk.id, key, "POST", path, raw),
+                                                  "Content-Type": "application/json"})
+        assert r.status_code == 200 and valid(schema, r.json()), (path, r.text)
+    unbalanced = {**payload, "idempotency_key": payload["idempotency_key"] + "x",
+                  "kinds": [{**payload["kinds"][0], "remaining": payload["kinds"][0]["remaining"] + 1}]}
+    status, out = k.central_server.sim.blank_reports.receive(k.cfg.kiosk.id, unbalanced)
+    assert (status, out["error"]) == (422, "blank-report-unbalanced")
+    changed = {**payload, "period": {"start": 0, "end": 1}}
+    assert k.central_server.sim.blank_reports.receive(k.cfg.kiosk.id, changed)[0] == 409  # one key, one report
