@@ -370,7 +370,6 @@ ID: dict[str, str] = {
     # -- ops
     "Daily blank report": "Laporan harian blangko",
     "Date (YYYY-MM-DD)": "Tanggal (TTTT-BB-HH)",
-    "Show": "Tampilkan",
     "today so far": "hari ini sampai sekarang",
     "Opening stock": "Stok awal",
     "Sent to central after midnight.": "Dikirim ke pusat setelah tengah malam.",

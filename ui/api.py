@@ -194,18 +194,22 @@ class StatusListener:
     certificate, and the CA whose client certificates are required when one is configured)
     every connection is TLS: a plain-HTTP request is answered with cheroot's "this server
     only speaks HTTPS" 400 and never reaches the app, and a client without a certificate
-    signed by that CA is refused at the handshake. ``stop()`` is bounded: cheroot stops
-    accepting, lets request threads finish for ``SHUTDOWN_S`` and closes the socket.
+    signed by that CA is refused at the handshake. cheroot does the TLS handshake on its
+    accepting thread, so a client that connects and stays silent would hold every other one
+    off for as long as the socket timeout: ``SOCKET_TIMEOUT_S`` keeps that short (a handshake
+    or a 1 KB request on the management network takes milliseconds). ``stop()`` is bounded:
+    cheroot stops accepting, lets request threads finish for ``SHUTDOWN_S`` and closes the socket.
     """
 
     SHUTDOWN_S = 5
+    SOCKET_TIMEOUT_S = 2
 
     def __init__(self, kiosk: Kiosk, host: str, port: int, threads: int = 4, tls: ssl.SSLContext | None = None) -> None:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
         from cheroot.wsgi import Server
 
         self.server = Server((host, port), create_status_app(kiosk), numthreads=threads, server_name="adm-kiosk-status",
-                             shutdown_timeout=self.SHUTDOWN_S)
+                             shutdown_timeout=self.SHUTDOWN_S, timeout=self.SOCKET_TIMEOUT_S)
         self.server.max_request_body_size = 1024
         if tls is not None:
             cfg = kiosk.cfg.status

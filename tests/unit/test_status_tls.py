@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +177,26 @@ def test_tls_settings_are_checked_with_clear_errors(make_kiosk: Callable[..., Ki
     from kiosk.config import load
     with pytest.raises(ConfigError, match="go together"):
         load(env={}, overrides={"sim.mode": "inprocess", "status.tls_cert_file": str(pki["kiosk"].cert)})
+
+
+def test_a_silent_client_holds_nobody_off_and_stop_stays_bounded(make_kiosk: Callable[..., Kiosk],
+                                                                 pki: dict[str, Pem]) -> None:
+    """A client that opens a connection and never starts the handshake (a port scanner, a hung console)."""
+    import socket
+    k = tls_kiosk(make_kiosk, pki)
+    auth = {"Authorization": "Bearer " + Tokens(k.store).create("central-staff")}
+    listener = StatusListener(k, "127.0.0.1", 0, tls=status_tls_context(k.cfg.status)).start()
+    silent = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(3)]
+    try:
+        started = time.monotonic()
+        r = httpx.get(https_url(listener) + "/api/v1/status", headers=auth, verify=client_context(pki), timeout=15)
+        waited = time.monotonic() - started
+        assert r.status_code == 200
+        assert waited < 3 * StatusListener.SOCKET_TIMEOUT_S + 2, waited
+    finally:
+        started = time.monotonic()
+        listener.stop()
+        stopped = time.monotonic() - started
+        for s in silent:
+            s.close()
+    assert stopped < StatusListener.SHUTDOWN_S + 5, stopped
