@@ -51,11 +51,14 @@ class RecentLogs(logging.Handler):
 
     @classmethod
     def install(cls) -> RecentLogs:
-        """One buffer on the root logger per process, however many apps are built (tests build many)."""
+        """One buffer on the root logger per process, however many apps are built (tests build many); put back
+        when something replaced the root logger's handlers since (``setup_logging`` does)."""
         with cls._lock_install:
             if cls._installed is None:
                 cls._installed = cls()
-                logging.getLogger().addHandler(cls._installed)
+            root = logging.getLogger()
+            if cls._installed not in root.handlers:
+                root.addHandler(cls._installed)
             return cls._installed
 
 

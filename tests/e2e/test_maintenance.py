@@ -244,3 +244,18 @@ def test_idle_logout_returns_the_kiosk_to_service(page: Page, live: Live) -> Non
     page.wait_for_url(re.compile(r"^http://[^/]+/$"), timeout=8000)
     assert live.kiosk.mode == "in_service"
     assert page.goto("/maintenance/").status == 403  # type: ignore[union-attr]
+
+
+def test_print_the_daily_blank_report(page: Page, live: Live) -> None:
+    """Reconciliation -> Daily blank report -> print: the report comes out of the (emulated) receipt printer."""
+    login(page)
+    go(page, "reconciliation")
+    press(page, "#blank-report")
+    expect(page.locator("h1")).to_have_text("Laporan harian blangko")
+    expect(page.locator("#verdict")).to_have_class(re.compile("mt-ok"))
+    expect(page.locator("#day-ktp-el .remaining")).not_to_be_empty()
+    before = len(live.kiosk.sim.escpos.receipts)
+    press(page, "#print-report")
+    expect(page.locator(".mt-flash-ok")).to_have_text("Laporan telah dicetak di printer struk.")
+    assert len(live.kiosk.sim.escpos.receipts) == before + 1
+    assert "LAPORAN HARIAN BLANKO" in live.kiosk.sim.escpos.receipts[-1].text

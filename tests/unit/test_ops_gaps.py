@@ -71,3 +71,14 @@ def test_a_heartbeat_counts_only_on_centrals_acknowledgement(make_kiosk: Callabl
         db.execute("UPDATE outbox SET next_attempt_at=0")
     assert k.outbox.flush() == 1
     assert len(sim.heartbeats()) == 1 and k.outbox.backlog() == 0
+
+
+def test_the_recent_log_survives_a_logging_setup_after_it(kiosk: Kiosk) -> None:
+    """``setup_logging`` replaces the root logger's handlers: the buffer must be put back, not left deaf."""
+    from kiosk.logs import setup_logging
+    from kiosk.staff.diagnostics import RecentLogs
+    logs = RecentLogs.install()
+    setup_logging(logging.INFO)
+    assert RecentLogs.install() is logs
+    logging.getLogger("kiosk.test").warning("after the setup")
+    assert logs.lines[-1].endswith("after the setup")
