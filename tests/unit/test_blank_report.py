@@ -240,3 +240,22 @@ def test_the_report_and_its_acknowledgements_are_as_documented(make_kiosk: Calla
     assert (status, out["error"]) == (422, "blank-report-unbalanced")
     changed = {**payload, "period": {"start": 0, "end": 1}}
     assert k.central_server.sim.blank_reports.receive(k.cfg.kiosk.id, changed)[0] == 409  # one key, one report
+
+
+def test_a_garbage_answer_is_not_a_delivered_report(make_kiosk: Callable[..., Kiosk]) -> None:
+    """A 200 that is not central's acknowledgement (a proxy's page) leaves the report queued; it is sent once later."""
+    k = make_kiosk(start=False, **{"status.heartbeat_interval_s": 0})
+    sim = k.central_server.sim
+    assert k.blank_reports.queue_due(time.time() + 86400) == [k.blank_reports.local_day(time.time())]
+    sim.faults.fail_next(200)
+    assert k.outbox.flush() == 0 and k.outbox.backlog() == 1
+    assert sim.blank_reports.reports() == [] and "not accept" in k.outbox.last_error()
+    flush(k)
+    assert len(sim.blank_reports.reports()) == 1 and [s for _, s in sim.blank_reports.deliveries()] == ["accepted"]
+
+
+def test_the_timezone_is_checked() -> None:
+    from kiosk.config import ConfigError, load
+    with pytest.raises(ConfigError, match="'kiosk.timezone': expected an IANA time zone"):
+        load(env={}, overrides={"sim.mode": "inprocess", "kiosk.timezone": "WIB"})
+    assert load(env={}, overrides={"sim.mode": "inprocess", "kiosk.timezone": "Asia/Jayapura"}).kiosk.timezone
