@@ -192,8 +192,8 @@ class StatusListener:
 
     With ``tls`` (an ``ssl.SSLContext`` from ``kiosk.config.status_tls_context``: the kiosk's
     certificate, and the CA whose client certificates are required when one is configured)
-    every connection is TLS: a plain-HTTP request is answered with cheroot's "this server
-    only speaks HTTPS" 400 and never reaches the app, and a client without a certificate
+    every connection is TLS: a plain-HTTP request gets cheroot's "this server only speaks
+    HTTPS" 400 (or a reset) and never reaches the app, and a client without a certificate
     signed by that CA is refused at the handshake. cheroot does the TLS handshake on its
     accepting thread, so a client that connects and stays silent would hold every other one
     off for as long as the socket timeout: ``SOCKET_TIMEOUT_S`` keeps that short (a handshake
