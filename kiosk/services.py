@@ -18,6 +18,7 @@ from kiosk.citizen.central import CentralClient
 from kiosk.citizen.receipts import ReceiptService
 from kiosk.citizen.scanning import Scanner
 from kiosk.citizen.session import Sessions
+from kiosk.citizen.staff_calls import StaffCalls
 from kiosk.config import Config
 from kiosk.devices.builder import Devices
 from kiosk.devices.card_reads import CardReads
@@ -26,9 +27,11 @@ from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
+from kiosk.staff.assisted import AssistedMode
 from kiosk.staff.events import Events
 from kiosk.staff.service_mode import Availability, ServiceMode
 from kiosk.staff.status import StatusSnapshot, loop_failure
+from kiosk.staff.technicians import TechnicianAccounts
 from kiosk.staff.telemetry import Telemetry
 from kiosk.staff.tokens import Tokens
 from kiosk.supervise import SupervisedLoop
@@ -72,7 +75,9 @@ class Kiosk:
         self.status = StatusSnapshot(cfg, store, devices, self.monitor, self.service, self.printing, self.outbox,
                                      central, self.started_at,
                                      [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
-        self.telemetry = Telemetry(self.status, store, cfg.status)
+        self.staff_calls = StaffCalls(store, cfg.kiosk.id, cfg.kiosk.location)
+        self.assisted = AssistedMode(store, TechnicianAccounts(store), self.staff_calls)
+        self.telemetry = Telemetry(self.status, store, cfg.status, self.staff_calls)
         self._last_forget = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -81,6 +86,8 @@ class Kiosk:
         settled = self.printing.recover()
         if settled:
             log.warning("recovered %d print jobs left open by the last run", settled)
+        self.staff_calls.restarted()
+        self.assisted.restarted()
         self.monitor.start()
         self.background.start()
 
@@ -101,6 +108,9 @@ class Kiosk:
             self._last_forget = now
             self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
+        live = [s.id for s in self.sessions.active()]
+        self.staff_calls.sweep(live)  # a call ends with its session
+        self.assisted.sweep(live)
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()

@@ -218,8 +218,16 @@ class CentralClient:
 
         Raises ``ReportNotAcknowledged`` for any answer that is not that acknowledgement of this
         report's key, and ``CentralError`` when central is unreachable or refuses the kiosk."""
+        return self._acknowledged("/v1/reports", payload)
+
+    def staff_call(self, payload: dict[str, Any]) -> str:
+        """Delivers one outbox staff-call notice (a citizen called staff, cancelled, or the call ended); the same
+        acknowledgement rules as a report (docs/central-api.yaml ``/v1/staff-calls``)."""
+        return self._acknowledged("/v1/staff-calls", payload)
+
+    def _acknowledged(self, path: str, payload: dict[str, Any]) -> str:
         key = payload.get("idempotency_key")
-        resp = self._request("POST", "/v1/reports", payload)
+        resp = self._request("POST", path, payload)
         if resp.status_code >= 400 and resp.status_code != 409:
             raise self._fail(resp)
         try:

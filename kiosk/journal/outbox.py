@@ -27,6 +27,7 @@ class Receiver(Protocol):
     (``accepted`` | ``duplicate``) and raises an ``AdmError`` for anything that is not one."""
 
     def report(self, payload: dict[str, Any]) -> str: ...
+    def staff_call(self, payload: dict[str, Any]) -> str: ...
     def heartbeat(self, payload: dict[str, Any]) -> Any: ...
 
 
@@ -61,6 +62,8 @@ class OutboxSender:
                 if kind == "report":
                     if self.central.report(data) == "duplicate":
                         log.info("outbox: central had report %s already", msg_id)
+                elif kind == "staff-call":
+                    self.central.staff_call(data)
                 elif kind == "heartbeat":
                     self.central.heartbeat(data)
                 else:
