@@ -159,7 +159,7 @@ class AssistedMode:
         row = self.store.query_one("SELECT outcome FROM sessions WHERE id=?", (citizen_session,))
         counts = dict(self.store.query("SELECT state, COUNT(*) FROM print_jobs WHERE session_id=? GROUP BY state",
                                        (citizen_session,)))
-        return f"{row[0] if row else 'ended'}; printed {counts.get('printed', 0)}, failed {counts.get('failed', 0)}"
+        return f"{row[0] or 'ended' if row else 'ended'} ({counts.get('printed', 0)} printed, {counts.get('failed', 0)} failed)"
 
     def _end(self, outcome: str) -> bool:
         now = self._now()
