@@ -29,7 +29,7 @@ from kiosk.model import mask_nik
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff_call_notices (idem_key TEXT PRIMARY KEY, kiosk TEXT NOT NULL, payload TEXT NOT NULL,
     received_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS staff_calls (call_id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, location TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS central_staff_calls (call_id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, location TEXT NOT NULL,
     screen TEXT NOT NULL, state TEXT NOT NULL, called_at REAL NOT NULL, closed_at REAL, reason TEXT NOT NULL DEFAULT '');
 """
 EVENTS = ("called", "cancelled", "ended")
@@ -67,18 +67,18 @@ class CentralHelp:
     def _apply(self, kiosk: str, p: dict[str, Any]) -> None:
         at = float(p.get("at") or time.time())
         if p["event"] == "called":
-            self._db.execute("INSERT OR IGNORE INTO staff_calls(call_id, kiosk, location, screen, state, called_at) "
+            self._db.execute("INSERT OR IGNORE INTO central_staff_calls(call_id, kiosk, location, screen, state, called_at) "
                              "VALUES (?,?,?,?,?,?)", (p["call_id"], kiosk, str(p.get("location", "")),
                                                       str(p.get("screen", "")), "open", at))
         else:
-            self._db.execute("UPDATE staff_calls SET state=?, closed_at=?, reason=? WHERE call_id=? AND kiosk=? "
+            self._db.execute("UPDATE central_staff_calls SET state=?, closed_at=?, reason=? WHERE call_id=? AND kiosk=? "
                              "AND state='open'", (p["event"], at, str(p.get("reason", "")), p["call_id"], kiosk))
 
     def calls(self) -> list[dict[str, Any]]:
         """Central's record of every call, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT call_id, kiosk, location, screen, state, called_at, closed_at, reason "
-                                    "FROM staff_calls ORDER BY called_at").fetchall()
+                                    "FROM central_staff_calls ORDER BY called_at").fetchall()
         keys = ("call_id", "kiosk", "location", "screen", "state", "called_at", "closed_at", "reason")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
