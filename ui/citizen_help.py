@@ -44,6 +44,11 @@ def _on_pin_step() -> bool:
     return s is not None and s.step is Step.IDENTIFIED
 
 
+def _anyone_on_pin_step() -> bool:
+    """Whether any citizen session is at the PIN step (whatever browser asks: the helper's may hold no session)."""
+    return any(s.step is Step.IDENTIFIED for s in kiosk().sessions.active())
+
+
 def _back() -> Any:
     return redirect(local_path(request.form.get("next")))
 
@@ -155,7 +160,7 @@ def assist_finish() -> Any:
 
 @bp.post("/assist/resume")
 def assist_resume() -> Any:
-    if not kiosk().assisted.resume(request.cookies.get(ASSIST_COOKIE), _on_pin_step()):
+    if not kiosk().assisted.resume(request.cookies.get(ASSIST_COOKIE), _anyone_on_pin_step()):
         return _refused()
     return jsonify(status="active") if _wants_json() else _back()
 

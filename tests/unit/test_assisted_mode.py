@@ -55,6 +55,12 @@ def test_an_operator_helps_and_the_pin_screen_refuses_the_helper(kiosk: Simulate
     assert screen.c.post("/assist/finish", headers=headers).status_code == 423  # no helper action on the PIN screen
     assert screen.c.post("/assist/resume", headers=headers).status_code == 423
     assert kiosk.assisted.live().state == "suspended"
+    # nor from another browser holding the helper's cookie but no citizen session (a phone, a second tab)
+    elsewhere = Citizen(create_app(kiosk).test_client())
+    elsewhere.c.set_cookie("adm_assist", screen.c.get_cookie("adm_assist").value)  # type: ignore[union-attr]
+    open_form(elsewhere, "/assist/login")
+    assert elsewhere.c.post("/assist/resume", headers={"X-CSRFToken": elsewhere.token,
+                                                       "Accept": "application/json"}).status_code == 423
 
     assert screen.post("/pin", pin=issued.pin).location == "/documents"  # the citizen's PIN
     documents = screen.get("/documents").text
