@@ -108,9 +108,11 @@ class Kiosk:
             self._last_forget = now
             self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
-        live = [s.id for s in self.sessions.active()]
-        self.staff_calls.sweep(live)  # a call ends with its session
-        self.assisted.sweep(live)
+        def is_live(sid: str) -> bool:
+            return self.sessions.get(sid) is not None
+
+        self.staff_calls.sweep(is_live)  # a call ends with its session, and so does the help of an operator
+        self.assisted.sweep(is_live)
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()

@@ -93,8 +93,7 @@ def call() -> Any:
     screen = request.form.get("screen", "")
     s = current()
     try:
-        c, _opened = kiosk().staff_calls.call(screen if screen in SCREENS.values() else "unknown",
-                                              s.id if s else None)
+        c = kiosk().staff_calls.call(screen if screen in SCREENS.values() else "unknown", s.id if s else None)
     except sqlite3.DatabaseError:
         message = _("Staff could not be called from this kiosk. Please ask at the counter.")
         return (jsonify(status="failed", error=message), 503) if _wants_json() else page(

@@ -21,7 +21,7 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.journal.store import Store
@@ -53,8 +53,8 @@ class StaffCalls:
         """Every call ever made on this kiosk (the fleet's counter)."""
         return int(self.store.query_one("SELECT COUNT(*) FROM staff_calls")[0])
 
-    def call(self, screen: str, session_id: str | None) -> tuple[StaffCall, bool]:
-        """Opens a call, or returns the one already open; ``True`` when this request opened it."""
+    def call(self, screen: str, session_id: str | None) -> StaffCall:
+        """Opens a call, or returns the one already open (a second tap: no second call, no second notice)."""
         if not SCREEN_RE.fullmatch(screen):
             screen = "unknown"
         now = self._now()
@@ -62,7 +62,7 @@ class StaffCalls:
         with self.store.tx() as db:
             row = db.execute("SELECT id, screen, called_at, session_id FROM staff_calls WHERE state='open'").fetchone()
             if row:
-                return StaffCall(row[0], row[1], row[2], row[3]), False
+                return StaffCall(row[0], row[1], row[2], row[3])
             if session_id and not db.execute("SELECT 1 FROM sessions WHERE id=? AND ended_at IS NULL",
                                              (session_id,)).fetchone():
                 session_id = None  # the session ended meanwhile: the call is the kiosk's, not that session's
@@ -71,23 +71,24 @@ class StaffCalls:
                        (call.id, session_id, screen, "open", now))
             self._notify(db, call, "called", now)
             self.store.audit("citizen", "staff-called", db=db, call=call.id[:8], screen=screen)
-        return call, True
+        return call
 
-    def cancel(self, call_id: str | None = None) -> bool:
-        """The citizen cancels (the open call, or only ``call_id`` when given); False when none was open."""
-        return self._close("cancelled", "cancelled", call_id)
+    def cancel(self) -> bool:
+        """The citizen cancels the open call; False when none was open (a second tap)."""
+        return self._close("cancelled", "cancelled")
 
     def answered(self) -> bool:
         """An operator signed in to help: the call is over."""
         return self._close("ended", "answered")
 
-    def sweep(self, live_sessions: Iterable[str]) -> bool:
+    def sweep(self, is_live: Callable[[str], bool]) -> bool:
         """Ends the open call whose session is no longer live, or that is older than ``CALL_MAX_AGE_S``;
-        called from the kiosk's background loop (a call ends with its session within a second)."""
+        called from the kiosk's background loop (a call ends with its session within a second). Liveness is
+        asked after the call is read, so a call made meanwhile for a new session is not taken for an old one."""
         call = self.current()
         if call is None:
             return False
-        if call.session_id is not None and call.session_id not in set(live_sessions):
+        if call.session_id is not None and not is_live(call.session_id):
             reason = "session-ended"
         elif self._now() - call.called_at > CALL_MAX_AGE_S:
             reason = "expired"

@@ -25,14 +25,14 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.citizen.staff_calls import SCREEN_RE, StaffCalls
 from kiosk.journal.store import Store
 from kiosk.staff.technicians import LoginResult, TechnicianAccounts
 
-IDLE_S = 10 * 60  # an assisted session with no citizen session for this long ends by itself
+IDLE_S = 10 * 60  # an assisted session that has helped no citizen this long after the sign-in ends by itself
 MAX_SCREENS = 64
 
 
@@ -54,7 +54,7 @@ class AssistedMode:
         self._lock = threading.Lock()
         self._token_hash = ""
         self._citizen: str | None = None  # the citizen session being helped (memory only)
-        self._last_citizen = clock()
+        self._signed_in = clock()
 
     def live(self) -> Assisted | None:
         row = self.store.query_one("SELECT id, operator, state, started_at FROM assisted_sessions WHERE state != 'ended'")
@@ -78,7 +78,7 @@ class AssistedMode:
         with self._lock:
             self._token_hash = _digest(token)
             self._citizen = None
-            self._last_citizen = now
+            self._signed_in = now
         self.calls.answered()
         return result, token, ""
 
@@ -97,11 +97,13 @@ class AssistedMode:
         live = self.live()
         if live is None or not SCREEN_RE.fullmatch(screen):
             return
-        now = self._now()
         with self._lock:
-            if citizen_session:
+            helped = self._citizen
+            if citizen_session and helped is None:
                 self._citizen = citizen_session
-                self._last_citizen = now
+        if citizen_session and helped is not None and citizen_session != helped:
+            self._end(self._outcome(helped))  # one citizen per assisted session: the next one is not helped
+            return
         with self.store.tx() as db:
             row = db.execute("SELECT screens, state FROM assisted_sessions WHERE id=? AND state != 'ended'",
                              (live.id,)).fetchone()
@@ -135,20 +137,16 @@ class AssistedMode:
             return False
         return self._end("operator-finished")
 
-    def sweep(self, live_sessions: Iterable[str]) -> bool:
-        """Ends the assisted session with the citizen session it helped, or after ``IDLE_S`` with none."""
+    def sweep(self, is_live: Callable[[str], bool]) -> bool:
+        """Ends the assisted session with the citizen session it helped, or ``IDLE_S`` after the sign-in with none."""
         if self.live() is None:
             return False
-        live = set(live_sessions)
         with self._lock:
-            citizen, last = self._citizen, self._last_citizen
-        if citizen is not None and citizen not in live:
-            return self._end(self._outcome(citizen))
-        if citizen is None and not live and self._now() - last > IDLE_S:
+            citizen, signed_in = self._citizen, self._signed_in
+        if citizen is not None:
+            return self._end(self._outcome(citizen)) if not is_live(citizen) else False
+        if self._now() - signed_in > IDLE_S:
             return self._end("idle")
-        if citizen in live:
-            with self._lock:
-                self._last_citizen = self._now()
         return False
 
     def restarted(self) -> bool:

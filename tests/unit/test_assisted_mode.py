@@ -71,7 +71,7 @@ def test_an_operator_helps_and_the_pin_screen_refuses_the_helper(kiosk: Simulate
     screen.wait_done()
     screen.get("/done")
     screen.post("/end")
-    kiosk.assisted.sweep([s.id for s in kiosk.sessions.active()])  # the background loop's second
+    kiosk.assisted.sweep(lambda sid: kiosk.sessions.get(sid) is not None)  # the background loop's second
 
     (row,) = kiosk.store.query("SELECT detail, actor FROM audit WHERE event='assisted-ended'")
     detail = json.loads(row[0])
@@ -116,3 +116,18 @@ def test_a_second_operator_cannot_take_over(kiosk: SimulatedKiosk, screen: Citiz
     open_form(other, "/assist/login")
     assert other.post("/assist/login", operator_id="OP-CIBINONG-02", password=PASSWORD, next="/").status_code == 409
     assert kiosk.assisted.live().operator == OPERATOR
+
+
+def test_one_citizen_per_assisted_session(kiosk: SimulatedKiosk, screen: Citizen) -> None:
+    """The next citizen (a new session before the background loop noticed the first one ended) is not helped."""
+    first, second = kiosk.issue_demo_pins()[:2]
+    assert sign_in(screen, "/nik") == 302
+    screen.post("/nik", nik=first.nik)
+    screen.get("/pin")
+    screen.post("/end")
+    screen.get("/nik")
+    screen.post("/nik", nik=second.nik)
+    page = screen.get("/pin").text
+    assert kiosk.assisted.live() is None and "Petugas, mohon berpaling" not in page
+    (row,) = kiosk.store.query("SELECT screens, outcome FROM assisted_sessions")
+    assert json.loads(row[0])[0] == "pin" and row[1] == "cancelled (0 printed, 0 failed)"
