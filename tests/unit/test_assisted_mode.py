@@ -7,13 +7,17 @@ regency reads it (the journal export) must hold no personal data.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from kiosk.cli.main import main as cli_main
 from kiosk.cli.simulation import SimulatedKiosk
+from kiosk.journal.store import Store
 from kiosk.staff.technicians import TechnicianAccounts
 from tests.unit.test_flow import Citizen
 from ui import create_app
@@ -131,3 +135,22 @@ def test_one_citizen_per_assisted_session(kiosk: SimulatedKiosk, screen: Citizen
     assert kiosk.assisted.live() is None and "Petugas, mohon berpaling" not in page
     (row,) = kiosk.store.query("SELECT screens, outcome FROM assisted_sessions")
     assert json.loads(row[0])[0] == "pin" and row[1] == "cancelled (0 printed, 0 failed)"
+
+
+def test_operator_cli_add_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``adm-kiosk operator add`` makes an operator account (argon2id), listed apart from the technicians."""
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'[kiosk]\ndata_dir = "{tmp_path}/data"\n[sim]\nmode = "inprocess"\n')
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli_main(["operator", "add", "op-bogor-01", "--name", "Sari", "--password-stdin", "--config", str(cfg)]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli_main(["technician", "add", "T-BOGOR-01", "--password-stdin", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    assert cli_main(["operator", "list", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "OP-BOGOR-01" in out and "T-BOGOR-01" not in out and PASSWORD not in out
+    store = Store(tmp_path / "data" / "journal.sqlite3")
+    (row,) = store.query("SELECT role, password_hash FROM technicians WHERE id='OP-BOGOR-01'")
+    store.close()
+    assert row[0] == "operator" and row[1].startswith("$argon2id$")
