@@ -108,15 +108,15 @@ class Kiosk:
             self._last_forget = now
             self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
-        def is_live(sid: str) -> bool:
-            return self.sessions.get(sid) is not None
-
-        self.staff_calls.sweep(is_live)  # a call ends with its session, and so does the help of an operator
-        self.assisted.sweep(is_live)
+        self.staff_calls.sweep(self._session_live)  # a call ends with its session, and so does an operator's help
+        self.assisted.sweep(self._session_live)
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()
         self.outbox.flush()
+
+    def _session_live(self, sid: str) -> bool:
+        return self.sessions.get(sid) is not None
 
     # -- the service mode, for the UI and maintenance ------------------------------------------
 
