@@ -102,3 +102,14 @@ def test_a_screen_name_that_is_not_a_screen_is_not_passed_on(kiosk: SimulatedKio
     screen.post("/help/call", screen="3201010101010001", next="/")
     assert staff_called(kiosk) == {"unknown": 1.0}
     assert "3201010101010001" not in json.dumps(kiosk.central_server.sim.help.notices() or delivered(kiosk))
+
+
+def test_a_call_left_open_by_a_restart_ends_and_central_hears_it(make_kiosk: Any, tmp_path: Any) -> None:
+    """The process died with a call open: the next start ends it (no citizen survives a restart) and tells central."""
+    first = make_kiosk(tmp_path / "k")
+    first.staff_calls.call("documents", None)
+    first.stop()  # as if killed: the journal keeps the open call, and no session survives
+    again = make_kiosk(tmp_path / "k")
+    assert staff_called(again) == {"none": 0.0}
+    calls = delivered(again)
+    assert [(c["screen"], c["state"], c["reason"]) for c in calls] == [("documents", "ended", "restart")]
