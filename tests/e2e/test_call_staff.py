@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.checks import axe_violations
+from tests.e2e.checks import axe_violations, screen_problems
 from tests.e2e.live import LiveKiosk
 from tests.e2e.walk import BUDI, identify_by_nik, tap_digits
 from tests.e2e.walk_help import add_operator, operator_signs_in, walk_help_screens
@@ -75,12 +75,14 @@ def test_the_pin_screen_asks_the_helper_to_look_away(kiosk_page: Page, live: Liv
     assert live.kiosk.assisted.live().state == "suspended"
 
 
-def test_help_screens_pass_axe(kiosk_page: Page, live: LiveKiosk) -> None:
+def test_help_screens_pass_the_screen_checks(kiosk_page: Page, live: LiveKiosk) -> None:
+    """axe-clean, touch targets and text large enough (the staff sign-in page is a staff page: axe only)."""
     seen: list[str] = []
 
     def visit(name: str) -> None:
         seen.append(name)
-        assert axe_violations(kiosk_page) == [], name
+        problems = axe_violations(kiosk_page) if name == "assist-login" else screen_problems(kiosk_page)
+        assert problems == [], name
 
     walk_help_screens(kiosk_page, live, visit)
     assert seen == ["call-staff-coming", "assist-login", "assisted-pin-look-away", "assisted-documents"]
