@@ -7,7 +7,8 @@ masked or as keyed hashes.
 
 Each scarce thing's table has one owner module that alone writes it: ``blank_cards``
 (kiosk/journal/blanks.py), ``supplies`` and ``duty_cycle`` (supplies.py), ``print_jobs``
-(jobs.py); the outbox's delivery is outbox.py's. This module holds the schema, the
+(jobs.py), ``staff_calls`` (kiosk/citizen/staff_calls.py), ``assisted_sessions``
+(kiosk/staff/assisted.py); the outbox's delivery is outbox.py's. This module holds the schema, the
 transaction and the few shared writers (audit, enqueue, settings, retention).
 """
 
