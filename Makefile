@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 # Debian packages for the full test suite (real pcscd, cupsd, ippeveprinter, Chromium, Prometheus).
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-client cups-filters \
 	cups-ipp-utils printer-driver-cups-pdf ghostscript poppler-utils libcups2-dev dbus-daemon chromium \
-	socat iproute2 gcc python3-dev python3-venv prometheus fonts-dejavu-core
+	socat iproute2 gcc python3-dev python3-venv prometheus prometheus-alertmanager fonts-dejavu-core
 # Headers needed to build pyscard and pycups (the `hardware` extra).
 HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
 PYTEST_ARGS ?=

@@ -31,6 +31,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from hardware_sim import citizens
 from hardware_sim.central_clock import clock_handler
 from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
+from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confirmation
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -121,6 +122,7 @@ class CentralSim:
         self.doc_key = doc_key or self._persistent_key()
         self.faults = CentralFaults()
         self.blank_reports = CentralBlankReports(self._db, self._lock)
+        self.help = CentralHelp(self.path)
         self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
         self._seed_citizens()
 
@@ -304,6 +306,7 @@ class CentralSim:
                                  (key, kiosk, doc_id, outcome, json.dumps(payload), now))
                 if outcome == "printed":
                     self._printed(doc_id, payload.get("card_serial"))
+                    queue_print_confirmation(self._db, kiosk, doc_id, payload.get("at"))
             else:
                 status = "duplicate" if json.loads(row[0]) == payload else "rejected"
             self._db.execute("INSERT INTO deliveries(idem_key, kiosk, document_id, outcome, status, received_at) "
@@ -467,6 +470,8 @@ def create_app(sim: CentralSim) -> Flask:
             return jsonify(error="bad-request"), 422
         status, out = sim.qr_identify(qr)
         return jsonify(out), status
+
+    add_routes(app, sim.help)
 
     @app.post("/v1/heartbeat")
     def heartbeat() -> Any:

@@ -18,6 +18,7 @@ from kiosk.citizen.central import CentralClient
 from kiosk.citizen.receipts import ReceiptService
 from kiosk.citizen.scanning import Scanner
 from kiosk.citizen.session import Sessions
+from kiosk.citizen.staff_calls import StaffCalls
 from kiosk.config import Config
 from kiosk.devices.builder import Devices
 from kiosk.devices.card_reads import CardReads
@@ -27,9 +28,11 @@ from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
 from kiosk.staff.blank_report import DailyBlankReports
+from kiosk.staff.assisted import AssistedMode
 from kiosk.staff.events import Events
 from kiosk.staff.service_mode import OUT_OF_SERVICE, Availability, ServiceMode
 from kiosk.staff.status import StatusSnapshot, loop_failure
+from kiosk.staff.technicians import TechnicianAccounts
 from kiosk.staff.telemetry import Telemetry
 from kiosk.staff.tokens import Tokens
 from kiosk.supervise import SupervisedLoop
@@ -73,8 +76,10 @@ class Kiosk:
         self.status = StatusSnapshot(cfg, store, devices, self.monitor, self.service, self.printing, self.outbox,
                                      central, self.started_at,
                                      [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
-        self.telemetry = Telemetry(self.status, store, cfg.status)
         self.blank_reports = DailyBlankReports(store, cfg.kiosk.id, cfg.kiosk.timezone)
+        self.staff_calls = StaffCalls(store, cfg.kiosk.id, cfg.kiosk.location)
+        self.assisted = AssistedMode(store, TechnicianAccounts(store), self.staff_calls)
+        self.telemetry = Telemetry(self.status, store, cfg.status, self.staff_calls)
         self._last_forget = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -83,6 +88,8 @@ class Kiosk:
         settled = self.printing.recover()
         if settled:
             log.warning("recovered %d print jobs left open by the last run", settled)
+        self.staff_calls.restarted()
+        self.assisted.restarted()
         self.monitor.start()
         self.background.start()
 
@@ -103,6 +110,8 @@ class Kiosk:
             self._last_forget = now
             self.store.forget(now - self.cfg.kiosk.retention_days * 86400, now - 7 * 86400)
         self.sessions.reap_idle()
+        self.staff_calls.sweep(self._session_live)  # a call ends with its session, and so does an operator's help
+        self.assisted.sweep(self._session_live)
         self.service.apply_pending()  # a remote mode change that waited for a citizen's print to end
         self.printing.recheck_unconfirmed()  # a job cupsd could not confirm is settled once it answers again
         self.telemetry.heartbeat_tick()
@@ -110,6 +119,9 @@ class Kiosk:
         if self.central.clock.probe_due(now):  # out of service for the clock: one look at central's time
             self.central.ping()
         self.outbox.flush()
+
+    def _session_live(self, sid: str) -> bool:
+        return self.sessions.get(sid) is not None
 
     # -- the service mode, for the UI and maintenance ------------------------------------------
 

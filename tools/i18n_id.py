@@ -380,6 +380,31 @@ ID: dict[str, str] = {
     "The report was not printed": "Laporan tidak tercetak",
     "The report was printed on the receipt printer.": "Laporan telah dicetak di printer struk.",
     "The date is written as YYYY-MM-DD.": "Tanggal ditulis sebagai TTTT-BB-HH.",
+    # -- help
+    "Call staff": "Panggil petugas",
+    "Help is coming.": "Petugas sedang menuju ke sini.",
+    "A staff member has been called and will come to this kiosk. Please wait here.":
+        "Petugas sudah dipanggil dan akan datang ke anjungan ini. Mohon tunggu di sini.",
+    "Cancel the call": "Batalkan panggilan",
+    "Staff: sign in to help": "Petugas: masuk untuk membantu",
+    "Helped by staff: %(operator)s": "Dibantu petugas: %(operator)s",
+    "Finish helping": "Selesai membantu",
+    "Continue helping": "Lanjut membantu",
+    "Staff, please look away": "Petugas, mohon berpaling",
+    "Only the citizen types the PIN. The staff member's controls are off until the PIN has been entered.":
+        "Hanya warga yang mengetik PIN. Kendali petugas nonaktif sampai PIN selesai dimasukkan.",
+    "Staff, please look away. Only the citizen types the PIN.":
+        "Petugas, mohon berpaling. Hanya warga yang mengetik PIN.",
+    "Only the staff member who signed in to help can do this.":
+        "Hanya petugas yang masuk untuk membantu yang dapat melakukan ini.",
+    "Staff could not be called from this kiosk. Please ask at the counter.":
+        "Petugas tidak dapat dipanggil dari anjungan ini. Silakan bertanya di loket.",
+    "Another staff member is already helping at this kiosk.": "Petugas lain sedang membantu di anjungan ini.",
+    "Staff sign-in to help a citizen": "Masuk petugas untuk membantu warga",
+    "The kiosk stays in service. On the PIN screen you will be asked to look away: only the citizen types the PIN.":
+        "Anjungan tetap melayani warga. Di layar PIN Anda akan diminta berpaling: hanya warga yang mengetik PIN.",
+    "Staff ID": "ID petugas",
+    "Sign in": "Masuk",
 }
 
 

@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, kiosk_context_args, serve  # noqa: E402
 from tests.e2e.walk import walk_all_screens  # noqa: E402
+from tests.e2e.walk_help import walk_help_screens  # noqa: E402
 
 LANGS = ("id", "en")
 CAPTIONS = {
@@ -42,6 +43,10 @@ CAPTIONS = {
     "done-not-printed": "A paper jam mid-print: \"Dokumen belum tercetak. PIN Anda tetap berlaku.\" and where to get help",
     "out-of-service": "Out of service (the jammed printer), the PIN stays valid",
     "error": "A stale form: start again",
+    "call-staff-coming": "\"Panggil petugas\" tapped: help is coming, and the call can be cancelled",
+    "assist-login": "An operator signs in on the kiosk to help the citizen (the kiosk stays in service)",
+    "assisted-pin-look-away": "Assisted: the PIN screen asks the helper to look away; the helper's controls are off",
+    "assisted-documents": "Assisted: past the PIN, the helper can continue helping",
 }
 
 
@@ -76,6 +81,15 @@ def shoot(out: Path, lang: str) -> list[str]:
 
             walk_all_screens(page, live, lang, visit)
             ctx.close()
+            with serve(Path(tmp) / "help") as fresh:  # the walk above ends with a jammed printer
+                ctx = browser.new_context(**kiosk_context_args(fresh.url, lang))
+                ctx.set_default_timeout(15_000)
+                page = ctx.new_page()
+                page.goto(fresh.url + "/")
+                if lang == "en":
+                    page.locator("#lang").tap()
+                walk_help_screens(page, fresh, visit)
+                ctx.close()
             return names
         finally:
             browser.close()

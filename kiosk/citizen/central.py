@@ -223,13 +223,20 @@ class CentralClient:
 
         Raises ``ReportNotAcknowledged`` for any answer that is not that acknowledgement of this
         report's key, and ``CentralError`` when central is unreachable or refuses the kiosk."""
-        return self._acknowledged(self._request("POST", "/v1/reports", payload), payload.get("idempotency_key"))
+        return self._acknowledged("/v1/reports", payload)
 
     def blank_report(self, payload: dict[str, Any]) -> str:
         """Delivers one day's blank report (kiosk/staff/blank_report.py), acknowledged as ``report`` is."""
-        return self._acknowledged(self._request("POST", "/v1/blank-reports", payload), payload.get("idempotency_key"))
+        return self._acknowledged("/v1/blank-reports", payload)
 
-    def _acknowledged(self, resp: httpx.Response, key: object) -> str:
+    def staff_call(self, payload: dict[str, Any]) -> str:
+        """Delivers one outbox staff-call notice (a citizen called staff, cancelled, or the call ended); the same
+        acknowledgement rules as a report (docs/central-api.yaml ``/v1/staff-calls``)."""
+        return self._acknowledged("/v1/staff-calls", payload)
+
+    def _acknowledged(self, path: str, payload: dict[str, Any]) -> str:
+        key = payload.get("idempotency_key")
+        resp = self._request("POST", path, payload)
         if resp.status_code >= 400 and resp.status_code != 409:
             raise self._fail(resp)
         try:

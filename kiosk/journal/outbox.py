@@ -28,6 +28,7 @@ class Receiver(Protocol):
 
     def report(self, payload: dict[str, Any]) -> str: ...
     def blank_report(self, payload: dict[str, Any]) -> str: ...
+    def staff_call(self, payload: dict[str, Any]) -> str: ...
     def heartbeat(self, payload: dict[str, Any]) -> Any: ...
 
 
@@ -65,6 +66,8 @@ class OutboxSender:
                 elif kind == "blank-report":  # kiosk/staff/blank_report.py: one per local day
                     if self.central.blank_report(data) == "duplicate":
                         log.info("outbox: central had blank report %s already", msg_id)
+                elif kind == "staff-call":
+                    self.central.staff_call(data)
                 elif kind == "heartbeat":
                     self.central.heartbeat(data)
                 else:

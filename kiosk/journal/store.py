@@ -7,7 +7,8 @@ masked or as keyed hashes.
 
 Each scarce thing's table has one owner module that alone writes it: ``blank_cards``
 (kiosk/journal/blanks.py), ``supplies`` and ``duty_cycle`` (supplies.py), ``print_jobs``
-(jobs.py); the outbox's delivery is outbox.py's. This module holds the schema, the
+(jobs.py), ``staff_calls`` (kiosk/citizen/staff_calls.py), ``assisted_sessions``
+(kiosk/staff/assisted.py); the outbox's delivery is outbox.py's. This module holds the schema, the
 transaction and the few shared writers (audit, enqueue, settings, retention).
 """
 
@@ -219,6 +220,35 @@ MIGRATIONS: list[str] = [
     # every token made before scopes existed stays read-only
     """
     ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read' CHECK (scope IN ('read', 'operate'));
+    """,
+    # 8: help for the citizen. Staff calls (kiosk/citizen/staff_calls.py): at most one open call per kiosk (one
+    # screen), a journal constraint, so two taps make one call; the session it belongs to ends it. Assisted sessions
+    # (kiosk/staff/assisted.py): an operator helping one citizen, audited without personal data (operator, times,
+    # screens, outcome), at most one live at a time. Accounts get a role: an operator helps citizens and never
+    # enters maintenance; every account made before roles existed is a technician.
+    """
+    CREATE TABLE staff_calls (
+        id TEXT PRIMARY KEY,
+        session_id TEXT REFERENCES sessions(id),
+        screen TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'cancelled', 'ended')),
+        called_at REAL NOT NULL,
+        closed_at REAL,
+        close_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX staff_calls_one_open ON staff_calls(state) WHERE state = 'open';
+    CREATE TABLE assisted_sessions (
+        id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'ended')),
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        screens TEXT NOT NULL DEFAULT '[]',
+        outcome TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX assisted_sessions_one_live ON assisted_sessions((state != 'ended')) WHERE state != 'ended';
+    ALTER TABLE technicians ADD COLUMN role TEXT NOT NULL DEFAULT 'technician'
+        CHECK (role IN ('technician', 'operator'));
     """,
 ]
 

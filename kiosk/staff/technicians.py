@@ -53,6 +53,10 @@ ID_RE = re.compile(r"[A-Z0-9][A-Z0-9._-]{1,31}", re.ASCII)
 # Characters the on-screen keyboard offers: a password must be typeable on the touchscreen.
 KEYBOARD_CHARS = frozenset(string.ascii_letters + string.digits + "-_.@#!?*+=/")
 MIN_PASSWORD = 10
+# An operator (front-desk staff) signs in on the citizen screens to help one citizen (kiosk/staff/assisted.py); only a
+# technician enters maintenance. A login names the role it is for: an account of the other role is refused exactly
+# like an unknown ID (the same argon2 work, the same count).
+ROLES = ("technician", "operator")
 
 
 class AccountError(AdmError, ValueError):
@@ -90,6 +94,7 @@ class Technician:
     name: str
     created_at: float
     last_login_at: float | None
+    role: str = "technician"
 
 
 def normalize_id(raw: str) -> str:
@@ -128,8 +133,10 @@ class TechnicianAccounts:
 
     # -- administration (adm-kiosk technician ...) ---------------------------------------
 
-    def add(self, tech_id: str, password: str, name: str = "", actor: str = "cli") -> str:
+    def add(self, tech_id: str, password: str, name: str = "", actor: str = "cli", role: str = "technician") -> str:
         tid = normalize_id(tech_id)
+        if role not in ROLES:
+            raise AccountError(f"a role is one of {', '.join(ROLES)}")
         if not ID_RE.fullmatch(tid):
             raise AccountError("a technician ID has 2-32 letters, digits, '.', '_' or '-'")
         check_password(password)
@@ -138,9 +145,9 @@ class TechnicianAccounts:
         with self.store.tx() as db:
             if db.execute("SELECT 1 FROM technicians WHERE id=?", (tid,)).fetchone():
                 raise AccountError(f"technician {tid} exists already")
-            db.execute("INSERT INTO technicians(id, name, password_hash, created_at, updated_at) VALUES (?,?,?,?,?)",
-                       (tid, name.strip(), digest, now, now))
-            self.store.audit("maintenance", "technician-added", actor=actor, db=db, technician=tid)
+            db.execute("INSERT INTO technicians(id, name, password_hash, created_at, updated_at, role) "
+                       "VALUES (?,?,?,?,?,?)", (tid, name.strip(), digest, now, now, role))
+            self.store.audit("maintenance", f"{role}-added", actor=actor, db=db, technician=tid)
         return tid
 
     def set_password(self, tech_id: str, password: str, actor: str = "cli") -> None:
@@ -169,13 +176,14 @@ class TechnicianAccounts:
             self.store.audit("maintenance", "technician-unlocked", actor=actor, db=db, technician=tid)
 
     def list(self) -> list[Technician]:
-        return [Technician(r[0], r[1], r[2], r[3]) for r in
-                self.store.query("SELECT id, name, created_at, last_login_at FROM technicians ORDER BY id")]
+        return [Technician(r[0], r[1], r[2], r[3], r[4]) for r in
+                self.store.query("SELECT id, name, created_at, last_login_at, role FROM technicians ORDER BY id")]
 
     # -- login ---------------------------------------------------------------------------
 
-    def login(self, tech_id: str, password: str) -> LoginResult:
-        """Checks a password; the attempt is reserved first (refused while the ID is locked), then settled."""
+    def login(self, tech_id: str, password: str, role: str = "technician") -> LoginResult:
+        """Checks a password for an account of ``role``; the attempt is reserved first (refused while the ID is
+        locked), then settled."""
         tid = normalize_id(tech_id)
         dummy = self._dummy()  # made before the first lookup: known and unknown IDs pay the same work, from the first
         try:
@@ -184,7 +192,7 @@ class TechnicianAccounts:
             self._audit("technician-login-refused", _safe_actor(tid), reason="locked" if exc.lockout else "pending")
             return LoginResult(False, locked_s=max(1, self._seconds_left(exc.lockout)) if exc.lockout else 1)
         try:
-            row = self._account(tid)
+            row = self._account(tid, role)
             try:
                 ok = self.hasher.verify(row[0] if row else dummy, password) and row is not None
             except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -194,7 +202,7 @@ class TechnicianAccounts:
             raise
         if ok:
             self.attempts.succeeded(attempt)
-            self._logged_in(tid, row[0] if row else "", password)
+            self._logged_in(tid, row[0] if row else "", password, role)
             return LoginResult(True, tid)
         lock = self.attempts.failed(attempt)
         self._audit("technician-login-failed", _safe_actor(tid), lockout=bool(lock))
@@ -204,20 +212,20 @@ class TechnicianAccounts:
     def _seconds_left(self, lock: Lockout) -> int:
         return max(0, int(lock.until - self._now() + 0.999))
 
-    def _account(self, tid: str) -> sqlite3.Row | None:
+    def _account(self, tid: str, role: str) -> sqlite3.Row | None:
         if not ID_RE.fullmatch(tid):
             return None
-        return self.store.query_one("SELECT password_hash FROM technicians WHERE id=?", (tid,))
+        return self.store.query_one("SELECT password_hash FROM technicians WHERE id=? AND role=?", (tid, role))
 
-    def _logged_in(self, tid: str, digest: str, password: str) -> None:
+    def _logged_in(self, tid: str, digest: str, password: str, role: str) -> None:
         try:
             with self.store.tx() as db:
                 db.execute("UPDATE technicians SET last_login_at=? WHERE id=?", (self._now(), tid))
                 if self.hasher.check_needs_rehash(digest):
                     db.execute("UPDATE technicians SET password_hash=? WHERE id=?", (self.hasher.hash(password), tid))
-                self.store.audit("security", "technician-login", actor=tid, db=db)
+                self.store.audit("security", f"{role}-login", actor=tid, db=db)
         except sqlite3.DatabaseError:
-            log.warning("audit (not journaled): security technician-login actor=%s", tid)
+            log.warning("audit (not journaled): security %s-login actor=%s", role, tid)
 
     def _audit(self, event: str, actor: str, **detail: object) -> None:
         """An audit line in the journal, or in the log while the journal cannot be written."""

@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from drivers.base import DeviceState
+from kiosk.citizen.staff_calls import StaffCalls
 from kiosk.config import StatusSection
 from kiosk.journal.store import Store
 from kiosk.model import DocumentKind
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 
 
 class Telemetry:
-    def __init__(self, status: StatusSnapshot, store: Store, settings: StatusSection) -> None:
+    def __init__(self, status: StatusSnapshot, store: Store, settings: StatusSection,
+                 staff_calls: StaffCalls | None = None) -> None:
         self.status = status
+        self.staff_calls = staff_calls
         self.store = store
         self.settings = settings
         self.registry = CollectorRegistry(auto_describe=False)  # per kiosk: several kiosks may share a process
@@ -219,9 +222,25 @@ class KioskCollector(Collector):
         failed = gauge("adm_failed_components", "Supervised components failing or stopped.")
         failed.add_metric([kid], len(s["failed_components"]))
         yield failed
+        yield from self._staff_call_metrics(kid, s["kiosk"]["location"])
         cost = gauge("adm_status_snapshot_seconds", "How long this scrape's snapshot took to build.")
         cost.add_metric([kid], time.perf_counter() - t0)
         yield cost
+
+    def _staff_call_metrics(self, kid: str, location: str) -> Iterator[Metric]:
+        """1 while a citizen's call for staff is open (with the screen they called from), else 0; and all calls.
+        No personal data: the kiosk, its location and a screen name."""
+        calls = self.telemetry.staff_calls
+        if calls is None:
+            return
+        call = calls.current()
+        called = GaugeMetricFamily("adm_staff_called", "1 while a citizen's call for staff is open, else 0.",
+                                   labels=("kiosk", "location", "screen"))
+        called.add_metric([kid, location, call.screen if call else "none"], 1.0 if call else 0.0)
+        yield called
+        total = CounterMetricFamily("adm_staff_calls", "Calls for staff made by citizens on this kiosk.", labels=("kiosk",))
+        total.add_metric([kid], calls.total())
+        yield total
 
     def _job_counters(self, kid: str) -> CounterMetricFamily:
         """All-time print outcomes from the journal: true counters, so ``increase()`` works across midnight."""

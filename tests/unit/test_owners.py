@@ -21,6 +21,8 @@ OWNERS = {
     "print_jobs": "kiosk/journal/jobs.py",
     "attempt_counters": "kiosk/journal/attempts.py",
     "attempt_reservations": "kiosk/journal/attempts.py",
+    "staff_calls": "kiosk/citizen/staff_calls.py",
+    "assisted_sessions": "kiosk/staff/assisted.py",
 }
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(\w+)", re.IGNORECASE)
 SOURCES = sorted(p for pkg in ("kiosk", "ui", "hardware_sim", "drivers", "tools") for p in (ROOT / pkg).rglob("*.py"))
