@@ -30,8 +30,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
 from hardware_sim.central_clock import clock_handler
-from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confirmation
+from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik

@@ -27,8 +27,8 @@ from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
-from kiosk.staff.blank_report import DailyBlankReports
 from kiosk.staff.assisted import AssistedMode
+from kiosk.staff.blank_report import DailyBlankReports
 from kiosk.staff.events import Events
 from kiosk.staff.service_mode import OUT_OF_SERVICE, Availability, ServiceMode
 from kiosk.staff.status import StatusSnapshot, loop_failure
