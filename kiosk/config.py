@@ -104,6 +104,14 @@ class DevicesSection:
 
 
 @dataclass
+class DocumentsSection:
+    """How A4 documents are checked before printing (kiosk/printing/signatures.py)."""
+
+    tte_trust_anchors: str = ""  # PEM file of the TTE root CAs (BSrE); empty: every A4 document is refused
+    tte_check_timeout_s: float = 5.0  # a signature check past this is a refusal
+
+
+@dataclass
 class SimSection:
     mode: str = "off"  # off | inprocess | system
     state_dir: str = "var/sim"  # the simulated central's database and the system peers' work files
@@ -140,6 +148,7 @@ class Config:
     pins: PinSection = field(default_factory=PinSection)
     session: SessionSection = field(default_factory=SessionSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    documents: DocumentsSection = field(default_factory=DocumentsSection)
     sim: SimSection = field(default_factory=SimSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
@@ -289,6 +298,11 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
+    anchors = cfg.documents.tte_trust_anchors
+    if anchors and not os.access(anchors, os.R_OK):
+        problems.append(f"'documents.tte_trust_anchors': cannot read {anchors}")
+    if not 0 < cfg.documents.tte_check_timeout_s <= 60:
+        problems.append("'documents.tte_check_timeout_s' must be between 0 and 60 s")
 
 
 # the real transports of each device; ``sim`` is the in-process simulator, for simulation only
