@@ -1,11 +1,13 @@
 """The simulated central's signing server: every KK and akta gets the head of office's TTE.
 
 ``CentralTte`` holds the hierarchy (``hardware_sim/tte_pki.py``, made on first start in the
-central's data directory) and signs each A4 document as it is issued. Its ``mode`` is the
-fault a test scripts ("central sends an unsigned document", "a byte changed after signing",
-"an incremental update after signing", "signed with an expired certificate", "signed under a
-foreign root"); it applies to the documents issued while it is set. ``SignedRecord`` is
-central's record of who signed, shown by "Cek keaslian dokumen".
+central's data directory) and signs each A4 document as it is issued, embedding the
+intermediate's current CRL (PAdES-LT style, in the document's DSS) so that a kiosk, which never
+fetches, can still check revocation. Its ``mode`` is the fault a test scripts ("central sends
+an unsigned document", "a byte changed after signing", "an incremental update after signing",
+"signed with an expired certificate", "signed under a foreign root", "the signer's certificate
+revoked in the CRL the document embeds"); it applies to the documents issued while it is set.
+``SignedRecord`` is central's record of who signed, shown by "Cek keaslian dokumen".
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from hardware_sim.documents import sign_pdf, tampered, updated_after_signing
+from hardware_sim.documents import sign_pdf, tampered, updated_after_signing, with_revocation_info
 from hardware_sim.tte_pki import OFFICE, TtePki
 
-MODES = ("signed", "unsigned", "tampered", "updated", "expired", "foreign")
+MODES = ("signed", "unsigned", "tampered", "updated", "expired", "foreign", "revoked")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class CentralTte:
         signer = {"expired": self.pki.expired_signer, "foreign": self.pki.foreign_signer}.get(
             self.mode, lambda: self.pki.signer)()
         at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        signed = sign_pdf(pdf, signer)
+        signed = with_revocation_info(sign_pdf(pdf, signer), self.pki.crl(
+            (signer.cert,) if self.mode == "revoked" else ()))
         if self.mode == "tampered":
             signed = tampered(signed)
         elif self.mode == "updated":

@@ -102,6 +102,16 @@ def sign_pdf(pdf: bytes, signer: Signer) -> bytes:
     return out.getvalue()
 
 
+def with_revocation_info(signed: bytes, crl_der: bytes) -> bytes:
+    """``signed`` with a CRL in its DSS, added as an incremental update (PAdES-LT's validation data)."""
+    from asn1crypto import crl
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    out = io.BytesIO(signed)
+    DocumentSecurityStore.add_dss(out, None, crls=[crl.CertificateList.load(crl_der)], embed_roots=False)
+    return out.getvalue()
+
+
 def tampered(signed: bytes) -> bytes:
     """One byte changed inside the signed range (the title in the document information)."""
     at = signed.index(b"/Title")

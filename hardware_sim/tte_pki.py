@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 OFFICE = "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bogor"
 SIGNER_NAME = f"Kepala {OFFICE}"
+CRL_URL = "http://crl.simulasi-bsre.invalid/osd-level3.crl"  # declared, never fetched: documents embed the CRL
 _FILES = ("root.pem", "intermediate.pem", "intermediate.key", "signer.pem", "signer.key")
 
 
@@ -62,8 +63,10 @@ def _cert(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name
                            "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
     if ca:
         usage.update(key_cert_sign=True, crl_sign=True)
-    else:  # the head of office's signing certificate: digitalSignature + nonRepudiation
+    else:  # the head of office's signing certificate: digitalSignature + nonRepudiation, and where its CRL is
         usage.update(digital_signature=True, content_commitment=True)
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            [x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]), critical=False)
     builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
     return builder.sign(issuer_key, hashes.SHA256())
 
@@ -122,12 +125,29 @@ class TtePki:
     def expired_signer(self) -> Signer:
         """The head of office's certificate of last year, expired a month ago, under the same (trusted) intermediate."""
         now = dt.datetime.now(dt.UTC)
-        mid_key = serialization.load_pem_private_key((self.directory / "intermediate.key").read_bytes(), None)
-        assert isinstance(mid_key, ec.EllipticCurvePrivateKey)
+        mid_key = self._intermediate_key()
         key = ec.generate_private_key(ec.SECP256R1())
         mid = self.signer.chain[0]
         cert = _signer_cert(key, mid, mid_key, (now - dt.timedelta(days=400), now - dt.timedelta(days=30)))
         return Signer(cert, key, self.signer.chain)
+
+    def crl(self, revoked: tuple[x509.Certificate, ...] = ()) -> bytes:
+        """The intermediate's current CRL (DER), listing ``revoked``: what central embeds in each document."""
+        now = dt.datetime.now(dt.UTC)
+        mid_key = self._intermediate_key()
+        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.signer.chain[0].subject)
+                   .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=7))
+                   .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False))
+        for cert in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+                .revocation_date(now - dt.timedelta(minutes=1)).build())
+        return builder.sign(mid_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def _intermediate_key(self) -> ec.EllipticCurvePrivateKey:
+        key = serialization.load_pem_private_key((self.directory / "intermediate.key").read_bytes(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        return key
 
     @staticmethod
     def foreign_signer() -> Signer:

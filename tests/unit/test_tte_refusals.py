@@ -19,6 +19,7 @@ from tests.unit.test_flow import Citizen
 from ui import create_app
 
 REFUSALS = {"unsigned": "unsigned", "tampered": "modified", "updated": "modified", "expired": "expired",
+            "revoked": "revoked",
             "foreign": "untrusted"}
 
 
