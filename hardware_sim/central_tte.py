@@ -13,6 +13,7 @@ revoked in the CRL the document embeds"); it applies to the documents issued whi
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,14 @@ class CentralTte:
         return self.pki.root_path
 
     def sign(self, pdf: bytes) -> tuple[bytes, SignedRecord]:
-        """``pdf`` as central sends it under the current ``mode``, and the record of its signature."""
+        """``pdf`` as central sends it under the current ``mode``, and the record of its signature.
+
+        On a thread of its own: pyHanko's synchronous API runs ``asyncio.run``, which refuses to start
+        inside a running event loop (a test driving Chromium through Playwright's sync API has one)."""
+        with ThreadPoolExecutor(1, thread_name_prefix="tte-sign") as pool:
+            return pool.submit(self._sign, pdf).result()
+
+    def _sign(self, pdf: bytes) -> tuple[bytes, SignedRecord]:
         if self.mode not in MODES:
             raise ValueError(f"unknown TTE mode {self.mode!r}; one of {', '.join(MODES)}")
         if self.mode == "unsigned":

@@ -103,3 +103,17 @@ def test_an_unreadable_anchor_file_is_a_config_error(tmp_path: Path) -> None:
             DocumentSignatures.from_files([path])
     with pytest.raises(ConfigError, match="documents.tte_trust_anchors"):
         load(env={}, overrides={"sim.mode": "inprocess", "documents.tte_trust_anchors": str(tmp_path / "missing.pem")})
+
+
+def test_the_check_works_inside_a_running_event_loop(pki: TtePki, plain: bytes) -> None:
+    """pyHanko's synchronous API calls ``asyncio.run``; the check runs it on a thread of its own, so a caller
+    with a loop running (an async server, Playwright's sync API in a test) gets a verdict, not a RuntimeError."""
+    import asyncio
+
+    check = DocumentSignatures.from_files([pki.root_path])
+    signed = sign_pdf(plain, pki.signer)
+
+    async def inside() -> str:
+        return check.check(signed).signer
+
+    assert asyncio.run(inside()) == SIGNER_NAME
