@@ -26,29 +26,25 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import pem, x509
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
 from drivers.base import N_, AdmError
 from kiosk.config import ConfigError
 
+if TYPE_CHECKING:
+    from pyhanko.sign.validation.status import PdfSignatureStatus
+
 log = logging.getLogger(__name__)
 logging.getLogger("pyhanko").setLevel(logging.ERROR)  # a refused document is ours to log, once, without a traceback
 MAX_BYTES = 20 << 20
-SIGNING_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=True)
-_EXPIRED = {AdESIndeterminate.EXPIRED, AdESIndeterminate.NOT_YET_VALID, AdESFailure.NOT_YET_VALID,
-            AdESIndeterminate.OUT_OF_BOUNDS_NO_POE, AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED}
-_REVOKED = {AdESFailure.REVOKED, AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE}
-_UNTRUSTED = {AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND, AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE}
+SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
+# pyHanko's AdES sub-indications (pyhanko.sign.ades.report), by name: pyHanko itself (0.4 s and 30 MB to import)
+# is loaded on the first check, on its worker thread, not when the kiosk starts
+_EXPIRED = {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"}
+_REVOKED = {"REVOKED", "REVOKED_NO_POE", "REVOKED_CA_NO_POE"}
+_CONSTRAINTS = {"CHAIN_CONSTRAINTS_FAILURE", "SIG_CONSTRAINTS_FAILURE"}
 
 
 class TteInvalid(AdmError):
@@ -132,17 +128,25 @@ class DocumentSignatures:
         return result
 
     def _validate(self, pdf: bytes) -> SignedBy:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko.sign.validation.dss import DocumentSecurityStore
+        from pyhanko.sign.validation.errors import SignatureValidationError
+        from pyhanko.sign.validation.settings import KeyUsageConstraints
+        from pyhanko_certvalidator import ValidationContext
+
+        usage = KeyUsageConstraints(key_usage=set(SIGNING_USAGES), match_all_key_usages=True)
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         signatures = reader.embedded_signatures
         if not signatures:
             raise TteInvalid("unsigned")
-        kwargs = {"trust_roots": self.anchors, "allow_fetching": False, "revocation_mode": "soft-fail"}
+        kwargs: dict[str, Any] = {"trust_roots": self.anchors, "allow_fetching": False, "revocation_mode": "soft-fail"}
         dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
         signed: SignedBy | None = None
         for embedded in signatures:
-            context = dss.as_validation_context(kwargs) if dss else ValidationContext(**kwargs)  # type: ignore[arg-type]
+            context = dss.as_validation_context(kwargs) if dss else ValidationContext(**kwargs)
             try:
-                status = validate_pdf_signature(embedded, context, key_usage_settings=SIGNING_USAGE)
+                status = validate_pdf_signature(embedded, context, key_usage_settings=usage)
             except SignatureValidationError as exc:
                 log.info("TTE signature not valid: %s", exc)
                 raise TteInvalid("invalid") from exc
@@ -153,23 +157,24 @@ class DocumentSignatures:
 
 
 def _verdict(status: PdfSignatureStatus) -> None:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     if not status.intact or not status.valid:
         raise TteInvalid("modified" if not status.intact else "invalid")
     later_updates_harmless = (status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
                               and status.modification_level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES))
     if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE and not later_updates_harmless:
         raise TteInvalid("modified")
-    if status.revoked or status.trust_problem_indic in _REVOKED:
+    indic = status.trust_problem_indic.name if status.trust_problem_indic else ""
+    if status.revoked or indic in _REVOKED:
         raise TteInvalid("revoked")
     if not status.trusted:
-        indic = status.trust_problem_indic
         if indic in _EXPIRED:
             raise TteInvalid("expired")
-        if indic in _UNTRUSTED:
-            raise TteInvalid("untrusted")
-        if indic in (AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE, AdESIndeterminate.SIG_CONSTRAINTS_FAILURE):
+        if indic in _CONSTRAINTS:
             raise TteInvalid("constraints")  # the signer's key usage, or a CA's basic constraints
-        raise TteInvalid("untrusted")
+        raise TteInvalid("untrusted")  # no chain to an anchor, or one pyHanko could not build
     cert = status.signing_cert
     when = status.signer_reported_dt
     if when is not None and not cert.not_valid_before <= when <= cert.not_valid_after:
