@@ -298,9 +298,6 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
-    anchors = cfg.documents.tte_trust_anchors
-    if anchors and not os.access(anchors, os.R_OK):
-        problems.append(f"'documents.tte_trust_anchors': cannot read {anchors}")
     if not 0 < cfg.documents.tte_check_timeout_s <= 60:
         problems.append("'documents.tte_check_timeout_s' must be between 0 and 60 s")
 

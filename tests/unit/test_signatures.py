@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -101,8 +102,14 @@ def test_an_unreadable_anchor_file_is_a_config_error(tmp_path: Path) -> None:
     for path in (tmp_path / "empty.pem", tmp_path / "missing.pem"):
         with pytest.raises(ConfigError):
             DocumentSignatures.from_files([path])
+    with pytest.raises(ConfigError, match="documents.tte_check_timeout_s"):
+        load(env={}, overrides={"sim.mode": "inprocess", "documents.tte_check_timeout_s": 0})
+
+
+def test_a_kiosk_with_an_unreadable_anchor_file_does_not_start(make_kiosk: Any, tmp_path: Path) -> None:
+    """Read when the kiosk is built (like the secret files): the config report, never a traceback."""
     with pytest.raises(ConfigError, match="documents.tte_trust_anchors"):
-        load(env={}, overrides={"sim.mode": "inprocess", "documents.tte_trust_anchors": str(tmp_path / "missing.pem")})
+        make_kiosk(start=False, **{"documents.tte_trust_anchors": str(tmp_path / "missing.pem")})
 
 
 def test_the_check_works_inside_a_running_event_loop(pki: TtePki, plain: bytes) -> None:
