@@ -258,12 +258,10 @@ VERDICT_TEXT = {
 
 def signed_by(signer: str, office: str, signed_at: str) -> dict[str, str]:
     """Who signed the document (TTE), from central's record, with the signing time in the kiosk's local time."""
-    when = ""
-    if signed_at:
-        try:
-            when = datetime.fromisoformat(signed_at).astimezone().strftime("%d-%m-%Y %H.%M")
-        except ValueError:
-            when = ""
+    try:
+        when = datetime.fromisoformat(signed_at).astimezone().strftime("%d-%m-%Y %H.%M") if signed_at else ""
+    except ValueError:  # central sent something that is not a time: shown as unknown
+        when = ""
     return {"signer": signer, "signer_office": office, "signed_at": when}
 
 

@@ -41,7 +41,7 @@ logging.getLogger("pyhanko").setLevel(logging.ERROR)  # a refused document is ou
 MAX_BYTES = 20 << 20
 SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
 # pyHanko's AdES sub-indications (pyhanko.sign.ades.report), by name: pyHanko itself (0.4 s and 30 MB to import)
-# is loaded on the first check, on its worker thread, not when the kiosk starts
+# is loaded by the first check, not when the kiosk starts
 _EXPIRED = {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"}
 _REVOKED = {"REVOKED", "REVOKED_NO_POE", "REVOKED_CA_NO_POE"}
 _CONSTRAINTS = {"CHAIN_CONSTRAINTS_FAILURE", "SIG_CONSTRAINTS_FAILURE"}
@@ -105,6 +105,7 @@ class DocumentSignatures:
             raise TteInvalid("no-trust-anchor")
         if len(pdf) > self.max_bytes:
             raise TteInvalid("too-large")
+        _load_pyhanko()  # the first time: 0.4 s or more on a busy machine, outside the check's deadline
         outcome: list[SignedBy | TteInvalid] = []
 
         def work() -> None:
@@ -154,6 +155,13 @@ class DocumentSignatures:
             signed = signed or _signed_by(status)
         assert signed is not None
         return signed
+
+
+def _load_pyhanko() -> None:
+    """Imports what ``_validate`` needs (Python caches it: a no-op after the first document)."""
+    import pyhanko.sign.diff_analysis  # noqa: F401
+    import pyhanko.sign.validation.dss  # noqa: F401
+    import pyhanko_certvalidator  # noqa: F401
 
 
 def _verdict(status: PdfSignatureStatus) -> None:
