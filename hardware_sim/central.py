@@ -32,6 +32,7 @@ from hardware_sim import citizens
 from hardware_sim.central_clock import clock_handler
 from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confirmation
 from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
+from hardware_sim.central_tte import CentralTte
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -55,6 +56,8 @@ CREATE TABLE IF NOT EXISTS heartbeats (kiosk TEXT NOT NULL, received_at REAL NOT
 CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, idem_key TEXT NOT NULL,
     kiosk TEXT NOT NULL, document_id TEXT NOT NULL, outcome TEXT NOT NULL, status TEXT NOT NULL,
     received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS document_signatures (document_id TEXT PRIMARY KEY, signer TEXT NOT NULL,
+    office TEXT NOT NULL, signed_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redeem_calls (id INTEGER PRIMARY KEY AUTOINCREMENT, kiosk TEXT NOT NULL,
     nik TEXT NOT NULL, verdict TEXT NOT NULL, at REAL NOT NULL);
 """
@@ -123,6 +126,7 @@ class CentralSim:
         self.faults = CentralFaults()
         self.blank_reports = CentralBlankReports(self._db, self._lock)
         self.help = CentralHelp(self.path)
+        self.tte = CentralTte(self.path.parent / "tte")  # the TTE hierarchy, made on first start
         self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
         self._seed_citizens()
 
@@ -191,8 +195,11 @@ class CentralSim:
         else:
             number = citizens.KK_NUMBER if kind is DocumentKind.KK else f"3201-LT-{ident.nik[-6:]}-{kind.value[:4].upper()}"
             members = [self.identity(i.nik) or i for i, _ in citizens.DEMO[:3]] if kind is DocumentKind.KK else []
-            pdf = a4_pdf(kind, number, ident, members, document_qr_payload(self.doc_key, kind, number, doc_id))
+            pdf, signed = self.tte.sign(a4_pdf(kind, number, ident, members,
+                                               document_qr_payload(self.doc_key, kind, number, doc_id)))
             pages, digest = 1, hashlib.sha256(pdf).hexdigest()
+            self._db.execute("INSERT INTO document_signatures VALUES (?,?,?,?)",
+                             (doc_id, signed.signer, signed.office, signed.signed_at))
         self._db.execute("INSERT INTO documents(id, request_id, kind, number, pages, state, sha256, pdf) "
                          "VALUES (?,?,?,?,?,?,?,?)", (doc_id, req_id, kind.value, number, pages, "ready", digest, pdf))
 
@@ -232,6 +239,12 @@ class CentralSim:
         with self._lock:
             return dict(self._db.execute("SELECT document_id, COUNT(*) FROM reports WHERE outcome='printed' "
                                          "GROUP BY document_id HAVING COUNT(*) > 1").fetchall())
+
+    def reports_for(self, document_id: str) -> list[dict[str, Any]]:
+        """The reports central accepted for a document (printed, failed with its reason, data-rejected), in order."""
+        with self._lock:
+            return [json.loads(r[0]) for r in self._db.execute(
+                "SELECT payload FROM reports WHERE document_id=? ORDER BY received_at", (document_id,))]
 
     def redeems(self, nik: str | None = None) -> list[str]:
         """The verdict of every redeem call received (for one NIK): ok | wrong-pin | no-documents | pin-expired."""
@@ -294,7 +307,7 @@ class CentralSim:
         A key seen before with the same report is a ``duplicate`` (delivered, nothing changes);
         with a different report it is ``rejected`` (409): one key, one report, for ever."""
         key, doc_id, outcome = payload.get("idempotency_key"), payload.get("document_id"), payload.get("outcome")
-        if not isinstance(key, str) or not isinstance(doc_id, str) or outcome not in ("printed", "failed"):
+        if not isinstance(key, str) or not isinstance(doc_id, str) or outcome not in ("printed", "failed", "data-rejected"):
             return 422, {"error": "bad-report"}
         now = time.time()
         with self._lock:
@@ -333,10 +346,13 @@ class CentralSim:
             return {"status": "unknown"}
         with self._lock:
             row = self._db.execute("SELECT kind, number, superseded FROM documents WHERE id=?", (parts[3],)).fetchone()
+            signed = self._db.execute("SELECT signer, office, signed_at FROM document_signatures WHERE document_id=?",
+                                      (parts[3],)).fetchone()
         if row is None:
             return {"status": "unknown"}
         return {"status": "superseded" if row[2] else "valid", "kind": row[0], "number": row[1],
-                "issue_date": "14-02-2024", "office": "Disdukcapil Kabupaten Bogor"}
+                "issue_date": "14-02-2024", "office": "Disdukcapil Kabupaten Bogor",
+                **({"signer": signed[0], "signer_office": signed[1], "signed_at": signed[2]} if signed else {})}
 
     def qr_identify(self, qr: str) -> tuple[int, dict[str, Any]]:
         """Resolves a WhatsApp request QR to its NIK: only a ready, unexpired request; token in constant time.

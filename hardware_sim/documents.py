@@ -1,4 +1,10 @@
-"""The simulated central's document factory: signed A4 PDFs with a QR code at the bottom right."""
+"""The simulated central's document factory: A4 PDFs with a QR code at the bottom right, signed with a TTE.
+
+``a4_pdf`` lays the document out (fpdf2); ``sign_pdf`` adds the head of office's PAdES
+signature (pyHanko, a /Sig field covering the whole file) as central's signing server would.
+``tampered`` and ``updated_after_signing`` make what the kiosk must refuse: a byte changed
+inside the signed range, and a later incremental update that changes the content.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ import hmac
 import io
 
 import segno
+from cryptography.hazmat.primitives import serialization
 
+from hardware_sim.tte_pki import OFFICE, Signer
 from kiosk.model import DocumentKind, Identity
 
 _FIXED_DATE = dt.datetime(2024, 2, 14, 9, 0, tzinfo=dt.UTC)
@@ -71,3 +79,54 @@ def a4_pdf(kind: DocumentKind, number: str, holder: Identity, members: list[Iden
     qr.seek(0)
     pdf.image(qr, x=pdf.w - 55, y=pdf.h - 55, w=40, h=40)
     return bytes(pdf.output())
+
+
+def sign_pdf(pdf: bytes, signer: Signer) -> bytes:
+    """``pdf`` with a PAdES baseline signature by ``signer`` made now, its chain embedded."""
+    from asn1crypto import keys, x509
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    der = serialization.Encoding.DER
+    key = keys.PrivateKeyInfo.load(signer.key.private_bytes(der, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    chain = [x509.Certificate.load(c.public_bytes(der)) for c in signer.chain]
+    simple = signers.SimpleSigner(signing_cert=x509.Certificate.load(signer.cert.public_bytes(der)), signing_key=key,
+                                  cert_registry=SimpleCertificateStore.from_certs(chain))
+    meta = signers.PdfSignatureMetadata(field_name="TTE", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+                                        reason="Tanda tangan elektronik dokumen kependudukan",
+                                        location=OFFICE, name=signer.name)
+    out = io.BytesIO()
+    signers.PdfSigner(meta, simple).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+    return out.getvalue()
+
+
+def with_revocation_info(signed: bytes, crl_der: bytes) -> bytes:
+    """``signed`` with a CRL in its DSS, added as an incremental update (PAdES-LT's validation data)."""
+    from asn1crypto import crl
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    out = io.BytesIO(signed)
+    DocumentSecurityStore.add_dss(out, None, crls=[crl.CertificateList.load(crl_der)], embed_roots=False)
+    return out.getvalue()
+
+
+def tampered(signed: bytes) -> bytes:
+    """One byte changed inside the signed range (the title in the document information)."""
+    at = signed.index(b"/Title")
+    title_end = signed.index(b")", at)
+    return signed[:title_end - 1] + bytes([signed[title_end - 1] ^ 0x01]) + signed[title_end:]
+
+
+def updated_after_signing(signed: bytes) -> bytes:
+    """A later incremental update that writes over the first page: the signed revision is intact, the file is not."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    stream = writer.add_object(generic.StreamObject(stream_data=b"1 1 1 rg 40 40 300 60 re f"))
+    writer.add_stream_to_page(0, stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -107,6 +107,14 @@ class DevicesSection:
 
 
 @dataclass
+class DocumentsSection:
+    """How A4 documents are checked before printing (kiosk/printing/signatures.py)."""
+
+    tte_trust_anchors: str = ""  # PEM file of the TTE root CAs (BSrE); empty: every A4 document is refused
+    tte_check_timeout_s: float = 5.0  # a signature check past this is a refusal
+
+
+@dataclass
 class SimSection:
     mode: str = "off"  # off | inprocess | system
     state_dir: str = "var/sim"  # the simulated central's database and the system peers' work files
@@ -146,6 +154,7 @@ class Config:
     pins: PinSection = field(default_factory=PinSection)
     session: SessionSection = field(default_factory=SessionSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
+    documents: DocumentsSection = field(default_factory=DocumentsSection)
     sim: SimSection = field(default_factory=SimSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
@@ -305,6 +314,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'status.tls_client_ca_file' needs 'status.tls_cert_file' and 'status.tls_key_file' (HTTPS)")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
+    if not 0 < cfg.documents.tte_check_timeout_s <= 60:
+        problems.append("'documents.tte_check_timeout_s' must be between 0 and 60 s")
 
 
 # the real transports of each device; ``sim`` is the in-process simulator, for simulation only

@@ -27,6 +27,7 @@ from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.printing.service import PrintService
+from kiosk.printing.signatures import DocumentSignatures
 from kiosk.staff.assisted import AssistedMode
 from kiosk.staff.blank_report import DailyBlankReports
 from kiosk.staff.events import Events
@@ -61,7 +62,9 @@ class Kiosk:
         self.service = ServiceMode(store, devices, self.monitor, central.clock)
         self.pins = PinPolicy(store, cfg.pins)
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
-                                     cfg.session.print_timeout_s)
+                                     cfg.session.print_timeout_s, DocumentSignatures.from_files(
+                                         [cfg.documents.tte_trust_anchors] if cfg.documents.tte_trust_anchors else [],
+                                         cfg.documents.tte_check_timeout_s))
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,

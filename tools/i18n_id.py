@@ -405,6 +405,29 @@ ID: dict[str, str] = {
         "Anjungan tetap melayani warga. Di layar PIN Anda akan diminta berpaling: hanya warga yang mengetik PIN.",
     "Staff ID": "ID petugas",
     "Sign in": "Masuk",
+    # -- tte
+    "This document's electronic signature (TTE) could not be verified, so it was not printed. "
+    "Your PIN is still valid. Please ask at the Dukcapil office counter.":
+        "Tanda tangan elektronik (TTE) dokumen ini tidak dapat diverifikasi, jadi dokumen tidak dicetak. "
+        "PIN Anda tetap berlaku. Silakan tanyakan ke loket kantor Disdukcapil.",
+    "Office": "Instansi",
+    "Signed electronically by": "Ditandatangani secara elektronik oleh",
+    "Signed on": "Waktu penandatanganan",
+    "Check your data": "Periksa data Anda",
+    "This is your card as it will be printed. Please check every detail before a blank card is used.":
+        "Beginilah kartu Anda akan dicetak. Periksa setiap data sebelum blangko kartu digunakan.",
+    "%(title)s as it will be printed": "%(title)s seperti yang akan dicetak",
+    "If anything is wrong, nothing is printed and your PIN stays valid.":
+        "Jika ada yang salah, tidak ada yang dicetak dan PIN Anda tetap berlaku.",
+    "Data wrong, do not print": "Data salah, jangan cetak",
+    "Data correct, print": "Data benar, cetak",
+    "Nothing was printed": "Tidak ada yang dicetak",
+    "Your PIN is still valid. The Dukcapil office has been told that your data needs correcting.":
+        "PIN Anda tetap berlaku. Kantor Disdukcapil sudah diberi tahu bahwa data Anda perlu diperbaiki.",
+    "Please go to the service counter of the Disdukcapil office with your KK to have your data corrected. "
+    "Then you can print here with the same PIN.":
+        "Silakan datang ke loket pelayanan kantor Disdukcapil dengan membawa KK untuk memperbaiki data Anda. "
+        "Setelah itu Anda dapat mencetak di sini dengan PIN yang sama.",
 }
 
 

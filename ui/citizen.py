@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -255,6 +256,15 @@ VERDICT_TEXT = {
 }
 
 
+def signed_by(signer: str, office: str, signed_at: str) -> dict[str, str]:
+    """Who signed the document (TTE), from central's record, with the signing time in the kiosk's local time."""
+    try:
+        when = datetime.fromisoformat(signed_at).astimezone().strftime("%d-%m-%Y %H.%M") if signed_at else ""
+    except ValueError:  # central sent something that is not a time: shown as unknown
+        when = ""
+    return {"signer": signer, "signer_office": office, "signed_at": when}
+
+
 @bp.get("/verify")
 def verify_page() -> Any:
     """"Cek keaslian dokumen": hold a printed KK or akta's QR code to the camera, see central's verdict."""
@@ -276,7 +286,8 @@ def verify_poll() -> Any:
         except ValueError:
             title = check.kind
         return jsonify(status=check.status, verdict=_(VERDICT_TEXT[check.status]), kind=title,
-                       number=check.number, issue_date=check.issue_date, office=check.office)
+                       number=check.number, issue_date=check.issue_date, office=check.office,
+                       **signed_by(check.signer, check.signer_office, check.signed_at))
     return jsonify(status=check.status, message=_(check.message) if check.message else "")
 
 

@@ -98,6 +98,9 @@ class Verdict:
     number: str = ""
     issue_date: str = ""
     office: str = ""
+    signer: str = ""  # who signed it (TTE), from central's record
+    signer_office: str = ""
+    signed_at: str = ""  # ISO 8601
 
 
 class CentralClient:
@@ -281,8 +284,7 @@ class CentralClient:
         if resp.status_code != 200:
             raise self._fail(resp)
         data = self._json(resp)
-        return Verdict(str(data.get("status", "unknown")), str(data.get("kind", "")), str(data.get("number", "")),
-                       str(data.get("issue_date", "")), str(data.get("office", "")))
+        return Verdict(*(str(data.get(f, "unknown" if f == "status" else ""))[:200] for f in Verdict.__dataclass_fields__))
 
     def identify_qr(self, qr_payload: str) -> str | None:
         """The NIK of the request whose WhatsApp QR this is; None when central does not know it

@@ -55,6 +55,9 @@ class DocumentCheck:
     issue_date: str = ""
     office: str = ""
     message: str = ""
+    signer: str = ""  # who signed it (TTE), from central's record
+    signer_office: str = ""
+    signed_at: str = ""
 
 
 _NOTHING = Identification("none")
@@ -172,5 +175,6 @@ class Scanner:
             log.info("camera: document check %s -> %s", doc.document_id, status)
             if status == "unknown":
                 return DocumentCheck("unknown")
-            return DocumentCheck(status, verdict.kind, verdict.number, verdict.issue_date, verdict.office)
+            return DocumentCheck(status, verdict.kind, verdict.number, verdict.issue_date, verdict.office,
+                                 signer=verdict.signer, signer_office=verdict.signer_office, signed_at=verdict.signed_at)
         return result

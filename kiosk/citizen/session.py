@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from drivers.base import N_, AdmError
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
 from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
+from kiosk.journal.outbox import queue_data_rejected
 from kiosk.journal.store import Store
-from kiosk.model import Document, Nik, PrintOutcome, Progress
+from kiosk.model import Document, Medium, Nik, PrintOutcome, Progress
 from kiosk.printing.service import PlanRefused, PrintService
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,28 @@ class Sessions:
                 return
             self.threads[s.id] = t
         t.start()
+
+    def reject_data(self, sid: str, doc_ids: list[str]) -> int:
+        """The citizen saw their card as it would print and said the data is wrong: nothing prints, the PIN stays
+        valid, central gets a ``data-rejected`` report per chosen card (through the outbox), and the session ends.
+        Check-and-set on the journal row, like ``start_printing``: a session that began printing meanwhile (a tap
+        on "Data benar, cetak" first) is refused. Returns how many reports were queued."""
+        with self._lock:
+            s = self._require(sid, Step.AUTHENTICATED)
+            cards = [d for d in s.documents if d.id in set(doc_ids) and d.medium is Medium.CARD]
+            if not cards:
+                raise SessionError("nothing-to-check", N_("Please choose at least one document."))
+            with self.store.tx() as db:
+                moved = db.execute("UPDATE sessions SET state='ended', ended_at=?, outcome='data-rejected' "
+                                   "WHERE id=? AND state='authenticated' AND ended_at IS NULL",
+                                   (time.time(), sid)).rowcount
+                if not moved:
+                    raise SessionError("wrong-step", N_("Please start again."), step=s.step.value)
+                for d in cards:
+                    queue_data_rejected(self.store, db, self.printing.kiosk_id, s.redemption_id, d.id, d.kind.value)
+                self.store.audit("citizen", "data-rejected", db=db, session=s.id[:6], kinds=[d.kind.value for d in cards])
+            self.end(sid, "data-rejected")
+        return len(cards)
 
     def _back_to_choosing(self, s: ActiveSession) -> None:
         """A refused plan printed nothing: the session returns to choosing (unless it ended meanwhile)."""

@@ -95,6 +95,8 @@ def simulated_kiosk(cfg: Config) -> SimulatedKiosk:
             key = key or key_file(cfg.data_dir / "central-sim.key")
             central_sim = CentralSim(Path(cfg.sim.state_dir) / "central.db")
             central_sim.register_kiosk(cfg.kiosk.id, key)
+            if not cfg.documents.tte_trust_anchors:  # the simulated kiosk trusts the simulated central's TTE root
+                cfg.documents.tte_trust_anchors = str(central_sim.tte.trust_anchor)
             server = CentralServer(central_sim, cfg.sim.central_port).start()
             stops.append(server.stop)
             url = server.url

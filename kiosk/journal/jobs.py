@@ -232,11 +232,13 @@ class PrintJobs:
                 self.store.audit("print", "job-unconfirmed", db=db, job=job_id, reason=why)
         return bool(cur.rowcount)
 
-    def finish(self, job_id: int, printed: bool, error: str = "", reached_printer: bool = True) -> bool:
+    def finish(self, job_id: int, printed: bool, error: str = "", reached_printer: bool = True,
+               tell_central: bool = False) -> bool:
         """An open job ends printed or failed, with its blank, supplies and report. False when it was final already.
 
         ``reached_printer=False``: the job's card never left the hopper (the printer never received the job, or
-        aborted it before the feed), so its blank goes back to stock."""
+        aborted it before the feed), so its blank goes back to stock. A job that fails before it was submitted
+        is reported only with ``tell_central`` (a document refused for what central sent, e.g. its signature)."""
         now = time.time()
         with self.store.tx() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM print_jobs WHERE id=?", (job_id,)).fetchone()
@@ -253,7 +255,7 @@ class PrintJobs:
             if job.blank_serial:
                 self._settle_blank(db, job, printed, error, reached_printer)
             used = self.supplies.draw(db, job.printer, job.pages) if printed else {}
-            if job.purpose is Purpose.CITIZEN and (printed or job.state is JobState.SUBMITTED):
+            if job.purpose is Purpose.CITIZEN and (printed or job.state is JobState.SUBMITTED or tell_central):
                 self._report(db, job, printed, error, now)
             self.store.audit("print", "job-" + new.value, db=db, job=job_id, purpose=job.purpose.value, kind=job.kind,
                              printer=job.printer, serial=job.blank_serial or "", error=error, used=used)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from typing import Any, Protocol
 
@@ -20,6 +21,19 @@ from kiosk.faultpoints import crash_point
 from kiosk.journal.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def queue_data_rejected(store: Store, db: sqlite3.Connection, kiosk_id: str, redemption_id: str, document_id: str,
+                        kind: str) -> str:
+    """Queues, in the caller's transaction, central's ``data-rejected`` report: the citizen saw the card as it
+    would print and said the data is wrong. Nothing printed, the PIN stays valid; one report per redemption and
+    document (a second tap queues nothing more). Returns the idempotency key."""
+    key = f"{kiosk_id}:data-rejected:{redemption_id}:{document_id}"
+    store.enqueue(db, "report", key, {
+        "idempotency_key": key, "kiosk_id": kiosk_id, "redemption_id": redemption_id, "document_id": document_id,
+        "kind": kind, "outcome": "data-rejected", "card_serial": None, "reason": "citizen: data wrong",
+        "at": time.time()})
+    return key
 
 
 class Receiver(Protocol):

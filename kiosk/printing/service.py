@@ -51,6 +51,7 @@ from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
 from kiosk.model import Document, Medium, Progress
 from kiosk.printing.card_face import card_pdf, render_back, render_front
+from kiosk.printing.signatures import DocumentSignatures, TteInvalid
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
@@ -93,13 +94,14 @@ class TestPrint:
 
 class PrintService:
     def __init__(self, store: Store, devices: Devices, monitor: DeviceMonitor, kiosk_id: str, work_dir: Path,
-                 job_timeout_s: float = 180.0) -> None:
+                 job_timeout_s: float = 180.0, signatures: DocumentSignatures | None = None) -> None:
         self.store = store
         self.devices = devices
         self.monitor = monitor
         self.kiosk_id = kiosk_id
         self.work_dir = work_dir
         self.job_timeout_s = job_timeout_s
+        self.signatures = signatures or DocumentSignatures([])  # no trust anchor: every A4 document is refused
         self.blanks = BlankCards(store)
         self.supplies = Supplies(store, devices.profiles)
         self.jobs = PrintJobs(store, self.blanks, self.supplies, kiosk_id)
@@ -230,6 +232,10 @@ class PrintService:
                 return False, NOT_READY
             try:
                 path = self._render(doc, session_dir / f"{job.uuid}.pdf", self.devices.profiles[job.printer])
+            except TteInvalid as exc:  # nothing reached the printer; central is told why
+                log.warning("job %s refused: %s", job.id, exc.reason)
+                self.jobs.finish(job.id, False, exc.reason, tell_central=True)
+                return False, exc.citizen_message
             except Exception as exc:  # noqa: BLE001 - a bad photo or PDF must fail this job only
                 log.exception("render failed for job %s", job.id)
                 self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
@@ -295,6 +301,7 @@ class PrintService:
     def _render(self, doc: Document, path: Path, profile: object) -> Path:
         if doc.medium is Medium.A4:
             assert doc.pdf is not None
+            self.signatures.check(doc.pdf)  # raises TteInvalid: unsigned, modified, untrusted, expired, revoked
             path.write_bytes(doc.pdf)  # the central's signed PDF, unchanged
             return path
         assert doc.identity is not None

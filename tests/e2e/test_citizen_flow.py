@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from kiosk.citizen.session import Step
 from tests.e2e.live import LiveKiosk
-from tests.e2e.walk import BUDI, DEWI, RIZKY, SITI, enter_pin, identify_by_nik, slow_printers, tap_digits
+from tests.e2e.walk import BUDI, DEWI, RIZKY, SITI, enter_pin, identify_by_nik, slow_printers, tap_digits, tap_print
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def print_all_and_finish(page: Page, live: LiveKiosk, expected_titles: list[str]
     for i in range(checked.count()):
         expect(checked.nth(i)).to_be_checked()
     slow_printers(live, 0.6)
-    page.locator("#print").tap()
+    tap_print(page)
     page.wait_for_url("**/printing")
     # live progress: a row turns "printing" and then "done" on this page, without a reload
     expect(page.locator("#progress .row.state-printing")).to_have_count(1)
@@ -158,7 +158,7 @@ def test_printer_fault_mid_print(kiosk_page: Page, live: LiveKiosk) -> None:
     page.wait_for_url("**/documents")
     live.sim.queue("document_printer").jam_on(1)  # the KTP-el card prints, then the A4 printer jams
     slow_printers(live, 0.5)
-    page.locator("#print").tap()
+    tap_print(page)
     page.wait_for_url("**/printing")
     failed = page.locator("#progress .row.state-failed").first
     expect(failed).to_be_visible(timeout=15_000)  # shown live, before the done screen

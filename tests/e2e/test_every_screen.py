@@ -23,6 +23,7 @@ def test_every_screen_is_accessible_by_touch(kiosk_page: Page, live: LiveKiosk, 
         assert kiosk_page.locator("html").get_attribute("lang") == lang, name
 
     seen = walk_all_screens(kiosk_page, live, lang, visit)
-    assert {"welcome", "nik", "pin", "pin-wrong", "locked", "documents", "printing", "done", "done-not-printed",
+    assert {"welcome", "nik", "pin", "pin-wrong", "locked", "documents", "check", "printing", "done", "done-not-printed",
+            "data-rejected",
             "idle-warning", "help", "out-of-service"} <= set(seen)
     assert not problems, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)

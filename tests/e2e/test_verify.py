@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -28,6 +30,9 @@ def test_authentic_then_superseded_then_forged(kiosk_page: Page, live: LiveKiosk
     expect(verdict).to_be_visible(timeout=15_000)
     expect(page.locator("#verdict-text")).to_have_text("Dokumen ini asli dan berlaku.")
     expect(page.locator("#verdict-kind")).to_have_text("Kartu Keluarga")
+    expect(page.locator("#verdict-signer")).to_have_text(  # who signed the TTE, from central's record
+        "Kepala Dinas Kependudukan dan Pencatatan Sipil Kabupaten Bogor")
+    expect(page.locator("#verdict-signed-at")).to_have_text(re.compile(r"\d\d-\d\d-20\d\d \d\d\.\d\d"))
     expect(verdict).to_have_class("verdict verdict-valid")
     assert screen_problems(page) == []  # the verdict panel too: contrast, targets, type size
     assert "3201014501920002" not in page.content()  # no more personal data than the document shows

@@ -44,6 +44,17 @@ def enter_pin(page: Page, pin: str) -> None:
         page.locator("#next").tap()
 
 
+def tap_print(page: Page, check: Callable[[], Any] = lambda: None) -> None:
+    """Taps "Cetak" on the documents screen; with a card chosen, "Periksa data Anda" follows (``check()`` runs
+    there) and "Data benar, cetak" goes on to printing."""
+    with page.expect_navigation():
+        page.locator("#print").tap()
+    if page.url.endswith("/check"):
+        expect(page.locator(".card-check img").first).to_be_visible()
+        check()
+        page.locator("#data-ok").tap()
+
+
 def slow_printers(live: LiveKiosk, seconds: float) -> None:
     """Makes each simulated print job take ``seconds``, so a screen shows each state long enough to look at."""
     for device in ("card_printer", "document_printer"):
@@ -107,13 +118,28 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
     at("documents")
 
     slow_printers(live, 1.5)
-    page.locator("#print").tap()
+    tap_print(page, lambda: at("check"))
     page.wait_for_url("**/printing")
     expect(page.locator(".row.state-printing")).to_have_count(1)
     at("printing")
     slow_printers(live, 0.2)
     page.wait_for_url("**/done", timeout=30_000)
     at("done")
+    page.locator("#finish").tap()
+    page.wait_for_url("**/")
+
+    # "Data salah, jangan cetak" on the data check: nothing prints, the citizen is sent to the office counter.
+    set_language(page, lang)
+    identify_by_nik(page, RIZKY)
+    page.wait_for_url("**/pin")
+    enter_pin(page, live.pins[RIZKY].pin)
+    page.wait_for_url("**/documents")
+    with page.expect_navigation():
+        page.locator("#print").tap()
+    with page.expect_navigation():
+        page.locator("#data-wrong").tap()
+    expect(page.locator("#result")).to_have_attribute("data-result", "data-rejected")
+    at("data-rejected")
     page.locator("#finish").tap()
     page.wait_for_url("**/")
 
@@ -169,7 +195,7 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
     page.wait_for_url("**/pin")
     enter_pin(page, live.pins[BUDI].pin)
     page.wait_for_url("**/documents")
-    page.locator("#print").tap()
+    tap_print(page)
     page.wait_for_url("**/done", timeout=30_000)
     expect(page.locator("#result")).to_have_attribute("data-result", "failed")
     at("done-not-printed")

@@ -198,7 +198,9 @@
           fill("verdict-kind", res.kind);
           fill("verdict-number", res.number);
           fill("verdict-date", res.issue_date);
-          fill("verdict-office", res.office);
+          fill("verdict-office", res.signer_office || res.office);
+          fill("verdict-signer", res.signer);
+          fill("verdict-signed-at", res.signed_at);
           verdict.hidden = false;
           vStatus.hidden = true;
           return;

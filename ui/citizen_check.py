@@ -1,0 +1,71 @@
+""""Periksa data Anda": before a blank card is used, the citizen sees the card as it will print.
+
+documents -> (a KTP-el or KIA chosen) check -> print. The face is the print job's own
+rendering (``kiosk.printing.preview``), sent from memory with ``no-store``: never a file on
+disk, gone with the response. "Data benar, cetak" goes on to printing as before; "Data salah,
+jangan cetak" prints nothing, keeps the PIN, queues a ``data-rejected`` report for central
+and ends the session with where to go instead (the Disdukcapil office counter). A choice
+without a card goes straight to printing: there is no blank to protect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, request, session, url_for
+
+from kiosk.citizen.session import ActiveSession, SessionError, Step
+from kiosk.model import Medium
+from kiosk.printing.preview import card_preview_png
+from ui.citizen import STEP_VIEW, _doc_rows, assist_code, kiosk, out_of_service, page, print_docs, require
+
+bp = Blueprint("citizen_check", __name__)
+
+
+@bp.post("/check")
+def check() -> Any:
+    s = require(Step.AUTHENTICATED)
+    if not isinstance(s, ActiveSession):
+        return s
+    chosen = set(request.form.getlist("doc"))
+    cards = [d for d in s.documents if d.id in chosen and d.medium is Medium.CARD]
+    if not cards:
+        return print_docs()
+    kiosk().sessions.touch(s.id)
+    return page("citizen/check.html", chosen=[d.id for d in s.documents if d.id in chosen],
+                cards=[{"id": d.id, "title": row["title"]} for d, row in zip(s.documents, _doc_rows(s), strict=True)
+                       if d in cards])
+
+
+@bp.get("/check/card/<doc_id>.png")
+def card_face(doc_id: str) -> Any:
+    s = require(Step.AUTHENTICATED)
+    if not isinstance(s, ActiveSession):
+        abort(404)
+    doc = next((d for d in s.documents if d.id == doc_id and d.medium is Medium.CARD), None)
+    profile = kiosk().devices.profiles.get("card_printer")
+    if doc is None or profile is None:
+        abort(404)
+    resp = Response(card_preview_png(doc, profile.size_px), mimetype="image/png")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/check/reject")
+def reject() -> Any:
+    s = require(Step.AUTHENTICATED)
+    if not isinstance(s, ActiveSession):
+        return s
+    if (refused := out_of_service()) is not None:
+        return refused
+    code = assist_code(s)
+    try:
+        kiosk().sessions.reject_data(s.id, request.form.getlist("doc"))
+    except SessionError:
+        live = kiosk().sessions.get(s.id)
+        return redirect(url_for(STEP_VIEW[live.step]) if live else url_for("citizen.welcome"))
+    session.pop("sid", None)
+    cfg = kiosk().cfg
+    return page("citizen/data_rejected.html", assist_code=code, phone=cfg.kiosk.assist_phone,
+                idle_timeout=min(60, cfg.session.idle_timeout_s),
+                idle_warn=min(cfg.session.warn_before_s, 10))
