@@ -110,6 +110,13 @@ class SimSection:
     output_dir: str = "var/sim/output"  # what the simulated printers "print"
     seed: int = 2024
     central_port: int = 0  # 0: any free loopback port
+    realistic_timing: bool = False  # printers take their profile's [timing] (else: no time at all)
+    timing_scale: float = 1.0  # multiplies every simulated printer time (tests and benchmarks: 0.05)
+
+
+@dataclass
+class PrintingSection:
+    parallel: bool = True  # one lane per printer at once; false: every document in turn, as before
 
 
 @dataclass
@@ -141,6 +148,7 @@ class Config:
     session: SessionSection = field(default_factory=SessionSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     sim: SimSection = field(default_factory=SimSection)
+    printing: PrintingSection = field(default_factory=PrintingSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
     source: str = ""  # where it was loaded from, for doctor
@@ -287,6 +295,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
             problems.append(f"'{dotted}' must be between 0 (off or any free port) and 65535, got {port}")
     if cfg.status.heartbeat_interval_s < 0 or cfg.status.usage_window_days < 1:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
+    if not 0 < cfg.sim.timing_scale <= 10:
+        problems.append(f"'sim.timing_scale' must be above 0 and at most 10, got {cfg.sim.timing_scale}")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
 
