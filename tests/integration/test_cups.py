@@ -241,3 +241,29 @@ def test_citizen_print_transaction_through_real_cupsd(make_kiosk: Callable[..., 
     spoiled = k.store.query("SELECT state, note FROM blank_cards WHERE state='spoiled'")
     assert len(spoiled) == 1 and "media-jam" in spoiled[0][1]
     assert k.monitor.fresh("card_printer").code == "media-jam"
+
+
+def test_realistic_timing_takes_the_profiles_time(card: tuple[CupsPrinter, SimPrinter],
+                                                  a4: tuple[CupsPrinter, SimPrinter], card_file: Path,
+                                                  tmp_path: Path) -> None:
+    """``--sim=system`` with ``[sim] realistic_timing``: each ippeveprinter takes its profile's time for the
+    job's pages (a cold card printer warms up first), by the printer's own clock."""
+    scale = 0.1
+    (card_printer, card_sim), (a4_printer, a4_sim) = card, a4
+    card_profile, a4_profile = printer_profiles.load(CARD), printer_profiles.load(A4)
+    card_sim.timing(card_profile, scale)
+    a4_sim.timing(a4_profile, scale)
+    try:
+        for i in range(2):
+            _job, result = _print(card_printer, card_file, f"timed-card-{i}")
+            assert result.ok  # type: ignore[attr-defined]
+        _job, result = _print(a4_printer, _three_page_pdf(tmp_path / "three.pdf"), "timed-a4")
+        assert result.ok  # type: ignore[attr-defined]
+    finally:
+        card_sim.timing(None)
+        a4_sim.timing(None)
+    (s1, e1), (s2, e2) = card_sim.times()[-2:]
+    assert e1 - s1 == pytest.approx(scale * card_profile.job_s(2), abs=0.25)  # cold: 2.6 s
+    assert e2 - s2 == pytest.approx(scale * card_profile.job_s(2, warm=True), abs=0.25)  # warm: 2.1 s
+    s3, e3 = a4_sim.times()[-1]
+    assert e3 - s3 == pytest.approx(scale * a4_profile.job_s(3), abs=0.25)  # first page out + two pages at 30 ppm
