@@ -26,7 +26,7 @@ from hardware_sim.spool import SimCups
 from kiosk.citizen.central import CentralUnavailable
 from kiosk.citizen.session import ActiveSession
 from kiosk.model import Document, DocumentKind
-from kiosk.printing import card_face
+from kiosk.printing import card_face, lanes
 from kiosk.services import Kiosk
 
 SCALE = 0.05  # a KTP-el takes 1.3 s, a one-page A4 document 0.4 s
@@ -191,3 +191,22 @@ def test_the_simulated_printers_take_their_profiles_time(tmp_path: Path) -> None
         time.sleep(0.02)
     _t, s3, e3, o3 = cups.timeline("card")[-1]
     assert o3 == "aborted" and e3 == s3 and q.hopper == 8  # nothing fed, nothing taken from the hopper
+
+
+def test_a_lane_goes_on_after_a_step_that_raises_and_hands_each_step_its_preparations_error() -> None:
+    items = [("card", 1), ("a4", 2), ("card", 3), ("a4", 4)]
+    assert lanes.by_printer(items, lambda i: i[0]) == [[("card", 1), ("card", 3)], [("a4", 2), ("a4", 4)]]
+    assert lanes.by_printer(items, lambda i: i[0], parallel=False) == [items]
+    done: list[tuple[int, str]] = []
+
+    def prepare(item: tuple[str, int]) -> None:
+        if item[1] == 2:
+            raise CentralUnavailable("stalled")
+
+    def step(item: tuple[str, int], error: BaseException | None) -> None:
+        done.append((item[1], type(error).__name__))
+        if item[1] == 1:
+            raise RuntimeError("a bug in one step")
+
+    lanes.run(lanes.by_printer(items, lambda i: i[0]), prepare, step)
+    assert sorted(done) == [(1, "NoneType"), (2, "CentralUnavailable"), (3, "NoneType"), (4, "NoneType")]
