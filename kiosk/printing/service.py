@@ -212,9 +212,10 @@ class PrintService:
         the journal itself cannot be written: recovery's turn).
 
         ``ready(doc)`` is called in the document's lane right before it is rendered (from the lanes' threads,
-        so for two documents at once); it may wait (a download still arriving) and must bound that wait. When it raises an ``AdmError`` (``CentralError``: the download failed), that job fails
-        ``fetch-failed`` before anything is consumed and the other lanes go on. ``progress`` sees each change
-        of each document, one call at a time."""
+        so for two documents at once); it may wait (a download still arriving) and must bound that wait. When
+        it raises an ``AdmError`` (``CentralError``: the download failed), that job fails ``fetch-failed``
+        before anything is consumed and the other lanes go on. ``progress`` sees each change of each
+        document, one call at a time."""
         crash_point("planned")
         jobs = plan.jobs or self.journal_plan(session_id, redemption_id, plan)
         crash_point("journaled")
