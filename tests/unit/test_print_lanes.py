@@ -210,3 +210,26 @@ def test_a_lane_goes_on_after_a_step_that_raises_and_hands_each_step_its_prepara
 
     lanes.run(lanes.by_printer(items, lambda i: i[0]), prepare, step)
     assert sorted(done) == [(1, "NoneType"), (2, "CentralUnavailable"), (3, "NoneType"), (4, "NoneType")]
+
+
+def test_progress_sees_each_document_one_call_at_a_time(kiosk: Kiosk) -> None:
+    """The citizen's progress screen: every document goes waiting -> printing -> printed, though two lanes
+    report at once; the callback is never entered twice at the same time."""
+    s = authenticated(kiosk)
+    seen: dict[str, list[str]] = {}
+    inside = threading.Lock()
+    overlapped: list[str] = []
+
+    def progress(p: Any) -> None:
+        if not inside.acquire(blocking=False):
+            overlapped.append(p.document_id)
+            return
+        try:
+            seen.setdefault(p.document_id, []).append(p.state)
+            time.sleep(0.01)  # a slow screen update: a second lane reporting now would overlap
+        finally:
+            inside.release()
+
+    kiosk.printing.execute(s.id, s.redemption_id, kiosk.printing.plan(s.documents), progress)
+    assert overlapped == []
+    assert {d.id: seen[d.id] for d in s.documents} == {d.id: ["queued", "printing", "done"] for d in s.documents}
