@@ -92,6 +92,9 @@ Label 2
 #   markers  "NAME LEVEL", e.g. "Ribbon 7": reported as ATTR marker-names/-levels
 #   delay    seconds each job takes          fail   any content: every job fails
 #   at-N     one-shot fault for job number N: "REASON [PAGES]" (pages printed before it)
+#   timing   realistic timing from the profile (SimPrinter.timing): "card WARM_UP ENCODE SIDE STANDBY" or
+#            "document FIRST_PAGE PER_PAGE", seconds already scaled; the job takes that for its pages
+# Each job that comes out whole leaves job-N.times: when the printer started and ended it (wall clock).
 # A job named adm-sim-sense is not counted or printed: it makes the printer report the
 # control files now, as a real printer's sensors would without waiting for a job.
 PRINT_COMMAND = r"""#!/bin/sh
@@ -110,6 +113,15 @@ if [ "$IPP_JOB_NAME" = adm-sim-sense ]; then date +%s.%N > "$ctl/sensed"; exit 0
 n=$(( $(cat "$ctl/count" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$ctl/count"
 [ -f "$ctl/delay" ] && sleep "$(cat "$ctl/delay")"
+start=$(date +%s.%N)
+if [ -f "$ctl/timing" ]; then
+  pages=$(pdfinfo "$1" 2>/dev/null | sed -n 's/^Pages: *//p')
+  last=$(cat "$ctl/last-end" 2>/dev/null || echo 0)
+  seconds=$(awk -v p="${pages:-1}" -v now="$start" -v last="$last" '{
+    if ($1 == "card") { warm = (last > 0 && now - last <= $5); print (warm ? 0 : $2) + $3 + $4 * (p < 1 ? 1 : p) }
+    else { print $2 + $3 * (p > 1 ? p - 1 : 0) } }' "$ctl/timing")
+  sleep "$seconds"
+fi
 [ "$level" -le 0 ] && fail "ribbon out"
 [ -f "$ctl/state" ] && fail "printer not ready"
 if [ -f "$ctl/at-$n" ]; then
@@ -124,6 +136,9 @@ fi
 cp "$1" "$out/job$n.${1##*.}"
 pdfinfo "$1" 2>/dev/null | sed -n 's/^Pages: *//p' > "$out/job$n.pages"
 env | grep '^IPP_' | sort > "$out/job$n.env"
+end=$(date +%s.%N)
+echo "$start $end" > "$out/job$n.times"
+echo "$end" > "$ctl/last-end"
 exit 0
 """
 SENSE_TEST = """{
@@ -326,6 +341,30 @@ class SimPrinter:
         """Each job takes ``seconds`` (a timeout test, or a cancel in flight)."""
         self._set("delay", None if not seconds else f"{seconds:g}", sense=False)
 
+    def timing(self, profile: PrinterProfile | None, scale: float = 1.0) -> None:
+        """Realistic timing: each job takes what ``profile``'s ``[timing]`` says for its pages, times ``scale``;
+        the printer starts cold. None: jobs take no time again."""
+        (self.ctrl / "last-end").unlink(missing_ok=True)
+        if profile is None:
+            self._set("timing", None, sense=False)
+            return
+        t = profile.timing
+        if profile.kind == "card":
+            line = f"card {t.warm_up_s * scale:g} {t.encode_s * scale:g} {t.side_s * scale:g} {t.standby_after_s * scale:g}"
+        else:
+            per_page = 60.0 / t.pages_per_minute if t.pages_per_minute else 0.0
+            line = f"document {t.first_page_s * scale:g} {per_page * scale:g}"
+        self._set("timing", line, sense=False)
+
+    def times(self) -> list[tuple[float, float]]:
+        """When the printer started and ended each job that came out whole, oldest first (its own clock)."""
+        out = []
+        for path in sorted(self.out.glob("job*.times"), key=lambda p: int(p.name[3:].split(".")[0])):
+            with contextlib.suppress(OSError, ValueError):
+                start, end = path.read_text().split()
+                out.append((float(start), float(end)))
+        return out
+
     def clear(self) -> None:
         """Every switch off, as staff clearing the printer: ippeveprinter restarts, the job count stays.
 
@@ -333,7 +372,7 @@ class SimPrinter:
         sense job could not tell it the fault is gone.
         """
         for path in self.ctrl.iterdir():
-            if path.name not in ("count", "sensed"):
+            if path.name not in ("count", "sensed", "timing", "last-end"):
                 path.unlink()
         if self.restart is not None:
             self.restart()
@@ -347,7 +386,7 @@ class SimPrinter:
 
     def printed(self) -> list[Path]:
         """Job files that came out whole, oldest first."""
-        return sorted((p for p in self.out.glob("job*.*") if p.suffix not in (".env", ".pages", ".partial")
+        return sorted((p for p in self.out.glob("job*.*") if p.suffix not in (".env", ".pages", ".partial", ".times")
                        and "-page" not in p.name), key=lambda p: int(p.name[3:].split(".")[0]))
 
     def pages(self, job: int) -> int:

@@ -6,19 +6,31 @@ behind a pty or TCP 9100 (``--sim=system``, see ``escpos_server``). State switch
 line). Each receipt keeps its lines with the style they were printed in (bold, character
 size, alignment) and its QR codes, so it can be rendered to PNG for a person to look at
 (``png_dir``: every cut writes ``receipt-NNNN.png`` there).
+
+``feed_time(length_mm)`` (realistic timing: the profile's speed) makes the printer take its
+time: the write that ends a receipt returns once its paper is out, as a line with flow control
+would hold the host, while status queries from other threads are answered meanwhile. Each
+receipt keeps when it started and ended (the print benchmark's and the lane tests' witness).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import segno
 
 from hardware_sim.receipt_model import Printed, QrCode, StyledLine
 from hardware_sim.receipt_png import render
 
 ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
+LINE_MM = 25.4 / 6  # the default line spacing (ESC 2): 1/6 inch per line of single height
+CUT_FEED_MM = 15.0  # paper fed past the head to the cutter
+DOTS_PER_MM = 203 / 25.4
 # ESC commands and how many parameter bytes follow them
 _ESC_ARGS = {0x40: 0, 0x21: 1, 0x45: 1, 0x2D: 1, 0x61: 1, 0x64: 1, 0x74: 1, 0x4D: 1, 0x47: 1, 0x7B: 1,
              0x4A: 1, 0x32: 0, 0x33: 1, 0x52: 1, 0x56: 1, 0x20: 1, 0x70: 3, 0x63: 2, 0x69: 0, 0x6D: 0}
@@ -46,6 +58,8 @@ class EscposEmulator:
         self._line_style: StyledLine | None = None
         self._qr_data = b""
         self._qr_module = 3
+        self.feed_time: Callable[[float], float] | None = None  # receipt length (mm) -> seconds it takes
+        self._feeding: list[tuple[Printed, float]] = []
 
     # -- the byte stream (the driver's ByteStream protocol) ------------------------------
 
@@ -55,6 +69,10 @@ class EscposEmulator:
             self._buf += data
             self._parse()
             self._lock.notify_all()
+            feeding, self._feeding = self._feeding, []
+        for receipt, seconds in feeding:  # outside the lock: the printer still answers status queries
+            time.sleep(max(0.0, receipt.started + seconds - time.time()))
+            receipt.ended = time.time()
 
     def read(self, timeout_s: float = 0.2) -> bytes:
         with self._lock:
@@ -113,6 +131,7 @@ class EscposEmulator:
                 self._newline()
             elif b >= 0x20 or b == 0x09:
                 if self.paper != "out" and not self.cover_open:
+                    self._current.started = self._current.started or time.time()
                     if not self._line:
                         self._line_style = self._style
                     self._line.append(b)
@@ -197,10 +216,27 @@ class EscposEmulator:
         if self._line:
             self._newline()
         self._current.cut = True
+        self._current.started = self._current.started or time.time()
+        if self.feed_time is None:
+            self._current.ended = time.time()
+        else:
+            self._feeding.append((self._current, self.feed_time(self.length_mm(self._current))))
         if self.png_dir is not None:  # before it is published: a reader may look at it at once
             self._current.png = self.save_png(self._current, self.png_dir / f"receipt-{len(self.receipts) + 1:04d}.png")
         self.receipts.append(self._current)
         self._current = Printed()
+
+    @staticmethod
+    def length_mm(receipt: Printed) -> float:
+        """The paper a receipt takes: its lines (at their height), its QR codes, the feed to the cutter."""
+        mm = CUT_FEED_MM
+        for item in receipt.items:
+            if isinstance(item, StyledLine):
+                mm += LINE_MM * max(1, item.height)
+            else:
+                modules = segno.make(item.data, error="m", micro=False).symbol_size(border=4)[1]
+                mm += modules * item.module / DOTS_PER_MM
+        return mm
 
     def save_png(self, receipt: Printed, path: str | Path) -> Path:
         """Renders ``receipt`` as the paper would look (see ``receipt_png``) and writes it."""

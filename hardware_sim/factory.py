@@ -4,6 +4,8 @@
 spool, an ESC/POS emulator, a frame source) and is what the simulator panel and the tests
 use to insert a card, show a QR code or inject a fault. ``register`` plugs its ``sim``
 transports into the kiosk's transport registry when the composition root asks for them.
+With ``[sim] realistic_timing`` each printer takes its profile's ``[timing]`` (times
+``[sim] timing_scale``); without, printers take a moment (``make run`` stays quick).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hardware_sim.camera import SimFrameSource
 from hardware_sim.ektp_card import VirtualEktp
 from hardware_sim.escpos_emulator import EscposEmulator
 from hardware_sim.pcsc_inprocess import SimPcsc
-from hardware_sim.spool import SimCups
+from hardware_sim.spool import JobClock, SimCups
 from kiosk.config import Config
 from kiosk.devices.registry import DeviceSpec, TransportRegistry
 from printer_profiles import PrinterProfile
@@ -73,13 +75,19 @@ class SimHardware:
         profile = _profile(spec)
         hopper = profile.supplies["hopper"].capacity if "hopper" in profile.supplies else None
         markers = [k for k in profile.supplies if k in ("ribbon", "film", "toner")]
-        self.cups.add_queue(spec.config.queue, seconds_per_job=0.4 if spec.name == "card_printer" else 0.2,
-                            hopper=hopper, marker_names=markers, marker_levels=[100] * len(markers))
+        q = self.cups.add_queue(spec.config.queue, seconds_per_job=0.4 if spec.name == "card_printer" else 0.2,
+                                hopper=hopper, marker_names=markers, marker_levels=[100] * len(markers))
+        if self.cfg.sim.realistic_timing:
+            q.clock = job_clock(profile, self.cfg.sim.timing_scale)
         return CupsPrinter(spec.name, spec.config.queue, self.cups, profile.cups_options)
 
     def _receipt_printer(self, spec: DeviceSpec) -> Device:
         from drivers.receipt import ReceiptPrinter, stream_printer
-        esc = _profile(spec).escpos
+        profile = _profile(spec)
+        esc = profile.escpos
+        if self.cfg.sim.realistic_timing:
+            scale = self.cfg.sim.timing_scale
+            self.escpos.feed_time = lambda length_mm: scale * profile.timing.receipt_time_s(length_mm)
         return ReceiptPrinter(spec.name, stream_printer(self.escpos, str(esc.get("capabilities", "default"))),
                               int(esc.get("columns", 48)), bool(esc.get("near_end_sensor", True)))
 
@@ -105,6 +113,17 @@ class SimHardware:
     def queue(self, device: str) -> Any:
         dc = getattr(self.cfg.devices, device)
         return self.cups.queues[dc.queue]
+
+
+def job_clock(profile: PrinterProfile, scale: float) -> JobClock:
+    """What ``profile``'s ``[timing]`` says one job takes, times ``scale``: a card printer idle longer than its
+    ``standby_after_s`` warms up first."""
+    standby = profile.timing.standby_after_s * scale
+
+    def seconds(pages: int, idle_s: float) -> float:
+        return scale * profile.job_s(pages, warm=idle_s <= standby)
+
+    return seconds
 
 
 def _profile(spec: DeviceSpec) -> PrinterProfile:

@@ -36,6 +36,8 @@ class Printed:
     cut: bool = False
     items: list[StyledLine | QrCode] = field(default_factory=list)  # in paper order, for rendering
     png: Path | None = None
+    started: float = 0.0  # wall clock: the first line reached the print head
+    ended: float = 0.0  # wall clock: cut, the paper out of the printer (0: still feeding)
 
     @property
     def text(self) -> str:

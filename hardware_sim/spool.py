@@ -1,7 +1,9 @@
 """An in-process stand-in for a CUPS server: queues that take files and answer like pycups.
 
 Each queue copies the submitted file into ``output_dir/<queue>/`` (the printed "paper"),
-finishes after ``seconds_per_job``, and can be told to fail: ``jam_on(n)`` jams the n-th
+finishes after ``seconds_per_job`` (or, with realistic timing, after what its ``clock`` says
+the printer takes for that job: its profile's ``[timing]`` for the job's pages and whether the
+printer was warm), one job after another as a printer prints, and can be told to fail: ``jam_on(n)`` jams the n-th
 job from now, ``state_reasons`` set printer-state-reasons (``media-empty-error``...),
 ``marker_levels`` set supply levels, ``fail_current`` faults the job at the printer now.
 Used by the default simulation only; ``--sim=system`` and the integration tests use a real
@@ -11,7 +13,9 @@ Like cupsd, the spool outlives the kiosk process: a submitted file is copied int
 ``output_dir/.spool/`` and each job's record is kept there as JSON, so a kiosk killed
 mid-job and started again can ask what became of it (start-up recovery), and the job
 still finishes on time as a printer would while its controller was dead. Finished jobs
-are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first.
+are kept up to ``max_history`` (cupsd's ``MaxJobs``), the oldest dropped first. Each record
+holds when the printer started and ended the job (``timeline``): the witness the print
+benchmark and the lane tests read how long printing took, and whether two printers overlapped.
 
 A card queue's ``hopper`` counts the physical blanks in it, and is on disk too
 (``.spool/<queue>.hopper``): a card leaves it when a job prints, jams or fails mid-print
@@ -25,15 +29,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
+import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drivers.printers import ABORTED, BUSY, CANCELED, COMPLETED, IDLE, PENDING, PROCESSING
+
+# (pages of the job, seconds the printer has been idle) -> seconds the job takes
+JobClock = Callable[[int, float], float]
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
 
 @dataclass
@@ -47,12 +58,14 @@ class _Job:
     state: int = PENDING
     reasons: list[str] = field(default_factory=list)
     done_at: float = 0.0
+    started: float = 0.0  # when the printer took it (after the jobs before it in its queue)
 
 
 @dataclass
 class SimQueue:
     name: str
     seconds_per_job: float = 0.0
+    clock: JobClock | None = None  # realistic timing: the profile's time for each job (wins over seconds_per_job)
     state_reasons: list[str] = field(default_factory=list)
     marker_names: list[str] = field(default_factory=list)
     marker_levels: list[int] = field(default_factory=list)
@@ -128,7 +141,8 @@ class SimCups:
                 rec = json.loads(path.read_text())
                 job = _Job(int(rec["id"]), rec["queue"], rec["title"], Path(rec["path"]), dict(rec["options"]),
                            time.monotonic() + float(rec["submitted"]) - time.time(), int(rec["state"]),
-                           list(rec["reasons"]), time.monotonic() + float(rec["done_at"]) - time.time())
+                           list(rec["reasons"]), time.monotonic() + float(rec["done_at"]) - time.time(),
+                           time.monotonic() + float(rec.get("started", rec["submitted"])) - time.time())
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a record torn by a power cut: the job is lost, as with a real spool
             self.jobs[job.id] = job
@@ -139,7 +153,7 @@ class SimCups:
         now_wall, now_mono = time.time(), time.monotonic()
         rec = {"id": job.id, "queue": job.queue, "title": job.title, "path": str(job.path), "options": job.options,
                "submitted": now_wall + job.submitted - now_mono, "state": job.state, "reasons": job.reasons,
-               "done_at": now_wall + job.done_at - now_mono}
+               "done_at": now_wall + job.done_at - now_mono, "started": now_wall + job.started - now_mono}
         tmp = self.spool_dir / f"{job.id:05d}.json.tmp"
         tmp.write_text(json.dumps(rec))
         os.replace(tmp, self.spool_dir / f"{job.id:05d}.json")
@@ -196,9 +210,21 @@ class SimCups:
                 fault = "stopped"
             if fault:
                 job.reasons = [f"{fault}-error"]
-            job.done_at = job.submitted + q.seconds_per_job
+            self._schedule(q, job, fault)
             self._save(job)
             return job.id
+
+    def _schedule(self, q: SimQueue, job: _Job, fault: str | None) -> None:
+        """When the printer starts and ends ``job``: after the jobs before it, for as long as it takes."""
+        if q.clock is None:
+            job.started, job.done_at = job.submitted, job.submitted + q.seconds_per_job
+            return
+        mine = [j for j in self.jobs.values() if j.queue == q.name and j.id != job.id]
+        job.started = max([job.submitted, *(j.done_at for j in mine if j.id in self._open)])
+        ended = [j.done_at for j in mine if j.done_at <= job.started]
+        idle = job.started - max(ended) if ended else math.inf
+        before_feed = fault in ("media-empty", "stopped")  # refused as it begins: no card or sheet moves
+        job.done_at = job.started + (0.0 if before_feed else q.clock(_pages(job.path), idle))
 
     def _advance(self, job: _Job) -> None:
         if job.state in (CANCELED, ABORTED, COMPLETED):
@@ -261,6 +287,7 @@ class SimCups:
             job = self.jobs.get(job_id)
             if job and job.state not in (CANCELED, ABORTED, COMPLETED):
                 job.state = CANCELED
+                job.done_at = min(job.done_at, time.monotonic())  # the printer stops working on it now
                 self._finished(job)
 
     def clear_faults(self, queue: str) -> None:
@@ -294,3 +321,25 @@ class SimCups:
 
     def printed_files(self, queue: str) -> list[Path]:
         return sorted((self.output_dir / queue).glob("*"))
+
+    def timeline(self, queue: str) -> list[tuple[str, float, float, str]]:
+        """The printer's own record of each finished job of ``queue``: (title, started, ended, outcome), wall
+        clock seconds, oldest first; read from the spool on disk, so a kiosk process has no say in it."""
+        out = []
+        for path in sorted(self.spool_dir.glob("*.json")):
+            try:
+                rec = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if rec.get("queue") == queue and rec.get("state") in (CANCELED, ABORTED, COMPLETED):
+                out.append((str(rec["title"]), float(rec.get("started", rec["submitted"])), float(rec["done_at"]),
+                            {CANCELED: "canceled", ABORTED: "aborted", COMPLETED: "completed"}[rec["state"]]))
+        return out
+
+
+def _pages(path: Path) -> int:
+    """Pages of a spooled PDF (a card: its sides), as a printer counts what it feeds; 1 when it cannot tell."""
+    try:
+        return max(1, len(_PAGE.findall(path.read_bytes())))
+    except OSError:
+        return 1

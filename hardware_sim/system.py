@@ -85,7 +85,10 @@ class SystemSim:
             if not dc.enabled or not dc.profile:
                 continue
             dc.queue = dc.queue or name
-            box.add_sim_printer(dc.queue, printer_profiles.load(dc.profile))
+            profile = printer_profiles.load(dc.profile)
+            printer = box.add_sim_printer(dc.queue, profile)
+            if self.cfg.sim.realistic_timing:
+                printer.timing(profile, self.cfg.sim.timing_scale)
             dc.transport, dc.port = "cups", box.sock
         log.info("private cupsd on %s (queues: %s)", box.sock, ", ".join(box.printers))
 
@@ -100,6 +103,9 @@ class SystemSim:
             return
         width = int(printer_profiles.load(dc.profile).escpos.get("width_dots", 576)) if dc.profile else 576
         emulator = EscposEmulator(width, Path(self.cfg.sim.output_dir) / "receipts")
+        if self.cfg.sim.realistic_timing and dc.profile:
+            timing, scale = printer_profiles.load(dc.profile).timing, self.cfg.sim.timing_scale
+            emulator.feed_time = lambda length_mm: scale * timing.receipt_time_s(length_mm)
         server = PtyEscpos(emulator, dc.baudrate).start()
         self._stops.append(server.stop)
         self.peers["escpos"] = server

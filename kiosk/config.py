@@ -121,6 +121,13 @@ class SimSection:
     output_dir: str = "var/sim/output"  # what the simulated printers "print"
     seed: int = 2024
     central_port: int = 0  # 0: any free loopback port
+    realistic_timing: bool = False  # printers take their profile's [timing] (else: no time at all)
+    timing_scale: float = 1.0  # multiplies every simulated printer time (tests and benchmarks: 0.05)
+
+
+@dataclass
+class PrintingSection:
+    parallel: bool = True  # one lane per printer at once; false: every document in turn, as before
 
 
 @dataclass
@@ -156,6 +163,7 @@ class Config:
     devices: DevicesSection = field(default_factory=DevicesSection)
     documents: DocumentsSection = field(default_factory=DocumentsSection)
     sim: SimSection = field(default_factory=SimSection)
+    printing: PrintingSection = field(default_factory=PrintingSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
     source: str = ""  # where it was loaded from, for doctor
@@ -312,6 +320,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'status.tls_cert_file' and 'status.tls_key_file' go together: set both or neither")
     if st.tls_client_ca_file and not st.tls_cert_file:
         problems.append("'status.tls_client_ca_file' needs 'status.tls_cert_file' and 'status.tls_key_file' (HTTPS)")
+    if not 0 < cfg.sim.timing_scale <= 10:
+        problems.append(f"'sim.timing_scale' must be above 0 and at most 10, got {cfg.sim.timing_scale}")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
     if not 0 < cfg.documents.tte_check_timeout_s <= 60:

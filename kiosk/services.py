@@ -64,7 +64,7 @@ class Kiosk:
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
                                      cfg.session.print_timeout_s, DocumentSignatures.from_files(
                                          [cfg.documents.tte_trust_anchors] if cfg.documents.tte_trust_anchors else [],
-                                         cfg.documents.tte_check_timeout_s))
+                                         cfg.documents.tte_check_timeout_s), parallel=cfg.printing.parallel)
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,

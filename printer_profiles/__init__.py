@@ -8,10 +8,20 @@ and what one print consumes of it (``per_print``: per card on a card printer, pe
 a document printer; default 1). The kiosk counts every consumable a profile names this
 way (kiosk/journal/supplies.py); ``hopper`` is the blank cards, counted one by one by the
 blank owner instead, so it takes no ``per_print``.
+
+``[timing]`` says how long the printer physically takes, from its data sheet: a card
+printer ``side_s`` per printed side, ``encode_s`` per card through its encoder station and
+``warm_up_s`` from standby (after ``standby_after_s`` idle); a document printer
+``first_page_s`` (first page out, from ready) and ``pages_per_minute``; a receipt printer
+``receipt_s`` per receipt or ``mm_per_s`` of paper. The simulated printers take exactly that
+with ``[sim] realistic_timing``; the print benchmark computes the physical limit from it. A
+profile without ``[timing]`` prints in no time (the default simulation).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,6 +40,35 @@ class ProfileError(AdmError, ValueError):
 
 
 SUPPLY_KEYS = {"capacity", "low_at", "unit", "per_print"}
+TIMING_KEYS = {"card": {"warm_up_s", "side_s", "encode_s", "standby_after_s"},
+               "document": {"first_page_s", "pages_per_minute"},
+               "receipt": {"receipt_s", "mm_per_s"}}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a printer takes (seconds; 0 everywhere: instantly). See the module docstring."""
+
+    warm_up_s: float = 0.0
+    side_s: float = 0.0
+    encode_s: float = 0.0
+    standby_after_s: float = 0.0  # idle this long, the next card warms up first (0: every job from idle)
+    first_page_s: float = 0.0
+    pages_per_minute: float = 0.0
+    receipt_s: float = 0.0
+    mm_per_s: float = 0.0
+
+    def card_s(self, sides: int, warm: bool) -> float:
+        """One card: through the encoder station, then each side; plus the warm-up unless ``warm``."""
+        return (0.0 if warm else self.warm_up_s) + self.encode_s + self.side_s * max(1, sides)
+
+    def document_s(self, pages: int) -> float:
+        """One A4 job: the first page out, then each further page at the rated speed."""
+        per_page = 60.0 / self.pages_per_minute if self.pages_per_minute else 0.0
+        return self.first_page_s + per_page * max(0, pages - 1)
+
+    def receipt_time_s(self, length_mm: float) -> float:
+        return self.receipt_s if self.receipt_s else (length_mm / self.mm_per_s if self.mm_per_s else 0.0)
 
 
 @dataclass(frozen=True)
@@ -55,6 +94,11 @@ class PrinterProfile:
     supplies: dict[str, SupplySpec] = field(default_factory=dict)
     cups_options: dict[str, str] = field(default_factory=dict)
     escpos: dict[str, Any] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
+
+    def job_s(self, pages: int, warm: bool = False) -> float:
+        """The physical time of one CUPS job of ``pages`` pages (a card: its sides) on this printer."""
+        return self.timing.card_s(pages, warm) if self.kind == "card" else self.timing.document_s(pages)
 
     @property
     def size_px(self) -> tuple[int, int]:
@@ -99,6 +143,7 @@ def parse(name: str, root: Path) -> PrinterProfile:
     if data.pop("abstract", False):
         raise ProfileError(f"profile {name!r} is a base profile, not a printer")
     supplies = {k: _supply(name, k, v) for k, v in data.pop("supplies", {}).items()}
+    timing = data.pop("timing", {})
     try:
         prof = PrinterProfile(
             name=name, kind=str(data.pop("kind")), model=str(data.pop("model")), media=str(data.pop("media")),
@@ -116,6 +161,7 @@ def parse(name: str, root: Path) -> PrinterProfile:
         raise ProfileError(f"profile {name!r}: unknown keys {sorted(data)}")
     if prof.kind not in KINDS:
         raise ProfileError(f"profile {name!r}: kind must be one of {KINDS}")
+    prof = dataclasses.replace(prof, timing=_timing(name, prof.kind, timing))
     if len(prof.margins_mm) != 4 or prof.dpi <= 0 or prof.width_mm <= 0:
         raise ProfileError(f"profile {name!r}: bad geometry")
     for key, s in prof.supplies.items():
@@ -142,6 +188,25 @@ def _supply(profile: str, key: str, table: Any) -> SupplySpec:
         raise ProfileError(f"profile {profile!r}: [supplies.{key}] capacity, low_at and per_print must be integers")
     return SupplySpec(int(table["capacity"]), int(table.get("low_at", 0)), str(table.get("unit", "")),
                       0 if key == "hopper" else int(table.get("per_print", 1)))
+
+
+def _timing(profile: str, kind: str, table: Any) -> Timing:
+    """``[timing]``: only the keys the printer's kind has, each a finite number of seconds (or speed) >= 0."""
+    if not isinstance(table, dict):
+        raise ProfileError(f"profile {profile!r}: [timing] must be a table")
+    allowed = TIMING_KEYS.get(kind, set())
+    unknown = set(table) - allowed
+    if unknown:
+        raise ProfileError(f"profile {profile!r}: [timing] unknown keys {sorted(unknown)} for a {kind} printer "
+                           f"(known: {', '.join(sorted(allowed))})")
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ProfileError(f"profile {profile!r}: [timing] {key} must be a number >= 0, got {value!r}")
+    if kind == "document" and table.get("first_page_s") and not table.get("pages_per_minute"):
+        raise ProfileError(f"profile {profile!r}: [timing] a document printer with first_page_s needs pages_per_minute")
+    if kind == "receipt" and table.get("receipt_s") and table.get("mm_per_s"):
+        raise ProfileError(f"profile {profile!r}: [timing] receipt_s or mm_per_s, not both")
+    return Timing(**{k: float(v) for k, v in table.items()})
 
 
 def _check_kind(prof: PrinterProfile) -> None:

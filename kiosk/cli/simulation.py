@@ -74,6 +74,8 @@ class SimulatedKiosk(Kiosk):
                 lines.append(f"WhatsApp QR (show it to the camera): {self.central_server.sim.whatsapp_qr(issued)}")
             lines.append("-" * 60)
             lines.append(f"Printed output: {Path(self.cfg.sim.output_dir).resolve()}")
+            if self.cfg.sim.realistic_timing:
+                lines.append(f"Printers take their profiles' time (x {self.cfg.sim.timing_scale:g}).")
         return "\n".join(lines)
 
 

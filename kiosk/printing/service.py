@@ -6,6 +6,8 @@ action it records:
 - nothing is consumed unless the plan says every document can complete (devices, blanks,
   every consumable the printer profile names, the duty cycle);
 - a card job takes its blank in the same transaction that marks it ``submitted``;
+- the documents go a lane per printer at once (card and A4 side by side, each lane in the
+  plan's order, one job at its printer at a time); every rule here holds per job in its lane;
 - every job ends ``printed`` or ``failed`` when the printer can say which (refusing, aborting,
   timing out): a failure of one job fails that job only, the next documents still get their
   turn, so the citizen's receipt still prints;
@@ -29,6 +31,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,7 @@ from kiosk.journal.jobs import (
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
 from kiosk.model import Document, Medium, Progress
+from kiosk.printing import lanes
 from kiosk.printing.card_face import card_pdf, render_back, render_front
 from kiosk.printing.signatures import DocumentSignatures, TteInvalid
 
@@ -94,7 +98,8 @@ class TestPrint:
 
 class PrintService:
     def __init__(self, store: Store, devices: Devices, monitor: DeviceMonitor, kiosk_id: str, work_dir: Path,
-                 job_timeout_s: float = 180.0, signatures: DocumentSignatures | None = None) -> None:
+                 job_timeout_s: float = 180.0, signatures: DocumentSignatures | None = None,
+                 parallel: bool = True) -> None:
         self.store = store
         self.devices = devices
         self.monitor = monitor
@@ -102,11 +107,14 @@ class PrintService:
         self.work_dir = work_dir
         self.job_timeout_s = job_timeout_s
         self.signatures = signatures or DocumentSignatures([])  # no trust anchor: every A4 document is refused
+        self.parallel = parallel  # a lane per printer at once; False: every document in turn
         self.blanks = BlankCards(store)
         self.supplies = Supplies(store, devices.profiles)
         self.jobs = PrintJobs(store, self.blanks, self.supplies, kiosk_id)
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
+        self._ahead: dict[Path, Future[Path]] = {}  # card faces rendered ahead, by the path their job renders to
+        self._ahead_lock = threading.Lock()
         self.supplies.seed()
 
     # -- what other services ask (the owners hold the answers) ------------------------------------
@@ -199,29 +207,85 @@ class PrintService:
         return plan.jobs
 
     def execute(self, session_id: str, redemption_id: str, plan: PrintPlan,
-                progress: Callable[[Progress], None] = lambda p: None) -> dict[str, Progress]:
-        """Prints every planned document in order; returns the final progress per document. Every job ends
-        printed or failed here (or stays open only when the journal itself cannot be written: recovery's turn)."""
+                progress: Callable[[Progress], None] = lambda p: None,
+                ready: Callable[[Document], None] = lambda d: None) -> dict[str, Progress]:
+        """Prints every planned document, a lane per printer side by side (kiosk/printing/lanes.py), each lane in
+        the plan's order; returns the final progress per document once every lane has ended, and only then
+        removes the session's work directory. Every job ends printed or failed here (or stays open only when
+        the journal itself cannot be written: recovery's turn).
+
+        ``ready(doc)`` is called in the document's lane right before it is rendered (from the lanes' threads,
+        so for two documents at once); it may wait (a download still arriving) and must bound that wait. When
+        it raises an ``AdmError`` (``CentralError``: the download failed), that job fails ``fetch-failed``
+        before anything is consumed and the other lanes go on. ``progress`` sees each change of each
+        document, one call at a time."""
         crash_point("planned")
         jobs = plan.jobs or self.journal_plan(session_id, redemption_id, plan)
         crash_point("journaled")
         out = {d.id: Progress(d.id, d.kind) for d in plan.documents}
+        told = threading.Lock()
+
+        def tell(p: Progress) -> None:
+            with told:
+                progress(p)
+
         for p in out.values():
-            progress(p)
+            tell(p)
         session_dir = self.work_dir / session_id
         session_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            for doc, job in zip(plan.documents, jobs, strict=True):
-                p = out[doc.id]
-                p.state = "printing"
-                progress(p)
+
+        def prepare(item: tuple[Document, JobRecord]) -> None:
+            doc, job = item
+            ready(doc)
+            if doc.medium is Medium.CARD:  # the face renders while the lane's current card prints
+                self._render_ahead(doc, session_dir / f"{job.uuid}.pdf", self.devices.profiles[job.printer])
+
+        def step(item: tuple[Document, JobRecord], not_ready: BaseException | None) -> None:
+            doc, job = item
+            p = out[doc.id]
+            p.state = "printing"
+            tell(p)
+            if not_ready is not None:
+                ok, msg = self._not_fetched(job, not_ready)
+            else:
                 with self._running(job):
                     ok, msg = self._print_one(job, doc, session_dir)
-                p.state, p.message = ("done", "") if ok else ("failed", msg)
-                progress(p)
+            p.state, p.message = ("done", "") if ok else ("failed", msg)
+            tell(p)
+
+        try:
+            items = list(zip(plan.documents, jobs, strict=True))
+            lanes.run(lanes.by_printer(items, lambda item: item[1].printer, self.parallel), prepare, step,
+                      ahead=self.parallel, name=f"print-{session_id[:6]}")
         finally:
+            self._drop_ahead(session_dir)
             shutil.rmtree(session_dir, ignore_errors=True)
         return out
+
+    def _not_fetched(self, job: JobRecord, error: BaseException) -> tuple[bool, str]:
+        """A document whose ``ready`` failed: its job fails before it is rendered, no blank or paper taken."""
+        if isinstance(error, AdmError):
+            log.warning("job %s: document not ready (%s)", job.id, error.code)
+            self._fail_safely(job, "fetch-failed")
+            return False, error.citizen_message or NOT_PRINTED
+        log.error("job %s: preparing the document failed unexpectedly", job.id, exc_info=error)
+        self._fail_safely(job, "error: unexpected")
+        return False, NOT_PRINTED
+
+    def _render_ahead(self, doc: Document, path: Path, profile: object) -> None:
+        """Renders ``doc`` now for the ``_render`` of its job to take (a render error is raised there)."""
+        done: Future[Path] = Future()
+        try:
+            done.set_result(self._render(doc, path, profile))
+        except Exception as exc:  # noqa: BLE001 - handed to the job's own render step, which fails that job
+            done.set_exception(exc)
+        with self._ahead_lock:
+            self._ahead[path] = done
+
+    def _drop_ahead(self, session_dir: Path) -> None:
+        with self._ahead_lock:
+            for path in [p for p in self._ahead if p.parent == session_dir]:
+                del self._ahead[path]
 
     def _print_one(self, job: JobRecord, doc: Document, session_dir: Path) -> tuple[bool, str]:
         """One citizen's document; never raises for anything a printer or its data can do."""
@@ -299,6 +363,10 @@ class PrintService:
         return _InFlight(self, job.id)
 
     def _render(self, doc: Document, path: Path, profile: object) -> Path:
+        with self._ahead_lock:
+            ahead = self._ahead.pop(path, None)
+        if ahead is not None:  # rendered while the lane's previous job printed
+            return ahead.result()
         if doc.medium is Medium.A4:
             assert doc.pdf is not None
             self.signatures.check(doc.pdf)  # raises TteInvalid: unsigned, modified, untrusted, expired, revoked

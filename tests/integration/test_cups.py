@@ -15,6 +15,7 @@ import pytest
 import printer_profiles
 from drivers.base import DeviceState, SupplyLevel
 from drivers.printers import CupsPrinter, pycups_connect
+from hardware_sim import citizens
 from hardware_sim.cupsd import CupsSandbox, SimPrinter, missing
 from kiosk.cli.print_test import a4_test_pdf, card_test_faces
 from kiosk.printing.card_face import card_pdf
@@ -241,3 +242,55 @@ def test_citizen_print_transaction_through_real_cupsd(make_kiosk: Callable[..., 
     spoiled = k.store.query("SELECT state, note FROM blank_cards WHERE state='spoiled'")
     assert len(spoiled) == 1 and "media-jam" in spoiled[0][1]
     assert k.monitor.fresh("card_printer").code == "media-jam"
+
+
+def test_realistic_timing_takes_the_profiles_time(card: tuple[CupsPrinter, SimPrinter],
+                                                  a4: tuple[CupsPrinter, SimPrinter], card_file: Path,
+                                                  tmp_path: Path) -> None:
+    """``--sim=system`` with ``[sim] realistic_timing``: each ippeveprinter takes its profile's time for the
+    job's pages (a cold card printer warms up first), by the printer's own clock."""
+    scale = 0.1
+    (card_printer, card_sim), (a4_printer, a4_sim) = card, a4
+    card_profile, a4_profile = printer_profiles.load(CARD), printer_profiles.load(A4)
+    card_sim.timing(card_profile, scale)
+    a4_sim.timing(a4_profile, scale)
+    try:
+        for i in range(2):
+            _job, result = _print(card_printer, card_file, f"timed-card-{i}")
+            assert result.ok  # type: ignore[attr-defined]
+        _job, result = _print(a4_printer, _three_page_pdf(tmp_path / "three.pdf"), "timed-a4")
+        assert result.ok  # type: ignore[attr-defined]
+    finally:
+        card_sim.timing(None)
+        a4_sim.timing(None)
+    (s1, e1), (s2, e2) = card_sim.times()[-2:]
+    assert e1 - s1 == pytest.approx(scale * card_profile.job_s(2), abs=0.25)  # cold: 2.6 s
+    assert e2 - s2 == pytest.approx(scale * card_profile.job_s(2, warm=True), abs=0.25)  # warm: 2.1 s
+    s3, e3 = a4_sim.times()[-1]
+    assert e3 - s3 == pytest.approx(scale * a4_profile.job_s(3), abs=0.25)  # first page out + two pages at 30 ppm
+
+
+def test_card_and_a4_print_at_once_in_system_simulation(make_kiosk: Callable[..., object]) -> None:
+    """``--sim=system`` with realistic timing: the KTP-el and the KK are at their ippeveprinters at the same
+    time, by the printers' own clocks, and each takes its profile's time."""
+    from kiosk.cli.simulation import SimulatedKiosk
+
+    scale = 0.1
+    k: SimulatedKiosk = make_kiosk(**{"sim.mode": "system", "sim.realistic_timing": True,  # type: ignore[assignment]
+                                      "sim.timing_scale": scale})
+    assert k.system_sim is not None
+    ident, kinds = citizens.DEMO[1]  # KTP-el, KK, akta
+    issued = k.central_server.sim.issue_pin(ident.nik, kinds)
+    s = k.sessions.start(issued.nik, "nik")
+    assert k.sessions.submit_pin(s.id, issued.pin).ok
+    k.sessions.start_printing(s.id, [d.id for d in s.documents])
+    k.sessions.wait_printed(s.id, 60)
+    assert s.outcome is not None and not s.outcome.failed
+    box = k.system_sim.peers["cups"]
+    (card_start, card_end), = box.printers["card"].times()
+    a4 = box.printers["a4"].times()
+    assert len(a4) == 2 and a4[0][1] <= a4[1][0]  # the KK, then the akta: one job at a time
+    assert min(card_end, a4[0][1]) - max(card_start, a4[0][0]) > 0.3  # the KK printed while the card did
+    profiles = k.devices.profiles
+    assert card_end - card_start == pytest.approx(scale * profiles["card_printer"].job_s(2), abs=0.25)
+    assert a4[0][1] - a4[0][0] == pytest.approx(scale * profiles["document_printer"].job_s(1), abs=0.25)

@@ -31,14 +31,16 @@ from kiosk.services import Kiosk
 from kiosk.staff.maintenance import Maintenance
 from tests.conftest import sim_config
 
-SECONDS_PER_JOB = 0.05  # long enough for "submitted" and "printer-done" to be different moments
+# Long enough for "submitted" and "printer-done" to be different moments, and for the two lanes to overlap: the
+# card and the KK are at their printers together, so a kill in one lane finds the other lane mid-job.
+SECONDS_PER_JOB = {"card_printer": 0.3, "document_printer": 0.5}
 SELF_TEST_SECONDS = 2.0  # a card self-test slow enough to be killed mid-print
 
 
 def build(base: Path) -> Kiosk:
     k = build_kiosk(sim_config(base, **{"status.heartbeat_interval_s": 0}))
-    for q in k.sim.cups.queues.values():
-        q.seconds_per_job = SECONDS_PER_JOB
+    for device, seconds in SECONDS_PER_JOB.items():
+        k.sim.queue(device).seconds_per_job = seconds
     return k
 
 

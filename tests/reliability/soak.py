@@ -140,16 +140,19 @@ def _central(action: Callable[[Any], None]) -> Callable[[Kiosk], bool]:
     return act
 
 
-# Mid-job: name -> (the printer whose job it waits for, the fault; False when it found no job to act on)
-MID_JOB: dict[str, tuple[str, Callable[[Kiosk], bool]]] = {
-    "card-jam-mid-job": ("card_printer", _fail_job("card_printer", "media-jam")),
-    "card-ribbon-out-mid-job": ("card_printer", _fail_job("card_printer", "marker-supply-empty")),
-    "card-printer-error-mid-job": ("card_printer", _fail_job("card_printer", "other")),
-    "a4-jam-mid-job": ("document_printer", _fail_job("document_printer", "media-jam")),
-    "a4-paper-out-mid-job": ("document_printer", _fail_job("document_printer", "media-empty")),
-    "cupsd-lost-mid-card-job": ("card_printer", _cupsd_lost),
-    "cupsd-lost-mid-a4-job": ("document_printer", _cupsd_lost),
-    "cupsd-gone-mid-card-job": ("card_printer", _cupsd_gone),
+# Mid-job: name -> (the printers whose jobs it waits for, the fault; False when it found no job to act on). The card
+# and the A4 documents print side by side (a lane per printer): a printer's fault waits until both printers are at
+# work, so it hits one printer while the other prints; so does a fault of cupsd itself, which both lanes then meet.
+CARD_WHILE_A4, A4_WHILE_CARD = ("card_printer", "document_printer"), ("document_printer", "card_printer")
+MID_JOB: dict[str, tuple[str | tuple[str, ...], Callable[[Kiosk], bool]]] = {
+    "card-jam-mid-job": (CARD_WHILE_A4, _fail_job("card_printer", "media-jam")),
+    "card-ribbon-out-mid-job": (CARD_WHILE_A4, _fail_job("card_printer", "marker-supply-empty")),
+    "card-printer-error-mid-job": (CARD_WHILE_A4, _fail_job("card_printer", "other")),
+    "a4-jam-mid-job": (A4_WHILE_CARD, _fail_job("document_printer", "media-jam")),
+    "a4-paper-out-mid-job": (A4_WHILE_CARD, _fail_job("document_printer", "media-empty")),
+    "cupsd-lost-mid-card-job": (CARD_WHILE_A4, _cupsd_lost),
+    "cupsd-lost-mid-a4-job": (A4_WHILE_CARD, _cupsd_lost),
+    "cupsd-gone-mid-card-job": (CARD_WHILE_A4, _cupsd_gone),
     "central-down-mid-job": ("card_printer", _central(lambda f: setattr(f, "down", True))),
     "central-503-mid-job": ("document_printer", _central(lambda f: f.fail_next(503, 3))),
     "receipt-paper-out-mid-job": ("card_printer", _receipt_paper_out),
@@ -164,11 +167,12 @@ class Armed:
         self.acted: bool | None = None  # None: still waiting; False: found no job (does not count)
         self._stop = threading.Event()
         device, act = MID_JOB[name]
+        devices = (device,) if isinstance(device, str) else device
 
         def wait_and_act() -> None:
             end = time.monotonic() + within_s
             while not self._stop.is_set() and time.monotonic() < end:
-                if printing_now(k, device):
+                if all(printing_now(k, d) for d in devices):
                     self.acted = act(k)
                     return
                 self._stop.wait(0.01)

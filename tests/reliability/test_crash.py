@@ -1,8 +1,10 @@
 """Crash safety: SIGKILL the kiosk at every step of a print transaction, restart, check the ledger.
 
-A citizen with a KTP-el (a blank card) and a KK (A4) prints; the kiosk process is killed
-at a named point (kiosk/faultpoints.py) the first or second time it is reached, i.e. in
-the card job or the A4 job. The printers outlive it (the spool is on disk, as cupsd's
+A citizen with a KTP-el (a blank card) and a KK (A4) prints, each in its printer's lane at
+the same time; the kiosk process is killed at a named point (kiosk/faultpoints.py) the first
+or second time it is reached, i.e. in the card job or the A4 job, mostly while the other
+lane's job is at its printer (the spool's records at the kill say so, and the test checks
+that most kills found both lanes at their printers). The printers outlive it (the spool is on disk, as cupsd's
 is). Then the kiosk starts again (recovery), sometimes is killed again *during* recovery,
 and finally starts cleanly and the same citizen comes back with the same PIN.
 
@@ -63,11 +65,14 @@ def scenario(base: Path, crashes: tuple[str, ...]) -> dict[str, object]:
     sim._db.close()
     problems: list[str] = []
     killed = 0
+    lanes_at_kill: list[str] = []
     for i, point in enumerate(crashes):
         rc, _ = run_child(base, "session" if i == 0 else "recover", point, issued.nik, issued.pin)
         if rc != -signal.SIGKILL:
             problems.append(f"{point}: the crash point was never reached")
         killed += rc == -signal.SIGKILL
+        if i == 0:
+            lanes_at_kill = at_the_printers(base / "sim" / "output")
     rc, summary = run_child(base, "return", None, issued.nik, issued.pin)
     visit = summary.get("visit", {})
     assert isinstance(visit, dict)
@@ -87,7 +92,12 @@ def scenario(base: Path, crashes: tuple[str, ...]) -> dict[str, object]:
     elif visit.get("error") not in ("no-documents", "wrong-pin"):  # all printed: central's "nothing ready" reads as a wrong PIN
         problems.append(f"the PIN was refused although not everything had printed: {visit}")
     return {"crashes": list(crashes), "killed": killed, "return_visit": visit, "problems": problems,
-            "ledger": led.figures()}
+            "ledger": led.figures(), "lanes_at_kill": lanes_at_kill}
+
+
+def at_the_printers(output_dir: Path) -> list[str]:
+    """The queues that had received a job when the kiosk died: the simulated printers' own spool records."""
+    return sorted({json.loads(p.read_text())["queue"] for p in (output_dir / ".spool").glob("*.json")})
 
 
 def test_sigkill_at_every_step_of_the_print_transaction(tmp_path: Path) -> None:
@@ -97,7 +107,9 @@ def test_sigkill_at_every_step_of_the_print_transaction(tmp_path: Path) -> None:
                    for i, crashes in enumerate(SCENARIOS)}
         results = {" then ".join(c): f.result() for c, f in futures.items()}
     failures = {name: r["problems"] for name, r in results.items() if r["problems"]}
+    both = [name for name, r in results.items() if r["lanes_at_kill"] == ["a4", "card"]]
     record("crash", {
+        "killed_with_both_lanes_at_their_printers": len(both),
         "scenarios": len(results), "crashes_survived": sum(int(r["killed"]) for r in results.values()),
         "lost": sum(int(r["ledger"]["lost"]) for r in results.values()),  # type: ignore[index]
         "doubled": sum(int(r["ledger"]["doubled"]) for r in results.values()),  # type: ignore[index]
@@ -107,6 +119,7 @@ def test_sigkill_at_every_step_of_the_print_transaction(tmp_path: Path) -> None:
                         for name, r in results.items()},
     })
     assert not failures, json.dumps(failures, indent=1)
+    assert len(both) >= len(results) // 2, f"only {both} were killed with both lanes at their printers"
 
 
 def test_sigkill_during_a_card_self_test_is_settled_by_recovery(tmp_path: Path) -> None:

@@ -45,8 +45,9 @@ def test_cupsd_lost_mid_job_leaves_the_card_unconfirmed_and_still_prints_the_rec
     no report, no receipt, and the citizen was told nothing. Then (h5's fault matrix): the card job a cupsd
     that stayed gone could not confirm was journaled failed and its blank spoiled, though the printer
     finished the card: paper with a "failed" job, and central never heard it printed. It is in doubt: open,
-    its blank consumed, no report, until the printer answers again."""
-    k = make_kiosk(**{"session.print_timeout_s": 1})
+    its blank consumed, no report, until the printer answers again. The KK comes after the card in one lane
+    (``parallel = false``: the whole session is one lane; the fault matrix has cupsd lost across two lanes)."""
+    k = make_kiosk(**{"session.print_timeout_s": 1, "printing.parallel": False})
     s, issued = authenticated(k)
     hopper = k.sim.queue("card_printer").hopper
     lose_cupsd_during_the_card(k, monkeypatch, back_after=False)
@@ -73,7 +74,8 @@ def test_cupsd_lost_mid_job_leaves_the_card_unconfirmed_and_still_prints_the_rec
 
 def test_a_document_after_a_lost_cupsd_prints_when_the_printer_answers_again(make_kiosk: Callable[..., Kiosk],
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    k = make_kiosk(**{"session.print_timeout_s": 1})
+    """The next document in the lane (here one lane for the session) prints once cupsd answers again."""
+    k = make_kiosk(**{"session.print_timeout_s": 1, "printing.parallel": False})
     s, _ = authenticated(k)
     lose_cupsd_during_the_card(k, monkeypatch, back_after=True)
     k.sessions.start_printing(s.id, [d.id for d in s.documents])

@@ -129,3 +129,52 @@ def test_receipt_validation(tmp_path: Path, escpos: str, message: str | None) ->
     else:
         with pytest.raises(ProfileError, match=message):
             parse("r", root)
+
+
+def test_every_printer_says_how_long_it_takes() -> None:
+    """The simulator's realistic timing and the print benchmark's physical limit come from here."""
+    evolis, fargo = printer_profiles.load("evolis-primacy2"), printer_profiles.load("fargo-hdp5000")
+    assert evolis.job_s(2) == 26.0 and evolis.job_s(2, warm=True) == 21.0  # warm-up + encode + two sides
+    assert 15 <= evolis.job_s(2, warm=True) <= 30 < fargo.job_s(2)  # direct-to-card 15-30 s; retransfer longer
+    laser = printer_profiles.load("office-laser-a4")
+    assert laser.job_s(1) == 8.0 and laser.job_s(3) == 12.0  # first page out, then 30 pages per minute
+    assert printer_profiles.load("thermal-80mm").timing.receipt_time_s(100) == 0.5  # 200 mm/s
+    for name in printer_profiles.printers():
+        p = printer_profiles.load(name)
+        assert (p.job_s(1) if p.kind != "receipt" else p.timing.receipt_time_s(100)) > 0, name
+
+
+@pytest.mark.parametrize(("timing", "message"), [
+    ("[timing]\nside_s = 9.0\nwarm_up_s = 5\nencode_s = 3", None),
+    ("[timing]\nside_s = -1", r"side_s must be a number >= 0"),
+    ("[timing]\nside_s = true", r"side_s must be a number >= 0"),
+    ("[timing]\nside_s = nan", r"side_s must be a number >= 0"),
+    ("[timing]\nside_s = \"9 s\"", r"side_s must be a number >= 0"),
+    ("[timing]\npages_per_minute = 30", r"unknown keys \['pages_per_minute'\] for a card printer"),
+    ("timing = 3", r"\[timing\] must be a table"),
+])
+def test_card_timing_validation(tmp_path: Path, timing: str, message: str | None) -> None:
+    card = timing + "\n" + CARD if timing.startswith("timing") else CARD + timing + "\n"
+    root = _write(tmp_path, card=card, base=BASE)
+    if message is None:
+        assert parse("card", root).timing.side_s == 9.0
+    else:
+        with pytest.raises(ProfileError, match=message):
+            parse("card", root)
+
+
+@pytest.mark.parametrize(("kind", "timing", "message"), [
+    ("document", "first_page_s = 8\npages_per_minute = 30", None),
+    ("document", "first_page_s = 8", "needs pages_per_minute"),
+    ("receipt", "receipt_s = 2\nmm_per_s = 200", "not both"),
+    ("receipt", "side_s = 2", "unknown keys"),
+])
+def test_document_and_receipt_timing_validation(tmp_path: Path, kind: str, timing: str, message: str | None) -> None:
+    base = "office-laser-a4" if kind == "document" else "thermal-80mm"
+    shipped = Path(printer_profiles.__file__).parent / f"{base}.toml"
+    _write(tmp_path, p=shipped.read_text().split("[timing]")[0] + "[timing]\n" + timing + "\n")
+    if message is None:
+        assert parse("p", tmp_path).timing.pages_per_minute == 30
+    else:
+        with pytest.raises(ProfileError, match=message):
+            parse("p", tmp_path)
