@@ -29,6 +29,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
+from hardware_sim.central_fleet import PUBLIC_PREFIX, FleetSim, add_fleet_routes
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -116,6 +117,7 @@ class CentralSim:
         self.faults = CentralFaults()
         self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
         self._seed_citizens()
+        self.fleet = FleetSim(self)
 
     def _persistent_key(self) -> bytes:
         path = self.path.with_suffix(".dockey")
@@ -162,7 +164,7 @@ class CentralSim:
             msg = (f"Yth. {ident.name}, permohonan Anda ({names}) telah diverifikasi dan siap dicetak di "
                    f"Anjungan Dukcapil Mandiri (ADM).\nNIK: {mask_nik(nik)}\nPIN: {pin}\n"
                    f"Berlaku sampai {time.strftime('%d-%m-%Y', time.localtime(now + ttl_s))}. "
-                   "Jangan berikan PIN ini kepada siapa pun, termasuk petugas.")
+                   "Jangan berikan PIN ini kepada siapa pun, termasuk petugas." + self.fleet.whatsapp_note(nik, kinds))
             self._db.execute("INSERT INTO whatsapp_outbox(to_nik, message, created_at) VALUES (?,?,?)",
                              (mask_nik(nik), msg, now))
             self._db.execute("COMMIT")
@@ -363,6 +365,7 @@ class CentralSim:
     def heartbeat(self, kiosk: str, snapshot: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT INTO heartbeats VALUES (?,?,?)", (kiosk, time.time(), json.dumps(snapshot)))
+            self.fleet.record(kiosk, snapshot)
 
     def authenticate(self, header: str, method: str, path: str, body: bytes) -> str | None:
         """The kiosk ID when the signature is good and fresh, else None."""
@@ -401,7 +404,7 @@ def create_app(sim: CentralSim) -> Flask:
         status = sim.faults.take()
         if status:
             return jsonify(error="injected"), status
-        if request.path == "/v1/health":
+        if request.path == "/v1/health" or request.path.startswith(PUBLIC_PREFIX):
             return None
         kiosk = sim.authenticate(request.headers.get("Authorization", ""), request.method, request.path,
                                  request.get_data())
@@ -459,6 +462,7 @@ def create_app(sim: CentralSim) -> Flask:
         sim.heartbeat(request.environ["adm.kiosk"], body())
         return jsonify(status="ok")
 
+    add_fleet_routes(app, sim)
     return app
 
 

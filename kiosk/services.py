@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from kiosk.citizen.central import CentralClient
+from kiosk.citizen.fallback import CardFallback
+from kiosk.citizen.nearby import NearbyKiosks
 from kiosk.citizen.receipts import ReceiptService
 from kiosk.citizen.scanning import Scanner
 from kiosk.citizen.session import Sessions
@@ -25,6 +27,7 @@ from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
+from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PrintService
 from kiosk.staff.events import Events
 from kiosk.staff.service_mode import Availability, ServiceMode
@@ -59,10 +62,13 @@ class Kiosk:
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
                                      cfg.session.print_timeout_s)
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
+        self.hours = OpeningHours.parse(cfg.kiosk.opening_hours)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
-                                 receipt=self.receipts.print_receipt)
+                                 receipt=self.receipts.print_receipt, hours=self.hours)
         self.outbox = OutboxSender(store, central)
+        self.nearby = NearbyKiosks(central)
+        self.card_fallback = CardFallback(store, central, self.sessions, devices, cfg.kiosk)
         self.scanner = Scanner(devices.get("camera"), central)
         reader = devices.get("card_reader")
         self.card_reads = CardReads(reader) if reader is not None else None
@@ -71,7 +77,8 @@ class Kiosk:
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
         self.status = StatusSnapshot(cfg, store, devices, self.monitor, self.service, self.printing, self.outbox,
                                      central, self.started_at,
-                                     [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
+                                     [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)],
+                                     hours=self.hours)
         self.telemetry = Telemetry(self.status, store, cfg.status)
         self._last_forget = 0.0
 

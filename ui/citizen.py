@@ -116,6 +116,9 @@ STEP_VIEW = {Step.IDENTIFIED: "citizen.pin", Step.AUTHENTICATED: "citizen.docume
 
 @bp.get("/")
 def welcome() -> Any:
+    if not kiosk().hours.is_open() and current() is None:  # a session started before closing may finish
+        from ui.citizen_fallback import closed_page
+        return closed_page()
     avail = kiosk().availability()
     if not avail.available:
         message = kiosk().store.get_setting("out_of_service_message") or avail.message
@@ -191,7 +194,7 @@ def nik_submit() -> Any:
 def poll() -> Any:
     """The welcome screen polls this twice a second: it reacts to an e-KTP on the reader without a button
     press. The card watch's cache only, never the reader itself (a frozen pcscd would hold the request)."""
-    return jsonify(card=card_on_reader(), available=kiosk().availability().available)
+    return jsonify(card=card_on_reader(), available=kiosk().availability().available and kiosk().hours.is_open())
 
 
 @bp.post("/card/read")
@@ -351,6 +354,9 @@ def print_docs() -> Any:
     except SessionError as exc:
         if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
+        from ui.citizen_fallback import offer_fallback
+        if exc.code == "plan-refused" and (fallback := offer_fallback(s, exc)) is not None:
+            return fallback
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
     return redirect(url_for("citizen.printing"))

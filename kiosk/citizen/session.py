@@ -30,9 +30,11 @@ from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailabl
 from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.store import Store
 from kiosk.model import Document, Nik, PrintOutcome, Progress
+from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PlanRefused, PrintService
 
 log = logging.getLogger(__name__)
+MSG_CLOSED = N_("This kiosk is closed now. Please come back during the opening hours.")
 MSG_STILL_PRINTING = N_("Your documents are being printed. Please wait until they are finished.")
 
 
@@ -85,7 +87,8 @@ class PinResult:
 
 class Sessions:
     def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
-                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None) -> None:
+                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None,
+                 hours: OpeningHours | None = None) -> None:
         self.store = store
         self.central = central
         self.pins = pins
@@ -93,6 +96,7 @@ class Sessions:
         self._nik_key = nik_key
         self.idle_timeout_s = idle_timeout_s
         self._receipt = receipt
+        self.hours = hours or OpeningHours()
         self._active: dict[str, ActiveSession] = {}
         self._lock = threading.RLock()
         self.threads: dict[str, threading.Thread] = {}
@@ -113,8 +117,13 @@ class Sessions:
                 if lock:
                     raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
                                        seconds=lock.seconds_left, scope=lock.scope)
-                s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
                 with self.store.tx() as db:
+                    # the time is read inside the transaction that records the start: a session is in or out of
+                    # the opening hours by its own start time, and one started before closing may finish
+                    s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang,
+                                      started=self.hours.clock())
+                    if not self.hours.is_open(s.started):
+                        raise SessionError("closed", MSG_CLOSED)
                     if db.execute("SELECT 1 FROM sessions WHERE nik_hash=? AND state='printing' AND ended_at IS NULL",
                                   (nik_hash,)).fetchone():
                         raise SessionError("printing", MSG_STILL_PRINTING)
