@@ -297,15 +297,16 @@ def add_fleet_routes(app: Flask, sim: CentralSim) -> None:
         resp.headers["Access-Control-Allow-Origin"] = "*"  # the regency's site reads it from the browser
         return resp
 
-    @app.get("/v1/fleet/nearest")
+    @app.post("/v1/fleet/nearest")
     def nearest() -> Any:
         kiosk = request.environ["adm.kiosk"]
-        kind = request.args.get("kind", "")
-        if kind and kind not in KIND_LABELS:
+        data = request.get_json(silent=True)
+        data = data if isinstance(data, dict) else {}
+        kind, limit = data.get("kind", ""), data.get("limit", 3)
+        if not isinstance(kind, str) or (kind and kind not in KIND_LABELS) or not isinstance(limit, int):
             return jsonify(error="bad-request"), 422
-        limit = request.args.get("limit", "3")
         origin = fleet.kiosk_location(kiosk) or citizens.ISSUING_OFFICE
-        found = fleet.nearest(origin, [kind] if kind else None, int(limit) if limit.isdigit() else 3, exclude=kiosk)
+        found = fleet.nearest(origin, [kind] if kind else None, limit, exclude=kiosk)
         return jsonify(kiosks=found)
 
     @app.post("/v1/redemptions/<rid>/fallback")

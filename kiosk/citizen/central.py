@@ -308,8 +308,8 @@ class CentralClient:
         """Central's nearest connected, open kiosks (that can print ``kind`` now); one try within ``timeout_s``.
 
         For a citizen's screen: a bounded wait, and anything malformed is dropped, not shown."""
-        query = f"?limit={int(limit)}" + (f"&kind={kind}" if kind else "")
-        resp = self._request("GET", "/v1/fleet/nearest" + query, timeout_s=timeout_s, retries=0)
+        resp = self._request("POST", "/v1/fleet/nearest", {"kind": kind, "limit": int(limit)}, timeout_s=timeout_s,
+                             retries=0)
         if resp.status_code != 200:
             raise self._fail(resp)
         rows = self._json(resp).get("kiosks")

@@ -109,6 +109,11 @@ class Sessions:
         nik = Nik.parse(nik_text)
         nik_hash = nik.digest(self._nik_key)
         with self._lock:
+            # the start time is the one the opening hours are checked at: a session is in or out of the hours by
+            # its own start, one started before closing may finish, and a refused start ends no other session
+            started = self.hours.clock()
+            if not self.hours.is_open(started):
+                raise SessionError("closed", MSG_CLOSED)
             try:
                 for other in list(self._active.values()):
                     if other.step is not Step.PRINTING:
@@ -117,13 +122,8 @@ class Sessions:
                 if lock:
                     raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
                                        seconds=lock.seconds_left, scope=lock.scope)
+                s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang, started=started)
                 with self.store.tx() as db:
-                    # the time is read inside the transaction that records the start: a session is in or out of
-                    # the opening hours by its own start time, and one started before closing may finish
-                    s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang,
-                                      started=self.hours.clock())
-                    if not self.hours.is_open(s.started):
-                        raise SessionError("closed", MSG_CLOSED)
                     if db.execute("SELECT 1 FROM sessions WHERE nik_hash=? AND state='printing' AND ended_at IS NULL",
                                   (nik_hash,)).fetchone():
                         raise SessionError("printing", MSG_STILL_PRINTING)

@@ -86,6 +86,7 @@ class StatusSnapshot:
 
     def build(self, now: float | None = None) -> dict[str, Any]:
         """Everything central staff need about this kiosk, as one JSON-ready dict."""
+        hours_now = self.hours.clock() if now is None else now  # the kiosk's clock, as the session start reads it
         now = time.time() if now is None else now
         avail = self.service.availability()
         window_s = self._usage_window_s(now)
@@ -107,7 +108,7 @@ class StatusSnapshot:
             "central": self._central(),
             "outbox": {"backlog": self.outbox.backlog(), "oldest_pending_age_s": round(self.outbox.oldest_pending_age_s(), 3)},
             "failed_components": [f for f in (check() for check in self.components) if f is not None],
-            "public": public_summary(self.cfg.kiosk, avail, self.hours, self.printing, blanks, now),
+            "public": public_summary(self.cfg.kiosk, avail, self.hours, self.printing, blanks, hours_now),
         }
 
     def _usage_window_s(self, now: float) -> float:
