@@ -42,6 +42,10 @@ CAPTIONS = {
     "done-not-printed": "A paper jam mid-print: \"Dokumen belum tercetak. PIN Anda tetap berlaku.\" and where to get help",
     "out-of-service": "Out of service (the jammed printer), the PIN stays valid",
     "error": "A stale form: start again",
+    "card-fallback": "No blanks for the KTP-el: a surat keterangan to print instead, the nearest kiosk that can "
+                     "print the card, a queue ticket",
+    "card-fallback-ticket": "The queue number for the office counter, from central (or local, and said so)",
+    "closed": "Outside the opening hours: the hours, when it opens again, the nearest open kiosk",
 }
 
 
