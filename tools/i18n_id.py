@@ -376,6 +376,7 @@ ID: dict[str, str] = {
     "Opening hours": "Jam buka",
     "Closed": "Tutup",
     "Open kiosks nearby": "ADM terdekat yang buka",
+    "%(name)s (%(km)s km from here)": "%(name)s (%(km)s km dari sini)",
     "Your KTP-el cannot be printed here right now": "KTP-el Anda belum dapat dicetak di ADM ini sekarang",
     "Your PIN is still valid. You can also:": "PIN Anda tetap berlaku. Anda juga dapat:",
     "Print a certificate instead": "Mencetak surat keterangan sebagai gantinya",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -92,6 +93,12 @@ def out_of_service() -> Any:
     return page("citizen/out_of_service.html", message=message, idle_timeout=0), 409
 
 
+def screen_hook(name: str) -> Callable[..., Any] | None:
+    """A screen another citizen module registered (ui/citizen_fallback.py: ``closed``, ``plan_refused``)."""
+    hooks: dict[str, Callable[..., Any]] = current_app.extensions.get("citizen_screens", {})
+    return hooks.get(name)
+
+
 def has_camera() -> bool:
     return kiosk().scanner.camera is not None
 
@@ -116,8 +123,8 @@ STEP_VIEW = {Step.IDENTIFIED: "citizen.pin", Step.AUTHENTICATED: "citizen.docume
 
 @bp.get("/")
 def welcome() -> Any:
-    if not kiosk().hours.is_open() and current() is None:  # a session started before closing may finish
-        from ui.citizen_fallback import closed_page
+    closed_page = screen_hook("closed")
+    if closed_page and not kiosk().hours.is_open() and current() is None:  # one started before closing may finish
         return closed_page()
     avail = kiosk().availability()
     if not avail.available:
@@ -354,8 +361,8 @@ def print_docs() -> Any:
     except SessionError as exc:
         if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
-        from ui.citizen_fallback import offer_fallback
-        if exc.code == "plan-refused" and (fallback := offer_fallback(s, exc)) is not None:
+        offer_fallback = screen_hook("plan_refused")
+        if exc.code == "plan-refused" and offer_fallback and (fallback := offer_fallback(s, exc)) is not None:
             return fallback
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409

@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, redirect, session, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from kiosk.citizen.fallback import card_refused
@@ -22,6 +23,12 @@ from kiosk.opening_hours import DAY_NAMES_EN, DAY_NAMES_ID, DAYS
 from ui.citizen import STEP_VIEW, kiosk, out_of_service, page, require
 
 bp = Blueprint("citizen_fallback", __name__)
+
+
+@bp.record_once
+def _register_screens(state: BlueprintSetupState) -> None:
+    """The citizen views call these without importing this module (ui.citizen is imported by it)."""
+    state.app.extensions.setdefault("citizen_screens", {}).update(closed=closed_page, plan_refused=offer_fallback)
 
 
 def offer_fallback(s: ActiveSession, exc: SessionError) -> Any:
