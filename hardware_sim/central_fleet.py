@@ -91,7 +91,8 @@ PAGE = """<!doctype html>
 <meta http-equiv="refresh" content="60"><title>{{ t.title }}</title>
 <style>body{font-family:sans-serif;margin:1rem;color:#111}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #777;padding:.4rem;text-align:left;vertical-align:top}th{background:#e8e8e8}
-.ok{color:#05570f;font-weight:bold}.bad{color:#8a0000;font-weight:bold}</style></head>
+.ok{color:#05570f;font-weight:bold}.bad{color:#8a0000;font-weight:bold}
+.visually-hidden{position:absolute;left:-9999px}</style></head>
 <body><header><h1>{{ t.title }}</h1><p><a href="?lang={{ t.other_lang }}" lang="{{ t.other_lang }}">{{ t.other }}</a></p>
 <p>{{ t.note }}</p></header><main>
 <table><caption class="visually-hidden">{{ t.title }}</caption>

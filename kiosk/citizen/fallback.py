@@ -17,6 +17,7 @@ printed by a worker within a bound; the citizen still sees the number on screen)
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -69,12 +70,17 @@ class CardFallback:
         self.sessions = sessions
         self.devices = devices
         self.kiosk = kiosk
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two tables
+        self._one_at_a_time = threading.Lock()  # two taps ask central and print once (one touchscreen)
         self._offers: dict[str, Offer] = {}
         self._tickets: dict[str, QueueTicket] = {}
 
     def offer(self, s: ActiveSession, codes: list[str]) -> Offer | None:
         """Central's offer for the session's first card document (asked once per session); None without a card."""
+        with self._one_at_a_time:
+            return self._offer(s, codes)
+
+    def _offer(self, s: ActiveSession, codes: list[str]) -> Offer | None:
         card = next((d for d in s.documents if d.medium is Medium.CARD), None)
         if card is None:
             return None
@@ -127,6 +133,10 @@ class CardFallback:
 
     def queue_ticket(self, s: ActiveSession) -> QueueTicket:
         """A counter number (central's, else local) printed on the receipt printer; one per session."""
+        with self._one_at_a_time:
+            return self._queue_ticket(s)
+
+    def _queue_ticket(self, s: ActiveSession) -> QueueTicket:
         with self._lock:
             if s.id in self._tickets:
                 return self._tickets[s.id]
@@ -146,7 +156,7 @@ class CardFallback:
 
     def _local_number(self, key: str) -> str:
         """Today's next local number, check-and-set in one transaction (the audit row is the sequence)."""
-        since = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        since = dt.datetime.combine(dt.date.today(), dt.time.min).timestamp()
         with self.store.tx() as db:
             row = db.execute("SELECT json_extract(detail, '$.number') FROM audit WHERE category='citizen' AND event=? "
                              "AND json_extract(detail, '$.key')=?", (QUEUE_EVENT, key)).fetchone()

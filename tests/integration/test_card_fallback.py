@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -113,3 +114,36 @@ def test_central_unreachable_local_queue_number_and_no_offer(kiosk: SimulatedKio
     assert "L-001" in kiosk.sim.escpos.receipts[-1].text
     central.faults.down = False
     assert central.fleet.queue_tickets() == []
+
+
+def test_card_printer_down_offers_the_fallback_and_the_a4_documents_still_print(
+        make_kiosk: Callable[..., SimulatedKiosk]) -> None:
+    k = make_kiosk(**{"devices.card_printer.required": False})
+    screen = Screen(create_app(k).test_client())
+    central = k.central_server.sim
+    k.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    k.monitor.refresh()
+    assert "ktp-el" not in [x.value for x in k.printing.printable_now()]
+    issued = central.issue_pin("3201010508900001", [DocumentKind.KTP_EL])
+    to_documents(k, screen, issued.nik, issued.pin)
+    ids = re.findall(r'name="doc" value="([^"]+)"', screen.get("/documents").text)
+    assert screen.post("/print", doc=ids).location == "/fallback"
+    assert 'id="print-substitute"' in screen.get("/fallback").text
+    assert screen.post("/fallback/substitute").location == "/printing"
+    wait_done(screen)
+    assert len(k.sim.cups.printed_files("a4")) == 1 and k.sim.cups.printed_files("card") == []
+    assert k.telemetry.snapshot()["public"]["state"] == "printer_down"
+
+
+def test_two_taps_on_the_queue_ticket_get_one_number_and_one_ticket(kiosk: SimulatedKiosk) -> None:
+    central = kiosk.central_server.sim
+    empty_hopper(kiosk)
+    issued = central.issue_pin("3201010508900001", [DocumentKind.KTP_EL])
+    s = kiosk.sessions.start(issued.nik, "nik")
+    assert kiosk.sessions.submit_pin(s.id, issued.pin).ok
+    before = len(kiosk.sim.escpos.receipts)
+    with ThreadPoolExecutor(2) as pool:
+        tickets = list(pool.map(lambda _i: kiosk.card_fallback.queue_ticket(s), range(2)))
+    assert tickets[0] == tickets[1] and tickets[0].number == "A-001"
+    assert central.fleet.queue_tickets() == ["A-001"]
+    assert len(kiosk.sim.escpos.receipts) == before + 1
