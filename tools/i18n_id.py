@@ -378,7 +378,7 @@ ID: dict[str, str] = {
     "Open kiosks nearby": "ADM terdekat yang buka",
     "%(name)s (%(km)s km from here)": "%(name)s (%(km)s km dari sini)",
     "Your KTP-el cannot be printed here right now": "KTP-el Anda belum dapat dicetak di ADM ini sekarang",
-    "Your PIN is still valid. You can also:": "PIN Anda tetap berlaku. Anda juga dapat:",
+    "Meanwhile, you can:": "Sementara itu, Anda dapat:",
     "Print a certificate instead": "Mencetak surat keterangan sebagai gantinya",
     "A signed certificate (surat keterangan) on A4 paper stands in for your KTP-el until a blank card is available.":
         "Surat keterangan bertanda tangan elektronik di kertas A4 berlaku sebagai pengganti KTP-el Anda sampai "
