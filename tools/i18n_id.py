@@ -377,7 +377,7 @@ ID: dict[str, str] = {
     "Closed": "Tutup",
     "Open kiosks nearby": "ADM terdekat yang buka",
     "%(name)s (%(km)s km from here)": "%(name)s (%(km)s km dari sini)",
-    "Your KTP-el cannot be printed here right now": "KTP-el Anda belum dapat dicetak di ADM ini sekarang",
+    "Your %(doc)s cannot be printed here right now": "%(doc)s Anda belum dapat dicetak di ADM ini sekarang",
     "Meanwhile, you can:": "Sementara itu, Anda dapat:",
     "Print a certificate instead": "Mencetak surat keterangan sebagai gantinya",
     "A signed certificate (surat keterangan) on A4 paper stands in for your KTP-el until a blank card is available.":
@@ -386,7 +386,7 @@ ID: dict[str, str] = {
     "Print the certificate": "Cetak surat keterangan",
     "The Dukcapil server cannot be reached, so no certificate can be offered now.":
         "Server Dukcapil tidak dapat dihubungi, sehingga surat keterangan belum dapat diberikan sekarang.",
-    "Kiosks that can print your KTP-el now": "ADM yang dapat mencetak KTP-el Anda sekarang",
+    "Kiosks that can print your %(doc)s now": "ADM yang dapat mencetak %(doc)s Anda sekarang",
     "Or get a queue number for the office counter": "Atau ambil nomor antrean untuk loket kantor Disdukcapil",
     "Your queue number: %(n)s": "Nomor antrean Anda: %(n)s",
     "Number from the Dukcapil server": "Nomor dari server Dukcapil",

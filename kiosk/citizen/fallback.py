@@ -30,7 +30,7 @@ from kiosk.config import KioskSection
 from kiosk.devices.builder import Devices
 from kiosk.i18n import translator
 from kiosk.journal.store import Store
-from kiosk.model import Document, Medium
+from kiosk.model import Document, DocumentKind, Medium
 from kiosk.printing.receipt import Line, Receipt
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class Offer:
     """What the fallback screen shows for one card document."""
 
     document_id: str
+    kind: DocumentKind
     reason: str
     central_ok: bool
     substitute_id: str = ""
@@ -93,9 +94,9 @@ class CardFallback:
             answer = self.central.fallback(s.redemption_id, card.id, reason)
         except CentralError as exc:
             log.info("central gave no fallback offer: %s", exc.code)
-            offer = Offer(card.id, reason, central_ok=False)
+            offer = Offer(card.id, card.kind, reason, central_ok=False)
         else:
-            offer = Offer(card.id, reason, True, nearest=answer.nearest, office=answer.office)
+            offer = Offer(card.id, card.kind, reason, True, nearest=answer.nearest, office=answer.office)
             if answer.substitute is not None:
                 offer.substitute_id = self._add_substitute(s, answer.substitute)
         self.store.audit("citizen", "card-fallback-offered", reason=reason, central=offer.central_ok,
