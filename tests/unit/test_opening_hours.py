@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.citizen.session import SessionError
 from kiosk.cli.simulation import SimulatedKiosk
@@ -132,3 +136,36 @@ def test_open_kiosk_summary_lists_what_a_plan_could_print(kiosk: SimulatedKiosk)
     public = kiosk.telemetry.snapshot()["public"]
     assert public["state"] == "in_service" and public["opening_hours"] == {}
     assert set(public["can_print"]) == {k.value for k in DocumentKind}
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
+def test_a_closed_kiosk_with_its_printer_off_fires_no_alert_in_the_real_rules(closing_kiosk: SimulatedKiosk,
+                                                                              tmp_path: Path) -> None:
+    """The series a real closed kiosk exports (its card printer off for the night), fed to the deploy/ rules
+    with promtool: switched off after the scrape, it is neither down nor unavailable nor missing a device."""
+    k = closing_kiosk
+    k.hours.clock = lambda: today_at(16)
+    k.sim.queue("card_printer").state_reasons.append("media-jam-error")
+    k.monitor.refresh()
+    wanted = {"adm_kiosk_open", "adm_kiosk_next_open_timestamp_seconds", "adm_device_ready", "adm_kiosk_available",
+              "adm_kiosk_mode"}
+    series = []
+    for family in text_string_to_metric_families(k.telemetry.metrics().decode()):
+        for sample in family.samples:
+            if sample.name in wanted:
+                labels = {**sample.labels, "job": "adm-kiosk", "instance": "k1"}
+                text = ",".join(f'{n}="{v}"' for n, v in sorted(labels.items()))
+                series.append({"series": f"{sample.name}{{{text}}}", "values": f"{sample.value:.0f}x3"})
+    assert any(s["series"].startswith("adm_device_ready") and s["values"] == "0x3" for s in series)
+    series.append({"series": f'up{{job="adm-kiosk",instance="k1",kiosk="{k.cfg.kiosk.id}"}}',
+                   "values": "1 1 1 1 " + " ".join(["0"] * 24)})  # switched off after the last scrape
+    rules = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules" / "adm-kiosk.rules.yml"
+    quiet = [{"eval_time": "2h", "alertname": name, "exp_alerts": []}
+             for name in ("AdmKioskDown", "AdmRequiredDeviceNotReady", "AdmKioskUnavailable")]
+    quiet[1]["eval_time"] = quiet[2]["eval_time"] = "15m"  # while it still reported (closed, printer off)
+    test = {"rule_files": [str(rules)], "evaluation_interval": "1m",
+            "tests": [{"interval": "5m", "input_series": series, "alert_rule_test": quiet}]}
+    (tmp_path / "closed.test.yml").write_text(yaml.safe_dump(test))
+    out = subprocess.run(["promtool", "test", "rules", str(tmp_path / "closed.test.yml")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
