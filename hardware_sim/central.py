@@ -30,6 +30,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
 from hardware_sim.central_clock import clock_handler
+from hardware_sim.central_fleet import PUBLIC_PREFIX, FleetSim, add_fleet_routes
 from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confirmation
 from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.central_tte import CentralTte
@@ -129,6 +130,7 @@ class CentralSim:
         self.tte = CentralTte(self.path.parent / "tte")  # the TTE hierarchy, made on first start
         self._rand = secrets.SystemRandom() if seed is None else __import__("random").Random(seed)
         self._seed_citizens()
+        self.fleet = FleetSim(self)
 
     def _persistent_key(self) -> bytes:
         path = self.path.with_suffix(".dockey")
@@ -182,7 +184,7 @@ class CentralSim:
             msg = (f"Yth. {ident.name}, permohonan Anda ({names}) telah diverifikasi dan siap dicetak di "
                    f"Anjungan Dukcapil Mandiri (ADM).\nNIK: {mask_nik(nik)}\nPIN: {pin}\n"
                    f"Berlaku sampai {time.strftime('%d-%m-%Y', time.localtime(now + ttl_s))}. "
-                   "Jangan berikan PIN ini kepada siapa pun, termasuk petugas.")
+                   "Jangan berikan PIN ini kepada siapa pun, termasuk petugas." + self.fleet.whatsapp_note(nik, kinds))
             self._db.execute("INSERT INTO whatsapp_outbox(to_nik, message, created_at) VALUES (?,?,?)",
                              (mask_nik(nik), msg, now))
             self._db.execute("COMMIT")
@@ -396,6 +398,7 @@ class CentralSim:
     def heartbeat(self, kiosk: str, snapshot: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT INTO heartbeats VALUES (?,?,?)", (kiosk, time.time(), json.dumps(snapshot)))
+            self.fleet.record(kiosk, snapshot)
 
     def authenticate(self, header: str, method: str, path: str, body: bytes) -> str | None:
         """The kiosk ID when the signature is good and fresh, else None."""
@@ -434,7 +437,7 @@ def create_app(sim: CentralSim) -> Flask:
         status = sim.faults.take()
         if status:
             return jsonify(error="injected"), status
-        if request.path == "/v1/health":
+        if request.path == "/v1/health" or request.path.startswith(PUBLIC_PREFIX):
             return None
         kiosk = sim.authenticate(request.headers.get("Authorization", ""), request.method, request.path,
                                  request.get_data())
@@ -495,6 +498,7 @@ def create_app(sim: CentralSim) -> Flask:
         return jsonify(status="recorded", server_time=round(sim.now(), 3))  # HeartbeatAck
 
     add_blank_report_routes(app, sim.blank_reports)
+    add_fleet_routes(app, sim)
     return app
 
 

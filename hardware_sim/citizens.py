@@ -31,6 +31,15 @@ DEMO: list[tuple[Identity, list[DocumentKind]]] = [
 ]
 
 KK_NUMBER = "3201012402240011"
+# Where central places a citizen for "the nearest kiosk" (the address region's centre); else the issuing office.
+REGION_CENTRES = {"CIBINONG": (-6.4817, 106.8540), "KOTA BOGOR": (-6.5971, 106.8060)}
+ISSUING_OFFICE = (-6.4851, 106.8424)  # Disdukcapil Kabupaten Bogor, Cibinong
+
+
+def home_location(identity: Identity) -> tuple[float, float]:
+    """The citizen's address region (by village, then regency), or the issuing office's when unknown."""
+    return REGION_CENTRES.get(identity.village if identity.regency == "KABUPATEN BOGOR" else identity.regency,
+                              ISSUING_OFFICE)
 
 
 def identity_dict(identity: Identity) -> dict[str, str]:

@@ -25,6 +25,7 @@ TITLES = {
     DocumentKind.AKTA_KELAHIRAN: "KUTIPAN AKTA KELAHIRAN",
     DocumentKind.AKTA_KEMATIAN: "KUTIPAN AKTA KEMATIAN",
     DocumentKind.SURAT_PINDAH: "SURAT KETERANGAN PINDAH",
+    DocumentKind.SURAT_KETERANGAN: "SURAT KETERANGAN PENGGANTI KTP-EL",
 }
 
 
@@ -67,6 +68,9 @@ def a4_pdf(kind: DocumentKind, number: str, holder: Identity, members: list[Iden
         ]
         if kind is DocumentKind.AKTA_KEMATIAN:
             lines.append("Telah meninggal dunia sebagaimana tercatat dalam register akta kematian.")
+        if kind is DocumentKind.SURAT_KETERANGAN:
+            lines.append("KTP-el yang bersangkutan telah selesai diproses dan menunggu blangko. Surat keterangan "
+                         "ini berlaku sebagai pengganti KTP-el sampai KTP-el dicetak.")
         for line in lines:
             pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 8)

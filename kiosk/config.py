@@ -21,6 +21,7 @@ from typing import Any
 
 import printer_profiles
 from drivers.base import AdmError
+from kiosk.opening_hours import OpeningHours
 
 
 class ConfigError(AdmError, ValueError):
@@ -41,6 +42,9 @@ class KioskSection:
     secret_file: str = ""  # per-kiosk key (HMAC of NIKs in the journal); made on first start
     retention_days: int = 90  # masked NIKs and NIK hashes in the journal are erased after this (UU PDP)
     timezone: str = "Asia/Jakarta"  # IANA name: the kiosk's day (the daily blank report) ends at local midnight
+    latitude: float | None = None  # where the kiosk stands: the fleet's public page and "nearest kiosk"
+    longitude: float | None = None
+    opening_hours: dict[str, str] = field(default_factory=dict)  # mon = "08:00-16:00"; a day left out is closed
 
 
 @dataclass
@@ -298,6 +302,7 @@ def _check(cfg: Config, problems: list[str]) -> None:
     _check_devices(cfg, problems)
     if not 0 < cfg.devices.call_timeout_s <= 10 or cfg.devices.poll_interval_s <= 0:
         problems.append("'devices.call_timeout_s' must be between 0 and 10 s and 'devices.poll_interval_s' positive")
+    _check_location(cfg, problems)
     if cfg.kiosk.retention_days < 1:
         problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
@@ -326,6 +331,23 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'central.url' is required outside simulation")
     if not 0 < cfg.documents.tte_check_timeout_s <= 60:
         problems.append("'documents.tte_check_timeout_s' must be between 0 and 60 s")
+
+
+def _check_location(cfg: Config, problems: list[str]) -> None:
+    """Coordinates come as a pair within range; opening hours per weekday, each range a valid day's time."""
+    k = cfg.kiosk
+    if (k.latitude is None) != (k.longitude is None):
+        problems.append("'kiosk.latitude' and 'kiosk.longitude' are set together (or neither)")
+    elif k.latitude is not None and k.longitude is not None and not (-90 <= k.latitude <= 90
+                                                                    and -180 <= k.longitude <= 180):
+        problems.append(f"'kiosk.latitude'/'kiosk.longitude': ({k.latitude}, {k.longitude}) is not a place on Earth")
+    if not isinstance(k.opening_hours, dict):
+        problems.append("'kiosk.opening_hours': expected a table of weekdays, e.g. mon = \"08:00-16:00\"")
+        return
+    try:
+        OpeningHours.parse(k.opening_hours)
+    except ValueError as exc:
+        problems.extend(str(exc).splitlines())
 
 
 # the real transports of each device; ``sim`` is the in-process simulator, for simulation only

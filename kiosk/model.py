@@ -96,6 +96,7 @@ class DocumentKind(enum.StrEnum):
     AKTA_KELAHIRAN = "akta-kelahiran"
     AKTA_KEMATIAN = "akta-kematian"
     SURAT_PINDAH = "surat-pindah"
+    SURAT_KETERANGAN = "surat-keterangan"  # central's A4 stand-in for a KTP-el that cannot be printed yet
 
     @property
     def medium(self) -> Medium:
@@ -114,6 +115,7 @@ _TITLES = {
     DocumentKind.AKTA_KELAHIRAN: N_("Akta Kelahiran"),
     DocumentKind.AKTA_KEMATIAN: N_("Akta Kematian"),
     DocumentKind.SURAT_PINDAH: N_("Surat Pindah"),
+    DocumentKind.SURAT_KETERANGAN: N_("Surat Keterangan (pengganti KTP-el)"),
 }
 
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from kiosk.citizen.central import CentralClient
+from kiosk.citizen.fallback import CardFallback
+from kiosk.citizen.nearby import NearbyKiosks
 from kiosk.citizen.receipts import ReceiptService
 from kiosk.citizen.scanning import Scanner
 from kiosk.citizen.session import Sessions
@@ -26,6 +28,7 @@ from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
+from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PrintService
 from kiosk.printing.signatures import DocumentSignatures
 from kiosk.staff.assisted import AssistedMode
@@ -66,10 +69,14 @@ class Kiosk:
                                          [cfg.documents.tte_trust_anchors] if cfg.documents.tte_trust_anchors else [],
                                          cfg.documents.tte_check_timeout_s), parallel=cfg.printing.parallel)
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
+        self.hours = OpeningHours.parse(cfg.kiosk.opening_hours)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
-                                 receipt=self.receipts.print_receipt, admit=self._admit)
+                                 receipt=self.receipts.print_receipt, admit=self._admit,
+                                 hours=self.hours)
         self.outbox = OutboxSender(store, central)
+        self.nearby = NearbyKiosks(central)
+        self.card_fallback = CardFallback(store, central, self.sessions, devices, cfg.kiosk)
         self.scanner = Scanner(devices.get("camera"), central)
         reader = devices.get("card_reader")
         self.card_reads = CardReads(reader) if reader is not None else None
@@ -78,7 +85,8 @@ class Kiosk:
         self.background = SupervisedLoop("kiosk-background", self._tick, 1.0)
         self.status = StatusSnapshot(cfg, store, devices, self.monitor, self.service, self.printing, self.outbox,
                                      central, self.started_at,
-                                     [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)])
+                                     [lambda: loop_failure(self.monitor.loop), lambda: loop_failure(self.background)],
+                                     hours=self.hours)
         self.blank_reports = DailyBlankReports(store, cfg.kiosk.id, cfg.kiosk.timezone)
         self.staff_calls = StaffCalls(store, cfg.kiosk.id, cfg.kiosk.location)
         self.assisted = AssistedMode(store, TechnicianAccounts(store), self.staff_calls)

@@ -428,6 +428,40 @@ ID: dict[str, str] = {
     "Then you can print here with the same PIN.":
         "Silakan datang ke loket pelayanan kantor Disdukcapil dengan membawa KK untuk memperbaiki data Anda. "
         "Setelah itu Anda dapat mencetak di sini dengan PIN yang sama.",
+    # -- fleet
+    "Surat Keterangan (pengganti KTP-el)": "Surat Keterangan (pengganti KTP-el)",
+    "This kiosk is closed now. Please come back during the opening hours.":
+        "ADM ini sedang tutup. Silakan datang kembali pada jam buka.",
+    "This kiosk is closed now": "ADM ini sedang tutup",
+    "It opens again on %(day)s at %(time)s.": "Buka kembali hari %(day)s pukul %(time)s.",
+    "Opening hours": "Jam buka",
+    "Closed": "Tutup",
+    "Open kiosks nearby": "ADM terdekat yang buka",
+    "%(name)s (%(km)s km from here)": "%(name)s (%(km)s km dari sini)",
+    "Your %(doc)s cannot be printed here right now": "%(doc)s Anda belum dapat dicetak di ADM ini sekarang",
+    "Meanwhile, you can:": "Sementara itu, Anda dapat:",
+    "Print a certificate instead": "Mencetak surat keterangan sebagai gantinya",
+    "A signed certificate (surat keterangan) on A4 paper stands in for your KTP-el until a blank card is available.":
+        "Surat keterangan bertanda tangan elektronik di kertas A4 berlaku sebagai pengganti KTP-el Anda sampai "
+        "blangko tersedia.",
+    "Print the certificate": "Cetak surat keterangan",
+    "The Dukcapil server cannot be reached, so no certificate can be offered now.":
+        "Server Dukcapil tidak dapat dihubungi, sehingga surat keterangan belum dapat diberikan sekarang.",
+    "Kiosks that can print your %(doc)s now": "ADM yang dapat mencetak %(doc)s Anda sekarang",
+    "Or get a queue number for the office counter": "Atau ambil nomor antrean untuk loket kantor Disdukcapil",
+    "Your queue number: %(n)s": "Nomor antrean Anda: %(n)s",
+    "Number from the Dukcapil server": "Nomor dari server Dukcapil",
+    "Local number: the Dukcapil server could not be reached":
+        "Nomor lokal: server Dukcapil tidak dapat dihubungi",
+    "Take the ticket from the receipt slot.": "Ambil tiket dari celah struk.",
+    "The ticket could not be printed: please note the number.": "Tiket tidak dapat dicetak: silakan catat nomornya.",
+    "Print a queue ticket": "Cetak nomor antrean",
+    "Back to my documents": "Kembali ke dokumen saya",
+    "Queue number for the office counter": "Nomor antrean loket Disdukcapil",
+    "Show this ticket at the Disdukcapil counter. Your PIN is still valid.":
+        "Tunjukkan tiket ini di loket Disdukcapil. PIN Anda tetap berlaku.",
+    "There is nothing to print instead. Your PIN is still valid.":
+        "Tidak ada dokumen pengganti untuk dicetak. PIN Anda tetap berlaku.",
 }
 
 

@@ -49,6 +49,10 @@ CAPTIONS = {
     "assist-login": "An operator signs in on the kiosk to help the citizen (the kiosk stays in service)",
     "assisted-pin-look-away": "Assisted: the PIN screen asks the helper to look away; the helper's controls are off",
     "assisted-documents": "Assisted: past the PIN, the helper can continue helping",
+    "card-fallback": "No blanks for the KTP-el: a surat keterangan to print instead, the nearest kiosk that can "
+                     "print the card, a queue ticket",
+    "card-fallback-ticket": "The queue number for the office counter, from central (or local, and said so)",
+    "closed": "Outside the opening hours: the hours, when it opens again, the nearest open kiosk",
 }
 
 

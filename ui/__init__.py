@@ -75,6 +75,8 @@ def create_app(kiosk: Kiosk) -> Flask:
     app.register_blueprint(citizen_help_bp)
     from ui.citizen_check import bp as citizen_check_bp
     app.register_blueprint(citizen_check_bp)
+    from ui.citizen_fallback import bp as citizen_fallback_bp
+    app.register_blueprint(citizen_fallback_bp)
     from ui.maintenance import bp as maintenance_bp
     app.register_blueprint(maintenance_bp)
 

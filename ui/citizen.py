@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -93,6 +94,12 @@ def out_of_service() -> Any:
     return page("citizen/out_of_service.html", message=message, idle_timeout=0), 409
 
 
+def screen_hook(name: str) -> Callable[..., Any] | None:
+    """A screen another citizen module registered (ui/citizen_fallback.py: ``closed``, ``plan_refused``)."""
+    hooks: dict[str, Callable[..., Any]] = current_app.extensions.get("citizen_screens", {})
+    return hooks.get(name)
+
+
 def has_camera() -> bool:
     return kiosk().scanner.camera is not None
 
@@ -117,6 +124,9 @@ STEP_VIEW = {Step.IDENTIFIED: "citizen.pin", Step.AUTHENTICATED: "citizen.docume
 
 @bp.get("/")
 def welcome() -> Any:
+    closed_page = screen_hook("closed")
+    if closed_page and not kiosk().hours.is_open() and current() is None:  # one started before closing may finish
+        return closed_page()
     avail = kiosk().availability()
     if not avail.available:
         message = kiosk().store.get_setting("out_of_service_message") or avail.message
@@ -192,7 +202,7 @@ def nik_submit() -> Any:
 def poll() -> Any:
     """The welcome screen polls this twice a second: it reacts to an e-KTP on the reader without a button
     press. The card watch's cache only, never the reader itself (a frozen pcscd would hold the request)."""
-    return jsonify(card=card_on_reader(), available=kiosk().availability().available)
+    return jsonify(card=card_on_reader(), available=kiosk().availability().available and kiosk().hours.is_open())
 
 
 @bp.post("/card/read")
@@ -362,6 +372,9 @@ def print_docs() -> Any:
     except SessionError as exc:
         if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
+        offer_fallback = screen_hook("plan_refused")
+        if exc.code == "plan-refused" and offer_fallback and (fallback := offer_fallback(s, exc)) is not None:
+            return fallback
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
     return redirect(url_for("citizen.printing"))

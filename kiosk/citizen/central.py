@@ -92,6 +92,38 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class NearbyKiosk:
+    kiosk: str
+    name: str
+    distance_km: float
+    can_print: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Central's offer for a card that cannot be printed here: a substitute to print, and where the card can."""
+
+    substitute: Document | None
+    nearest: list[NearbyKiosk]
+    office: str
+
+
+QUEUE_NUMBER_RE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}", re.ASCII)
+
+
+def _nearby(rows: Any) -> list[NearbyKiosk]:
+    """Central's list of kiosks, keeping only well-formed entries (names bounded: they go on screen)."""
+    out = []
+    for r in rows if isinstance(rows, list) else []:
+        try:
+            out.append(NearbyKiosk(str(r["kiosk"])[:40], str(r["name"])[:80], float(r["distance_km"]),
+                                   tuple(str(k) for k in r.get("can_print", []))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+@dataclass(frozen=True)
 class Verdict:
     status: str  # valid | superseded | unknown
     kind: str = ""
@@ -121,8 +153,11 @@ class CentralClient:
 
     # -- transport ----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, json_body: Any = None, idempotent: bool = True) -> httpx.Response:
+    def _request(self, method: str, path: str, json_body: Any = None, idempotent: bool = True,
+                 timeout_s: float | None = None, retries: int | None = None) -> httpx.Response:
         body = b"" if json_body is None else httpx.Request("POST", "/", json=json_body).content
+        retries = self.retries if retries is None else retries
+        timeout: Any = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
         attempt = 0
         while True:
             headers = {"Authorization": auth_header(self.kiosk_id, self._key, method, path, body)}
@@ -130,7 +165,7 @@ class CentralClient:
                 headers["Content-Type"] = "application/json"
             sent = time.time()
             try:
-                resp = self._http.request(method, path, content=body or None, headers=headers)
+                resp = self._http.request(method, path, content=body or None, headers=headers, timeout=timeout)
             except httpx.ConnectError as exc:
                 err: Exception = exc
                 retry = True
@@ -148,7 +183,7 @@ class CentralClient:
                     return resp
             attempt += 1
             self.last_error = f"{type(err).__name__}: {err}"
-            if not retry or attempt > self.retries:
+            if not retry or attempt > retries:
                 raise CentralUnavailable(self.last_error) from err
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
 
@@ -298,6 +333,49 @@ class CentralClient:
         if not isinstance(nik, str):
             raise CentralUnavailable("central sent a malformed QR identification")
         return nik
+
+    # -- the fleet and the card fallback (hardware_sim/central_fleet.py is the other side) ---------
+
+    def nearest_kiosks(self, kind: str = "", limit: int = 3, timeout_s: float = 1.5) -> list[NearbyKiosk]:
+        """Central's nearest connected, open kiosks (that can print ``kind`` now); one try within ``timeout_s``.
+
+        For a citizen's screen: a bounded wait, and anything malformed is dropped, not shown."""
+        resp = self._request("POST", "/v1/fleet/nearest", {"kind": kind, "limit": int(limit)}, timeout_s=timeout_s,
+                             retries=0)
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        rows = self._json(resp).get("kiosks")
+        return _nearby(rows)[:limit]
+
+    def fallback(self, redemption_id: str, document_id: str, reason: str, timeout_s: float = 3.0) -> Fallback:
+        """What central offers instead of a card this kiosk cannot print (a substitute document, nearby kiosks)."""
+        resp = self._request("POST", f"/v1/redemptions/{redemption_id}/fallback",
+                             {"document_id": document_id, "reason": reason}, timeout_s=timeout_s, retries=1)
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        data = self._json(resp)
+        sub = data.get("substitute")
+        substitute = None
+        if isinstance(sub, dict):
+            try:
+                substitute = Document(id=str(sub["id"]), kind=DocumentKind(sub["kind"]), number=str(sub["number"]),
+                                      pages=int(sub.get("pages", 1)), sha256=str(sub.get("sha256", "")))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CentralUnavailable(f"central sent a malformed substitute: {exc}") from exc
+            if not ID_RE.fullmatch(substitute.id) or substitute.medium != "a4":
+                raise CentralUnavailable("central sent an invalid substitute document")
+        return Fallback(substitute, _nearby(data.get("nearest")), str(data.get("office", ""))[:80])
+
+    def queue_ticket(self, idempotency_key: str, reason: str, timeout_s: float = 3.0) -> str:
+        """A number for the office counter from central; the key makes a retried request the same ticket."""
+        resp = self._request("POST", "/v1/queue-tickets", {"idempotency_key": idempotency_key, "reason": reason},
+                             timeout_s=timeout_s, retries=1)
+        if resp.status_code != 200:
+            raise self._fail(resp)
+        number = self._json(resp).get("number")
+        if not isinstance(number, str) or not QUEUE_NUMBER_RE.fullmatch(number):
+            raise CentralUnavailable("central sent a malformed queue number")
+        return number
 
     def ping(self) -> bool:
         try:

@@ -31,9 +31,11 @@ from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.outbox import queue_data_rejected
 from kiosk.journal.store import Store
 from kiosk.model import Document, Medium, Nik, PrintOutcome, Progress
+from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PlanRefused, PrintService
 
 log = logging.getLogger(__name__)
+MSG_CLOSED = N_("This kiosk is closed now. Please come back during the opening hours.")
 MSG_STILL_PRINTING = N_("Your documents are being printed. Please wait until they are finished.")
 
 
@@ -87,7 +89,7 @@ class PinResult:
 class Sessions:
     def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
                  nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None,
-                 admit: Callable[[], str] | None = None) -> None:
+                 admit: Callable[[], str] | None = None, hours: OpeningHours | None = None) -> None:
         self.store = store
         self._admit = admit  # applies a pending mode change; '' when a new session may start, else the msgid why not
         self.central = central
@@ -96,6 +98,7 @@ class Sessions:
         self._nik_key = nik_key
         self.idle_timeout_s = idle_timeout_s
         self._receipt = receipt
+        self.hours = hours or OpeningHours()
         self._active: dict[str, ActiveSession] = {}
         self._lock = threading.RLock()
         self.threads: dict[str, threading.Thread] = {}
@@ -110,6 +113,11 @@ class Sessions:
         nik = Nik.parse(nik_text)
         nik_hash = nik.digest(self._nik_key)
         with self._lock:
+            # the start time is the one the opening hours are checked at: a session is in or out of the hours by
+            # its own start, one started before closing may finish, and a refused start ends no other session
+            started = self.hours.clock()
+            if not self.hours.is_open(started):
+                raise SessionError("closed", MSG_CLOSED)
             try:
                 for other in list(self._active.values()):
                     if other.step is not Step.PRINTING:
@@ -121,7 +129,7 @@ class Sessions:
                 if lock:
                     raise SessionError("locked", N_("Too many wrong PINs. Please wait before trying again."),
                                        seconds=lock.seconds_left, scope=lock.scope)
-                s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang)
+                s = ActiveSession(secrets.token_urlsafe(16), nik, nik_hash, method, lang=lang, started=started)
                 with self.store.tx() as db:
                     if db.execute("SELECT 1 FROM sessions WHERE nik_hash=? AND state='printing' AND ended_at IS NULL",
                                   (nik_hash,)).fetchone():

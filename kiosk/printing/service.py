@@ -52,7 +52,7 @@ from kiosk.journal.jobs import (
 )
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
-from kiosk.model import Document, Medium, Progress
+from kiosk.model import Document, DocumentKind, Medium, Progress
 from kiosk.printing import lanes
 from kiosk.printing.card_face import card_pdf, render_back, render_front
 from kiosk.printing.signatures import DocumentSignatures, TteInvalid
@@ -172,6 +172,14 @@ class PrintService:
                 refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
             name = PRINTER_FOR[doc.medium]
             prints[name] = prints.get(name, 0) + (1 if doc.medium is Medium.CARD else doc.pages)
+        self._capacity(prints, plan.blanks_needed, refuse)
+        if reasons:
+            raise PlanRefused(reasons, codes)
+        return plan
+
+    def _capacity(self, prints: dict[str, int], blanks_needed: dict[str, int],
+                  refuse: Callable[[str, str], None]) -> None:
+        """The plan's device rules: each printer present and ready (from the cache), blanks, consumables, duty."""
         for name in prints:
             if self.devices.get(name) is None:
                 refuse(f"{name}-missing", N_("This kiosk cannot print this kind of document."))
@@ -179,20 +187,29 @@ class PrintService:
             st = self.monitor.status(name)  # the cache: a slow printer must not hold the citizen's request
             if not st.ready:
                 refuse(f"{name}-{st.code or st.state.value}", NOT_READY)
-        for kind, n in plan.blanks_needed.items():
+        for kind, n in blanks_needed.items():
             if self.blanks.in_stock(kind) < n:
                 refuse(f"blanks-{kind}", N_("This kiosk has run out of blank cards. Your PIN is still valid."))
         for name, n in prints.items():
             for supply in self.supplies.short(name, n):
                 refuse(supply, SUPPLY_MESSAGES.get(supply, NOT_READY))
-        cards = sum(plan.blanks_needed.values())
+        cards = sum(blanks_needed.values())
         limit = self.devices.profiles["card_printer"].duty_limit_per_day if "card_printer" in self.devices.profiles else 0
         if cards and limit and self.duty_today() + cards > limit:
             refuse("duty-limit", N_("The card printer has reached its daily limit and must cool down. "
                       "Your PIN is still valid; please come back tomorrow."))
-        if reasons:
-            raise PlanRefused(reasons, codes)
-        return plan
+
+    def printable_now(self) -> list[DocumentKind]:
+        """The kinds a plan for one document of that kind could complete now (the plan's own rules, from the
+        devices' cached status, the blank and supply owners and the duty cycle): what the kiosk tells the fleet."""
+        return [kind for kind in DocumentKind if not self.refusal_codes_now(kind)]
+
+    def refusal_codes_now(self, kind: DocumentKind) -> list[str]:
+        """Why a plan for one document of ``kind`` would be refused now (the plan's codes; empty when it can print)."""
+        refused: list[str] = []
+        self._capacity({PRINTER_FOR[kind.medium]: 1}, {kind.value: 1} if kind.medium is Medium.CARD else {},
+                       lambda code, _msg: refused.append(code))
+        return refused
 
     # -- execute --------------------------------------------------------------------------
 

@@ -27,7 +27,9 @@ from kiosk.journal.blanks import BLANK_KINDS
 from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.store import Store
 from kiosk.model import DocumentKind, mask_niks_in
+from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PrintService
+from kiosk.staff.public_summary import public_summary
 from kiosk.staff.service_mode import ServiceMode
 from kiosk.supervise import SupervisedLoop
 
@@ -69,7 +71,7 @@ def loop_failure(loop: SupervisedLoop) -> dict[str, Any] | None:
 class StatusSnapshot:
     def __init__(self, cfg: Config, store: Store, devices: Devices, monitor: DeviceMonitor, service: ServiceMode,
                  printing: PrintService, outbox: OutboxSender, central: CentralClient, started_at: float,
-                 components: Sequence[ComponentCheck] = ()) -> None:
+                 components: Sequence[ComponentCheck] = (), hours: OpeningHours | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.devices = devices
@@ -80,12 +82,15 @@ class StatusSnapshot:
         self.central = central
         self.started_at = started_at
         self.components: list[ComponentCheck] = list(components)
+        self.hours = hours or OpeningHours.parse(cfg.kiosk.opening_hours)
 
     def build(self, now: float | None = None) -> dict[str, Any]:
         """Everything central staff need about this kiosk, as one JSON-ready dict."""
+        hours_now = self.hours.clock() if now is None else now  # the kiosk's clock, as the session start reads it
         now = time.time() if now is None else now
         avail = self.service.availability()
         window_s = self._usage_window_s(now)
+        blanks = self._blanks(now, window_s)
         return {
             "kiosk": {"id": self.cfg.kiosk.id, "location": self.cfg.kiosk.location},
             "software": {"version": __version__},
@@ -95,7 +100,7 @@ class StatusSnapshot:
             "mode": avail.mode,
             "availability": {"available": avail.available, "reasons": [masked(r) for r in avail.reasons]},
             "devices": self._devices(),
-            "blanks": self._blanks(now, window_s),
+            "blanks": blanks,
             "supplies": self._supplies(now, window_s),
             "usage_window_days": round(window_s / DAY_S, 3),
             "today": self._today(now),
@@ -103,6 +108,7 @@ class StatusSnapshot:
             "central": self._central(),
             "outbox": {"backlog": self.outbox.backlog(), "oldest_pending_age_s": round(self.outbox.oldest_pending_age_s(), 3)},
             "failed_components": [f for f in (check() for check in self.components) if f is not None],
+            "public": public_summary(self.cfg.kiosk, avail, self.hours, self.printing, blanks, hours_now),
         }
 
     def _usage_window_s(self, now: float) -> float:

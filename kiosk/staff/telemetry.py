@@ -142,6 +142,15 @@ class KioskCollector(Collector):
         avail = gauge("adm_kiosk_available", "1 when citizens can print (mode and required devices).")
         avail.add_metric([kid], 1.0 if s["availability"]["available"] else 0.0)
         yield avail
+        public = s["public"]
+        is_open = gauge("adm_kiosk_open", "1 within the opening hours ([kiosk] opening_hours; always when none).")
+        is_open.add_metric([kid], 1.0 if public["open_now"] else 0.0)
+        yield is_open
+        next_open = gauge("adm_kiosk_next_open_timestamp_seconds",
+                          "When a closed kiosk opens again (Unix time); 0 while open. Alerts use it to tell closed "
+                          "from down.")
+        next_open.add_metric([kid], public["next_open_at"] or 0.0)
+        yield next_open
 
         ready = gauge("adm_device_ready", "1 when an enabled device is ready (online or busy).", ("device", "required"))
         state = gauge("adm_device_state", "1 for the device's current state in the status vocabulary.", ("device", "state"))

@@ -7,11 +7,13 @@ test runs axe-core there, so "every screen" means the same list for both.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from kiosk.model import DocumentKind
 from tests.e2e.live import LiveKiosk
 
 BUDI, SITI, RIZKY, DEWI = "3201010508900001", "3201014501920002", "3201011203150003", "3271015707850004"
@@ -210,4 +212,46 @@ def walk_all_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[st
                              document.body.appendChild(f); f.submit(); }""")
     expect(page.locator("#home")).to_be_visible()
     at("error")
+    walk_unserved_screens(page, live, lang, at)
     return seen
+
+
+def walk_unserved_screens(page: Page, live: LiveKiosk, lang: str, at: Callable[[str], Any]) -> None:
+    """The screens for a citizen this kiosk cannot serve: a card it cannot print (no blanks), and closed hours."""
+    queue = live.kiosk.cfg.devices.document_printer.queue
+    live.sim.cups.clear_faults(queue)  # the technician clears the jam left by the walk
+    live.sim.cups.enablePrinter(queue)
+    central = live.kiosk.central_server.sim
+    central.fleet.record("ADM-3201-0002", {"public": {
+        "state": "in_service", "open_now": True, "can_print": ["ktp-el", "kk"], "blanks": {"ktp-el": "plenty"},
+        "opening_hours": {}, "next_open_at": None,
+        "location": {"name": "Kantor Kecamatan Ciawi", "latitude": -6.6544, "longitude": 106.8536}}})
+    for (serial,) in live.kiosk.store.query("SELECT serial FROM blank_cards WHERE state='stock'"):
+        live.kiosk.printing.blanks.damaged(serial, "e2e", "hopper emptied to show the card fallback")
+    issued = central.issue_pin(SITI, [DocumentKind.KTP_EL])
+    page.goto("/")
+    set_language(page, lang)
+    expect(page.locator("#type-nik")).to_be_visible(timeout=10_000)
+    identify_by_nik(page, SITI)
+    page.wait_for_url("**/pin")
+    enter_pin(page, issued.pin)
+    page.wait_for_url("**/documents")
+    page.locator("#print").tap()
+    page.wait_for_url("**/fallback")
+    expect(page.locator("#print-substitute")).to_be_visible()
+    at("card-fallback")
+    with page.expect_navigation():
+        page.locator("#queue-ticket").tap()
+    expect(page.locator("#ticket-number")).to_be_visible()
+    at("card-fallback-ticket")
+    with page.expect_navigation():
+        page.locator("#cancel-btn").tap()
+
+    hours = live.kiosk.hours  # the kiosk closes (its hours shared by the sessions, the status and the screens)
+    today = dt.date.today().weekday()
+    hours.days = {d: [(8 * 60, 16 * 60)] for i, d in enumerate(("mon", "tue", "wed", "thu", "fri")) if i != today}
+    hours.always_open = False
+    page.goto("/")
+    set_language(page, lang)
+    expect(page.locator("#hours")).to_be_visible()
+    at("closed")

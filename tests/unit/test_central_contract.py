@@ -18,7 +18,8 @@ SPEC = Path(__file__).resolve().parents[2] / "docs" / "central-api.yaml"
 
 def test_every_simulated_route_is_documented(tmp_path: Path) -> None:
     app = create_app(CentralSim(tmp_path / "c.db"))
-    served = {r.rule.replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules() if r.rule.startswith("/v1/")}
+    served = {r.rule.replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules()
+              if r.rule.startswith(("/v1/", "/public/"))}
     documented = set(yaml.safe_load(SPEC.read_text())["paths"])
     served = {p.replace("{rid}", "{redemption_id}").replace("{doc_id}", "{document_id}") for p in served}
     assert served == documented
