@@ -36,7 +36,7 @@ from drivers.base import N_, AdmError, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult, media_taken
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
-from kiosk.journal.blanks import BLANK_KINDS, BlankCards
+from kiosk.journal.blanks import BLANK_KINDS, BlankCards, BlankNotInStock
 from kiosk.journal.jobs import (
     TEST_PAGE,
     DuplicateJob,
@@ -49,8 +49,9 @@ from kiosk.journal.jobs import (
 )
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
-from kiosk.model import Document, Medium, Progress
+from kiosk.model import Document, DocumentKind, Medium, Progress
 from kiosk.printing.card_face import card_pdf, render_back, render_front
+from kiosk.printing.personalise import ChipRefused, Personaliser
 
 log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
@@ -106,6 +107,7 @@ class PrintService:
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
         self.supplies.seed()
+        self.personaliser = Personaliser(devices.encoder, self.jobs, store) if devices.encoder else None
 
     # -- what other services ask (the owners hold the answers) ------------------------------------
 
@@ -234,8 +236,15 @@ class PrintService:
                 log.exception("render failed for job %s", job.id)
                 self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
                 return False, N_("The document data is incomplete. Your PIN is still valid.")
+            chip = self.personaliser if doc.kind is DocumentKind.KTP_EL else None  # KIA: no chip
             try:
-                self.jobs.submit(job.id, [doc.kind.value] if doc.medium is Medium.CARD else ())
+                serial = chip.blank_serial(job) if chip else None  # the blank at the encoder is the one taken
+                self.jobs.submit(job.id, [doc.kind.value] if doc.medium is Medium.CARD else (), serial=serial)
+            except ChipRefused as exc:
+                return False, exc.citizen_message
+            except BlankNotInStock as exc:  # only a serial read at the encoder can be refused so
+                assert chip is not None
+                return False, chip.set_aside(job, exc)
             except SessionEnded:
                 self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
                 return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
@@ -243,6 +252,11 @@ class PrintService:
                 self.jobs.finish(job.id, False, "no blank card in stock")
                 return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
             crash_point("blank-taken")
+            if chip and serial:
+                try:
+                    chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
+                except ChipRefused as exc:
+                    return False, exc.citizen_message
             ok, _reason_text, msg = self._on_printer(job, path)
             return ok, msg
         except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
