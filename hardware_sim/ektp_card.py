@@ -107,6 +107,7 @@ class VirtualEktp:
         self.reset()
         self.apdu_count = 0
         self.writes = 0
+        self.read_to_end = False  # a locked chip's EF.SOD was read to its end (a read-back or a reader's read)
         self.removed = threading.Event()
 
     def reset(self) -> None:
@@ -203,6 +204,8 @@ class VirtualEktp:
             return SW_WRONG_P1P2
         n = min(le or 256, self.max_le)
         chunk = body[offset:offset + n]
+        if self.current_ef == SFI_SOD and offset + len(chunk) >= len(body):
+            self.read_to_end = True
         return chunk + (SW_EOF if len(chunk) < n else SW_OK)
 
     def _update_binary(self, p1: int, p2: int, data: bytes) -> bytes:
