@@ -38,6 +38,7 @@ ENCODE_FAILED = N_("The chip of your KTP-el could not be written, so the card wa
                    "Your PIN is still valid.")
 WRITE_ORDER = (0x01, 0x02, 0x03, 0x04, SFI_SECURITY)  # EF.SOD last: a chip cut off mid-write has none
 SHORT_CHUNK, EXTENDED_CHUNK = 255, 0x8000
+EJECT = bytes.fromhex("FF7E0000")  # the encoder station's pseudo-APDU: eject the card to the reject bin
 
 
 class EncodeFailed(DeviceError):
@@ -129,12 +130,22 @@ class CardEncoder:
         return Personalised(serial, written, read_apdus)
 
     def reject(self) -> bool:
-        """Asks the station to eject its card to the reject bin (``SCARD_EJECT_CARD``); False when it cannot."""
+        """Asks the station to eject its card to the reject bin; False when it cannot (a technician must).
+
+        The station's own pseudo-APDU ``FF 7E 00 00`` first (class FF: the reader answers, not the chip,
+        so a dead chip is ejected too); a station that does not know it gets ``SCARD_EJECT_CARD``."""
         try:
             conn = self.system.connect(self._reader())
-            conn.disconnect(eject=True)
         except DeviceError:
             return False
+        try:
+            _resp, sw1, sw2 = conn.transmit(list(EJECT))
+        except DeviceError:
+            sw1, sw2 = 0x6D, 0x00
+        try:
+            conn.disconnect(eject=(sw1, sw2) != (0x90, 0x00))
+        except DeviceError:
+            return (sw1, sw2) == (0x90, 0x00)
         return True
 
 

@@ -2,8 +2,8 @@
 
 A slot holds one chip; the card printer's encoder station is an ``EncoderSlot`` whose chip is
 always the top blank of the printer's chip hopper (hardware_sim/blanks.py). A chip with the
-``dead`` fault is powered but never answers (the transmit raises ``card-mute``); disconnecting
-with ``eject=True`` (PC/SC ``SCARD_EJECT_CARD``) sends the encoder's card to the reject bin.
+``dead`` fault is powered but never answers (the transmit raises ``card-mute``); the station's
+pseudo-APDU ``FF 7E 00 00`` (answered by the reader, not the chip) sends its card to the reject bin.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Protocol
 
 from drivers.card_reader import CardRemoved, CardState, CardUnreadable, NoReader, PcscConnection
 from hardware_sim.ektp_card import ATR, VirtualEktp
+
+EJECT = bytes.fromhex("FF7E0000")  # docs/ektp-card-protocol.md section 11: the station ejects its card
 
 
 class SimSlot:
@@ -110,6 +112,8 @@ class _SimConnection:
     def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]:
         if self.slot.card is not self.card or not self.slot.plugged:
             raise CardRemoved()
+        if apdu[:1] == [0xFF]:  # class FF: a pseudo-APDU for the reader itself (PC/SC part 3), not the chip
+            return self._reader_command(bytes(apdu))
         if self.card.faults.dead:
             raise CardUnreadable("card-mute", "the chip does not answer")
         try:
@@ -122,7 +126,12 @@ class _SimConnection:
     def atr(self) -> bytes:
         return ATR
 
-    def disconnect(self, eject: bool = False) -> None:
-        self.card.reset()
-        if eject and self.slot.card is self.card:
+    def _reader_command(self, apdu: bytes) -> tuple[list[int], int, int]:
+        if apdu[:4] == EJECT and isinstance(self.slot, EncoderSlot):
             self.slot.eject()
+            return [], 0x90, 0x00
+        return [], 0x6D, 0x00
+
+    def disconnect(self, eject: bool = False) -> None:
+        """``eject`` (SCARD_EJECT_CARD) is ignored, as pcsc-lite's vpcd driver does: the station ejects on FF 7E."""
+        self.card.reset()

@@ -36,6 +36,7 @@ from kiosk.model import Identity
 
 log = logging.getLogger(__name__)
 CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
+EJECT = bytes.fromhex("FF7E0000")  # docs/ektp-card-protocol.md section 11
 REALISTIC_PHOTO_BYTES = 15_000
 # pcscd polls vpcd for presence every ~400 ms: a card that leaves and comes back between two
 # polls is never seen leaving, and pcscd keeps reporting the reader empty. Stay away longer.
@@ -210,6 +211,12 @@ class VpcdCard:
                     self.hopper.fed("adm-print-test-")  # encoded and verified: the printer moves it on to print
                     self.hold(self.hopper.top())
             return None
+        if frame[:4] == EJECT:  # the encoder station's pseudo-APDU (class FF: the reader answers, not the chip)
+            if self.hopper is None:
+                return b"\x6d\x00"
+            self.hopper.reject()
+            self.hold(self.hopper.top())
+            return b"\x90\x00"
         try:
             return card.process(frame)
         except ConnectionError:

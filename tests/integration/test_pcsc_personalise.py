@@ -95,5 +95,6 @@ def test_a_write_failing_halfway_is_refused_and_the_blank_stays_at_the_station(r
     assert info.value.code == "encode-failed" and "6581" in info.value.detail
     state = station(rig)
     assert state["serial"] == serial and not state["locked"]  # never locked: it goes to the reject bin, not out
-    rig.control.encoder("reject")
+    assert encoder.reject()  # the station's eject pseudo-APDU through pcscd
     assert station(rig)["rejected"][-1] == serial
+    assert station(rig)["serial"] != serial
