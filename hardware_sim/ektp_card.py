@@ -110,6 +110,13 @@ class VirtualEktp:
         self.read_to_end = False  # a locked chip's EF.SOD was read to its end (a read-back or a reader's read)
         self.removed = threading.Event()
 
+    @property
+    def holder_nik(self) -> str:
+        """The NIK written on this chip ('' for a blank): what the simulator panel shows, masked."""
+        ident = self.files.get(SFI_IDENTITY, b"")
+        at = ident.find(b"\x5f\x01\x10")
+        return ident[at + 3:at + 19].decode("ascii", "replace") if at >= 0 else ""
+
     def reset(self) -> None:
         self.selected_app = False
         self.authenticated = False

@@ -129,7 +129,7 @@ class VpcdCard:
 
     def status(self) -> dict[str, Any]:
         card = self._card
-        nik = next((k for k, v in self.cards.items() if v is card), None)
+        nik = next((k for k, v in self.cards.items() if v is card), None) or (card.holder_nik or None if card else None)
         return {"card": nik, "connected": self.connected, "connections": self.connections,
                 "apdus": card.apdu_count if card else 0, "serial": card.serial if card else None,
                 "locked": bool(card and card.locked)}

@@ -379,6 +379,12 @@ ID: dict[str, str] = {
         "Blangko di printer bukan blangko yang dimuat di anjungan ini. Blangko itu disisihkan; PIN Anda masih "
         "berlaku. Silakan hubungi petugas.",
 
+    "Card printer: chip encoder unplugged": "Printer kartu: encoder chip tercabut",
+    "Card printer: the next blank's chip is dead": "Printer kartu: chip blangko berikutnya mati",
+    "Card printer: the next chip fails halfway through writing": "Printer kartu: chip berikutnya gagal di tengah penulisan",
+    "Card printer: the next chip reads back differently": "Printer kartu: chip berikutnya terbaca berbeda",
+    "Tap the card just printed": "Tempel kartu yang baru dicetak",
+
 }
 
 

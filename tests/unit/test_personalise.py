@@ -169,3 +169,20 @@ def test_the_simulated_kiosk_trusts_the_simulated_centrals_csca(kiosk: Simulated
     assert anchors.cscas[0] == kiosk.central_server.sim.chip_pki.csca
     assert kiosk.cfg.devices.card_printer.encoder == ENCODER_READER
     assert "chip-pki" in kiosk.cfg.devices.card_reader.csca_file and "/sim/" in kiosk.cfg.devices.card_reader.csca_file
+
+
+def test_the_simulator_panel_taps_the_card_just_printed_and_injects_chip_faults(kiosk: SimulatedKiosk) -> None:
+    panel = kiosk.simulator
+    assert panel.tap_printed_card() == ""  # nothing printed yet
+    print_ktp(kiosk, DEWI)
+    assert panel.tap_printed_card() == "3271********0004"
+    assert panel.card_on_reader() == "3271********0004"
+    for fault in ("encoder-absent", "chip-dead", "chip-write-fails", "chip-readback-differs"):
+        assert fault in panel.faults()
+    panel.inject("chip-write-fails")
+    top = kiosk.sim.chips.top()
+    assert top is not None and top.faults.write_fails_after == 2
+    panel.inject("encoder-absent")
+    assert kiosk.printing.personaliser is not None and kiosk.sim.encoder_slot.plugged is False
+    panel.fix("card_printer")
+    assert kiosk.sim.encoder_slot.plugged is True
