@@ -371,12 +371,12 @@ ID: dict[str, str] = {
     "This card could not be verified as a genuine KTP-el. Please type your NIK, or ask the staff.":
         "Kartu ini tidak dapat dipastikan sebagai KTP-el asli. Silakan ketik NIK Anda, atau hubungi petugas.",
     "The chip of your KTP-el could not be written, so the card was not printed. Your PIN is still valid.":
-        "Chip KTP-el Anda tidak dapat ditulis, sehingga kartu tidak dicetak. PIN Anda masih berlaku.",
+        "Chip KTP-el Anda tidak dapat ditulis, sehingga kartu tidak dicetak. PIN Anda tetap berlaku.",
     "The card printer cannot write the KTP-el chip right now. Your PIN is still valid.":
-        "Printer kartu tidak dapat menulis chip KTP-el saat ini. PIN Anda masih berlaku.",
+        "Printer kartu tidak dapat menulis chip KTP-el saat ini. PIN Anda tetap berlaku.",
     "The blank card in the printer is not one this kiosk was loaded with. It was set aside; your PIN is still "
     "valid. Please ask the staff.":
-        "Blangko di printer bukan blangko yang dimuat di anjungan ini. Blangko itu disisihkan; PIN Anda masih "
+        "Blangko di printer bukan blangko yang dimuat di anjungan ini. Blangko itu disisihkan; PIN Anda tetap "
         "berlaku. Silakan hubungi petugas.",
 
     "Card printer: chip encoder unplugged": "Printer kartu: encoder chip tercabut",

@@ -11,8 +11,11 @@ after journaling, with the citizen's message; the PIN stays valid because the jo
   with nothing taken; a chip that answers nothing is ejected to the reject bin and reported
   (``chip-unreadable``) so a technician records it damaged;
 - the serial is not a KTP-el blank in stock (outside the loaded batches, printed, spoiled; the job
-  owner refuses it, then ``set_aside``): nothing is taken, the card is ejected, audited
-  ``blank-set-aside`` (the events API shows it);
+  owner refuses it): nothing is taken, the card is ejected, audited ``blank-set-aside`` (the
+  events API shows it), and the next blank is tried (``take_blank``; after three, the job fails);
+- once the chip is written the card has left the hopper for good: a print that then fails, even
+  before the printer fed it, spoils that blank (a chip holding one citizen's data never goes
+  back to stock);
 - a write that fails or stops halfway, a lock refused, a read-back that differs or fails
   passive authentication, or the station past its deadline: the blank is spoiled with its
   serial (and central told the job failed), the card ejected, no face printed.
@@ -37,6 +40,7 @@ from kiosk.model import Document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_SET_ASIDE = 3  # blanks set aside for one job before it gives up (a hopper loaded with another batch)
 ENCODER_DOWN = N_("The card printer cannot write the KTP-el chip right now. Your PIN is still valid.")
 ENCODE_FAILED = N_("The chip of your KTP-el could not be written, so the card was not printed. "
                    "Your PIN is still valid.")
@@ -90,14 +94,26 @@ class Personaliser:
                 self.store.audit("print", "chip-unreadable", job=job.id, code=exc.code, ejected=ejected)
             raise ChipRefused(exc.detail, ENCODER_DOWN) from exc
 
-    def set_aside(self, job: JobRecord, exc: BlankNotInStock) -> str:
-        """The station holds a blank the journal does not have in stock: ejected, audited, the job failed.
-        Returns the citizen's message."""
-        ejected = self._reject()
-        self.jobs.finish(job.id, False, f"blank {exc.serial} set aside: {exc.why}", reached_printer=False)
-        self.store.audit("print", "blank-set-aside", job=job.id, serial=exc.serial, reason=exc.why, ejected=ejected)
-        log.warning("job %s: %s", job.id, exc)
-        return BLANK_SET_ASIDE
+    def take_blank(self, job: JobRecord, submit: Callable[[str], str | None]) -> str:
+        """The serial of the blank at the station, once ``submit(serial)`` (the job owner's submit) took it.
+
+        A blank the journal does not hold in stock (``BlankNotInStock``) is ejected and audited
+        ``blank-set-aside``, and the next blank the printer brings is tried, up to ``MAX_SET_ASIDE``
+        times; then the job fails with nothing taken. Other refusals raise ``ChipRefused``."""
+        for _ in range(MAX_SET_ASIDE):
+            serial = self.blank_serial(job)
+            try:
+                submit(serial)
+                return serial
+            except BlankNotInStock as exc:
+                ejected = self._reject()
+                self.store.audit("print", "blank-set-aside", job=job.id, serial=exc.serial, reason=exc.why,
+                                 ejected=ejected)
+                log.warning("job %s: %s, set aside", job.id, exc)
+                if not ejected:
+                    break  # the same card would come back: a technician must take it out
+        self.jobs.finish(job.id, False, "blanks at the encoder set aside", reached_printer=False)
+        raise ChipRefused("no blank in stock reached the encoder", BLANK_SET_ASIDE)
 
     def personalise(self, job: JobRecord, doc: Document, serial: str) -> None:
         """Writes, locks and verifies the chip of the blank ``serial`` the job took; spoils it on any failure."""
@@ -113,6 +129,17 @@ class Personaliser:
                              detail=exc.detail[:200], ejected=ejected)
             raise ChipRefused(exc.detail, NO_CHIP_DATA if exc.code == "no-chip-data" else ENCODE_FAILED) from exc
         log.info("job %s: chip of blank %s personalised (%s)", job.id, serial, done)
+
+    def after_failed_print(self, job: JobRecord, serial: str) -> None:
+        """A print that failed after the chip was written: a card still at the station (the printer stopped before
+        feeding it) is ejected to the reject bin, as its blank is journaled spoiled."""
+        try:
+            at_station = self._bounded(self.encoder.blank_serial)
+        except DeviceError:
+            return
+        if at_station == serial:
+            ejected = self._reject()
+            self.store.audit("print", "personalised-card-ejected", job=job.id, serial=serial, ejected=ejected)
 
     def _reject(self) -> bool:
         try:

@@ -36,7 +36,7 @@ from drivers.base import N_, AdmError, DeviceError
 from drivers.printers import COMPLETED, FINAL, CupsPrinter, JobResult, media_taken
 from kiosk.devices.monitor import DeviceMonitor, Devices
 from kiosk.faultpoints import crash_point
-from kiosk.journal.blanks import BLANK_KINDS, BlankCards, BlankNotInStock
+from kiosk.journal.blanks import BLANK_KINDS, BlankCards
 from kiosk.journal.jobs import (
     TEST_PAGE,
     DuplicateJob,
@@ -237,14 +237,14 @@ class PrintService:
                 self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
                 return False, N_("The document data is incomplete. Your PIN is still valid.")
             chip = self.personaliser if doc.kind is DocumentKind.KTP_EL else None  # KIA: no chip
+            kinds = [doc.kind.value] if doc.medium is Medium.CARD else []
             try:
-                serial = chip.blank_serial(job) if chip else None  # the blank at the encoder is the one taken
-                self.jobs.submit(job.id, [doc.kind.value] if doc.medium is Medium.CARD else (), serial=serial)
+                if chip:  # the blank at the encoder, and no other, is the one taken
+                    serial: str | None = chip.take_blank(job, lambda s: self.jobs.submit(job.id, kinds, serial=s))
+                else:
+                    serial = self.jobs.submit(job.id, kinds)
             except ChipRefused as exc:
                 return False, exc.citizen_message
-            except BlankNotInStock as exc:  # only a serial read at the encoder can be refused so
-                assert chip is not None
-                return False, chip.set_aside(job, exc)
             except SessionEnded:
                 self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
                 return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
@@ -257,15 +257,20 @@ class PrintService:
                     chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
                 except ChipRefused as exc:
                     return False, exc.citizen_message
-            ok, _reason_text, msg = self._on_printer(job, path)
+            ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
+            if chip and serial and not ok:
+                chip.after_failed_print(job, serial)
             return ok, msg
         except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
             log.exception("print job %s failed unexpectedly", job.id)
             self._fail_safely(job, "error: unexpected")
             return False, NOT_PRINTED
 
-    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None) -> tuple[bool, str, str]:
-        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid)."""
+    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None,
+                    left_hopper: bool = False) -> tuple[bool, str, str]:
+        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid).
+        ``left_hopper``: the card is out of the hopper whatever the printer says (a KTP-el whose chip was
+        personalised for this citizen): a failure spoils it, never returns it to stock."""
         printer: CupsPrinter = self.devices.get(job.printer)
         try:
             printer_job = printer.submit(str(path), job.title)
@@ -274,7 +279,7 @@ class PrintService:
             verdict = "unseen" if exc.code == "offline" else self.ask_printer(job)
             if verdict not in ("unseen", "failed"):  # it has the job after all, or cannot say: not known yet
                 return self._unconfirmed(job, exc.code)
-            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed")
+            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed" or left_hopper)
             return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
         self.jobs.printer_job(job.id, printer_job)
@@ -287,7 +292,7 @@ class PrintService:
         if result.state == "timeout":  # cupsd cannot be asked even now: the job may yet come out
             return self._unconfirmed(job, _reason(result))
         reason = "" if result.ok else _reason(result)
-        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed)
+        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed or left_hopper)
         crash_point("finished")
         return result.ok, reason, "" if result.ok else NOT_PRINTED
 

@@ -67,22 +67,53 @@ def test_the_job_takes_the_blank_at_the_encoder_not_the_next_in_stock(kiosk: Sim
     balanced(kiosk)
 
 
-def test_a_blank_outside_the_loaded_batches_is_set_aside(kiosk: SimulatedKiosk) -> None:
+def test_a_blank_outside_the_loaded_batches_is_set_aside_and_the_next_one_used(kiosk: SimulatedKiosk) -> None:
     hopper = kiosk.sim.queue("card_printer")
     before = hopper.hopper
     kiosk.sim.chips.put_on_top(VirtualEktp(kiosk.sim.sam_key, "KTP-FOREIGN-000001"),
                                lambda: setattr(hopper, "hopper", hopper.hopper + 1))
-    status, c, request_id = print_ktp(kiosk)
-    row = status["rows"][0]
-    assert row["state"] == "failed" and "PIN" in row["message"]
+    status, _c, request_id = print_ktp(kiosk)
+    assert status["rows"][0]["state"] == "done"
     assert kiosk.sim.chips.rejected == ["KTP-FOREIGN-000001"]  # out of the hopper, into the reject bin
-    assert hopper.hopper == before and not kiosk.sim.cups.printed_files("card")
-    assert kiosk.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state != 'stock'")[0] == 0
+    assert hopper.hopper == before - 1 and len(kiosk.sim.cups.printed_files("card")) == 1
+    assert kiosk.store.query_one("SELECT blank_serial FROM print_jobs")[0] == "KTP-SIM-000001"
     audit = kiosk.store.query_one("SELECT detail FROM audit WHERE event='blank-set-aside'")
-    assert audit is not None and "KTP-FOREIGN-000001" in audit[0]
+    assert audit is not None and "KTP-FOREIGN-000001" in audit[0] and "not in any loaded batch" in audit[0]
     events = kiosk.events.page(0, 200, "print")["events"]
     assert any(e["event"] == "blank-set-aside" for e in events)
+    kiosk.outbox.flush()
+    assert kiosk.central_server.sim.document_states(request_id) == {"ktp-el": "printed"}
+    balanced(kiosk)
+
+
+def test_a_hopper_of_foreign_blanks_prints_nothing_and_keeps_the_pin(kiosk: SimulatedKiosk) -> None:
+    hopper = kiosk.sim.queue("card_printer")
+    for i in range(3):
+        kiosk.sim.chips.put_on_top(VirtualEktp(kiosk.sim.sam_key, f"KTP-OTHER-{i:06d}"),
+                                   lambda: setattr(hopper, "hopper", hopper.hopper + 1))
+    status, _c, request_id = print_ktp(kiosk)
+    row = status["rows"][0]
+    assert row["state"] == "failed" and "PIN" in row["message"]
+    assert len(kiosk.sim.chips.rejected) == 3 and not kiosk.sim.cups.printed_files("card")
+    assert kiosk.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE state != 'stock'")[0] == 0
     assert kiosk.central_server.sim.document_states(request_id) == {"ktp-el": "ready"}  # the PIN still prints it
+    balanced(kiosk)
+
+
+def test_a_print_stopped_before_the_feed_spoils_the_personalised_blank(kiosk: SimulatedKiosk) -> None:
+    """The chip holds this citizen's data: it can never go back to stock for the next one."""
+    kiosk.sim.queue("card_printer").jam_on(1, "media-empty")  # the printer aborts before it feeds the card
+    top = kiosk.sim.chips.top()
+    assert top is not None
+    status, _c, _r = print_ktp(kiosk)
+    assert status["rows"][0]["state"] == "failed"
+    assert kiosk.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (top.serial,))[0] == "spoiled"
+    assert kiosk.sim.chips.rejected == [top.serial]  # ejected from the station, not left for the next citizen
+    balanced(kiosk)
+    kiosk.simulator.fix("card_printer")  # the technician refills and clears the printer
+    kiosk.monitor.refresh()
+    status, _c, _r = print_ktp(kiosk, DEWI)  # the next citizen's card is fine
+    assert status["rows"][0]["state"] == "done"
     balanced(kiosk)
 
 
