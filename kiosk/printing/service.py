@@ -49,7 +49,7 @@ from kiosk.journal.jobs import (
 )
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
-from kiosk.model import Document, DocumentKind, Medium, Progress
+from kiosk.model import Document, DocumentKind, JobState, Medium, Progress
 from kiosk.printing.card_face import card_pdf, render_back, render_front
 from kiosk.printing.personalise import ChipRefused, Personaliser
 
@@ -258,7 +258,7 @@ class PrintService:
                 except ChipRefused as exc:
                     return False, exc.citizen_message
             ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
-            if chip and serial and not ok:
+            if chip and serial and not ok and self._failed(job):  # unconfirmed: the printer may still feed it
                 chip.after_failed_print(job, serial)
             return ok, msg
         except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
@@ -301,6 +301,10 @@ class PrintService:
         log.warning("job %s not confirmed by %s (%s): it stays open until the printer answers", job.id, job.printer, why)
         self.jobs.unconfirmed(job.id, why)
         return False, f"unconfirmed: {why}", UNCONFIRMED
+
+    def _failed(self, job: JobRecord) -> bool:
+        record = self.jobs.get(job.id)
+        return record is not None and record.state is JobState.FAILED
 
     def _fail_safely(self, job: JobRecord, error: str) -> None:
         try:
