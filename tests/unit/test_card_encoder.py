@@ -6,9 +6,12 @@ Driver and virtual chip share only docs/ektp-card-protocol.md (section 11).
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from drivers.base import DeviceError
 from drivers.card_encoder import CardEncoder, EncodeFailed
-from drivers.card_reader import CardReader, CardUnreadable
+from drivers.card_reader import CardReader, CardRemoved, CardState, CardUnreadable
 from drivers.passive_auth import TrustAnchors
 from hardware_sim import citizens
 from hardware_sim.chip_pki import ChipPki
@@ -113,3 +116,46 @@ def test_no_station_is_encoder_absent() -> None:
     with pytest.raises(EncodeFailed) as info:
         enc.blank_serial()
     assert info.value.code == "encoder-absent"
+
+
+class _Scripted:
+    """A station whose chip answers every APDU from a script (a hostile or broken blank); then it is gone."""
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = list(answers)
+
+    def readers(self) -> list[str]:
+        return ["Fuzz Station 00 00"]
+
+    def card_state(self, reader: str, wait_s: float = 0.0, unlike: object = None) -> object:
+        return CardState.PRESENT
+
+    def connect(self, reader: str) -> object:
+        outer = self
+
+        class Conn:
+            def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]:
+                if not outer.answers:
+                    raise CardRemoved("script ended")
+                a = outer.answers.pop(0)
+                return (list(a[:-2]), a[-2], a[-1]) if len(a) >= 2 else ([], 0x6F, 0x00)
+
+            def atr(self) -> bytes:
+                return b""
+
+            def disconnect(self, eject: bool = False) -> None:
+                pass
+
+        return Conn()
+
+
+_SW = st.sampled_from([b"\x90\x00", b"\x69\x85", b"\x65\x81", b"\x67\x00", b"\x6a\x82", b"\x63\x00", b"\x61\x10"])
+_ANSWER = st.one_of(_SW, st.builds(lambda body, sw: body + sw, st.binary(max_size=64), _SW))
+
+
+@settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ANSWER, max_size=40))
+def test_any_station_answers_end_in_an_encoder_error_never_a_crash_or_a_success(answers: list[bytes]) -> None:
+    enc = CardEncoder("card_encoder", _Scripted(answers), KEY, "", ANCHORS, timeout_s=2.0)  # type: ignore[arg-type]
+    with pytest.raises(DeviceError):
+        enc.personalise(FILES, "KTP-SIM-000007")
