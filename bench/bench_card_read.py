@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.card_reader import CardReader, PyscardSystem  # noqa: E402
+from drivers.passive_auth import TrustAnchors  # noqa: E402
 from hardware_sim import citizens  # noqa: E402
 from hardware_sim.pcscd import DEFAULT_PORT, VirtualReaderRig, missing_requirements, running_pcscd  # noqa: E402
 
@@ -59,7 +60,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="adm-bench-pcsc-") as work:
         rig = VirtualReaderRig(Path(work), key, port=args.port, insert=nik).start()
         try:
-            reader = CardReader("card_reader", PyscardSystem(), key, rig.reader)
+            anchors = TrustAnchors.from_pem_file(rig.work / "chip-pki" / "csca.pem")  # the card process's CSCA
+            reader = CardReader("card_reader", PyscardSystem(), key, rig.reader, anchors=anchors)
             if not reader.wait_for_card(10):
                 print("bench failed: the virtual card never appeared\n" + rig.pcscd.log_tail())
                 return 1

@@ -3,7 +3,9 @@
 The protocol logic talks to a ``PcscSystem``: ``PyscardSystem`` for real readers (pcscd),
 or an in-process stand-in from ``hardware_sim`` that answers the same APDU bytes. Nothing
 partial is ever returned: the card must prove it holds the issuer key over its security
-object, and every file is checked against the security object's digest.
+object (chip authentication), and the security object must be signed by a document signer
+under a configured country signing CA, with every file matching its signed digest (passive
+authentication, drivers/passive_auth.py).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from drivers import tlv
+from drivers import passive_auth, tlv
 from drivers.base import N_, Action, DeviceError, DeviceState, DeviceStatus, MissingLibraryError
 
 AID = bytes.fromhex("A0000006364B54504C01")
-SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE, SFI_SECURITY = 0x01, 0x02, 0x03, 0x1D
+SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE, SFI_FINGERPRINTS, SFI_SECURITY = 0x01, 0x02, 0x03, 0x04, 0x1D
 TAG_IDENTITY, TAG_PHOTO, TAG_SIGNATURE, TAG_SECURITY = 0x61, 0x5F40, 0x5F43, 0x77
+READ_FILES = (SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE)  # what a citizen's read needs (never the fingerprints)
 FIELD_TAGS = {
     0x5F01: "nik", 0x5F02: "name", 0x5F03: "birth_place", 0x5F04: "birth_date", 0x5F05: "sex",
     0x5F06: "blood_type", 0x5F07: "address", 0x5F08: "rt_rw", 0x5F09: "village", 0x5F0A: "district",
@@ -79,7 +82,10 @@ class CardState(enum.StrEnum):
 class PcscConnection(Protocol):
     def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]: ...
     def atr(self) -> bytes: ...
-    def disconnect(self) -> None: ...
+
+    def disconnect(self, eject: bool = False) -> None:
+        """Resets the card (``SCARD_RESET_CARD``), or asks the reader to eject it (``SCARD_EJECT_CARD``)."""
+        ...
 
 
 class PcscSystem(Protocol):
@@ -111,8 +117,10 @@ class CardReader:
     first and falls back to short APDUs for good when the reader or card refuses them."""
 
     def __init__(self, name: str, system: PcscSystem, sam_key: bytes, reader_filter: str = "",
-                 extended: bool | None = None, read_timeout_s: float = 5.0) -> None:
+                 extended: bool | None = None, read_timeout_s: float = 5.0,
+                 anchors: passive_auth.TrustAnchors | None = None) -> None:
         self.name = name
+        self.anchors = anchors
         self.system = system
         self._sam_key = sam_key
         self.reader_filter = reader_filter
@@ -130,6 +138,8 @@ class CardReader:
         """Never raises: no reader -> noDevice, PC/SC trouble -> hardwareError, else online."""
         if not self._sam_key:
             return DeviceStatus(DeviceState.HARDWARE_ERROR, "no SAM key configured", code="sam-missing")
+        if self.anchors is None:
+            return DeviceStatus(DeviceState.HARDWARE_ERROR, "no CSCA trust anchors configured", code="csca-missing")
         try:
             state = self.system.card_state(self._reader())
         except NoReader as exc:
@@ -174,21 +184,27 @@ class CardReader:
 
     def read(self) -> CardData:
         """Reads and verifies identity, photo and signature; raises a ``DeviceError`` otherwise."""
+        atr, files, apdus = self.read_files(READ_FILES)
+        return CardData(atr, parse_identity(files[SFI_IDENTITY]), _single(files[SFI_PHOTO], TAG_PHOTO),
+                        _single(files[SFI_SIGNATURE], TAG_SIGNATURE), apdus)
+
+    def read_files(self, sfis: tuple[int, ...]) -> tuple[bytes, dict[int, bytes], int]:
+        """(ATR, the files ``sfis`` plus EF.SOD, APDUs) after chip and passive authentication of every file.
+
+        Chip authentication: the card's MAC over SHA-256(EF.SOD) proves it holds the issuer key K.
+        Passive authentication: EF.SOD's CMS signature by a DS under a configured CSCA, valid now,
+        and each file's digest (drivers/passive_auth.py)."""
         if not self._sam_key:
             raise DeviceError("sam-missing", "no SAM key configured", Action.MAINTENANCE, READER_DOWN)
+        if self.anchors is None:
+            raise DeviceError("csca-missing", "no CSCA trust anchors configured", Action.MAINTENANCE, READER_DOWN)
         conn = self.system.connect(self._reader())
         self._reading.set()
-        session = _Session(conn, self.extended, time.monotonic() + self.read_timeout_s)
+        session = Session(conn, self.extended, time.monotonic() + self.read_timeout_s)
         try:
             atr = conn.atr()
-            session.command(0x00, 0xA4, 0x04, 0x0C, AID, expect="select")
-            rnd_icc = session.command(0x00, 0x84, 0x00, 0x00, le=CHALLENGE_LEN)
-            if len(rnd_icc) != CHALLENGE_LEN:
-                raise CardUnreadable("bad-answer", f"challenge of {len(rnd_icc)} bytes")
-            rnd_ifd = os.urandom(CHALLENGE_LEN)
-            mac_ifd = hmac.new(self._sam_key, b"ADM-IFD" + rnd_icc + rnd_ifd, hashlib.sha256).digest()
-            mac_icc = session.command(0x00, 0x82, 0x00, 0x00, rnd_ifd + mac_ifd, le=MAC_LEN, expect="auth")
-            files = {sfi: session.read_file(sfi) for sfi in (SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE, SFI_SECURITY)}
+            rnd_ifd, rnd_icc, mac_icc = authenticate(session, self._sam_key)
+            files = {sfi: session.read_file(sfi) for sfi in (*sfis, SFI_SECURITY)}
         finally:
             self._reading.clear()
             try:
@@ -201,9 +217,23 @@ class CardReader:
                             hashlib.sha256).digest()
         if not hmac.compare_digest(expected, mac_icc):
             raise CardUnreadable("card-not-authentic", "the card's cryptogram does not match its security object")
-        verify_digests(files)
-        return CardData(atr, parse_identity(files[SFI_IDENTITY]), _single(files[SFI_PHOTO], TAG_PHOTO),
-                        _single(files[SFI_SIGNATURE], TAG_SIGNATURE), session.apdus)
+        verified = passive_auth.verify_sod(_single(files[SFI_SECURITY], TAG_SECURITY), self.anchors)
+        passive_auth.check_files(verified, {sfi: files[sfi] for sfi in sfis})
+        return atr, files, session.apdus
+
+
+def authenticate(session: Session, sam_key: bytes) -> tuple[bytes, bytes, bytes]:
+    """SELECT, GET CHALLENGE, MUTUAL AUTHENTICATE (section 3): (RND.IFD, RND.ICC, MAC_ICC) for the caller to check."""
+    session.command(0x00, 0xA4, 0x04, 0x0C, AID, expect="select")
+    rnd_icc = session.command(0x00, 0x84, 0x00, 0x00, le=CHALLENGE_LEN)
+    if len(rnd_icc) != CHALLENGE_LEN:
+        raise CardUnreadable("bad-answer", f"challenge of {len(rnd_icc)} bytes")
+    rnd_ifd = os.urandom(CHALLENGE_LEN)
+    mac_ifd = hmac.new(sam_key, b"ADM-IFD" + rnd_icc + rnd_ifd, hashlib.sha256).digest()
+    mac_icc = session.command(0x00, 0x82, 0x00, 0x00, rnd_ifd + mac_ifd, le=MAC_LEN, expect="auth")
+    if len(mac_icc) != MAC_LEN:
+        raise CardUnreadable("bad-answer", f"cryptogram of {len(mac_icc)} bytes")
+    return rnd_ifd, rnd_icc, mac_icc
 
 
 def build_apdu(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None,
@@ -224,7 +254,7 @@ def build_apdu(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int 
     return apdu
 
 
-class _Session:
+class Session:
     """One card connection: APDU framing, status words, the read deadline and the APDU count."""
 
     def __init__(self, conn: PcscConnection, extended: bool | None, deadline: float) -> None:
@@ -265,7 +295,7 @@ class _Session:
 
     def read_file(self, sfi: int) -> bytes:
         """The whole EF: the first READ BINARY selects it by SFI and reveals its TLV length."""
-        buf = self.command(0x00, 0xB0, 0x80 | sfi, 0x00, le=65536)
+        buf = self.command(0x00, 0xB0, 0x80 | sfi, 0x00, le=65536, expect="read")
         try:
             _, length, start = tlv.read_header(buf)
         except tlv.TlvError as exc:
@@ -301,6 +331,8 @@ def status_error(sw: int, expect: str = "") -> DeviceError:
         return CardUnreadable("unknown-card", f"not an e-KTP (SW {sw:04X}: {meaning})")
     if expect == "auth" and (sw == 0x6300 or sw >> 4 == 0x63C):
         return SamRejected(f"the card rejected the reader's SAM (SW {sw:04X})")
+    if expect == "read" and sw == 0x6985:
+        return CardUnreadable("blank-card", "the chip is blank or its personalisation never finished (SW 6985)")
     if sw == 0x6982:
         return SamRejected(f"the card refused access (SW {sw:04X}: {meaning})")
     return CardUnreadable("bad-status", f"SW {sw:04X}: {meaning}")
@@ -328,22 +360,6 @@ def parse_identity(buf: bytes) -> dict[str, str]:
     if len(nik) != 16 or not nik.isascii() or not nik.isdigit() or not out.get("name"):
         raise CardUnreadable("corrupt-file", "identity without a valid NIK and name")
     return out
-
-
-def verify_digests(files: dict[int, bytes]) -> None:
-    """Passive authentication, ICAO 9303 style: each file's SHA-256 against the security object."""
-    sod = _single(files[SFI_SECURITY], TAG_SECURITY)
-    digests: dict[int, bytes] = {}
-    try:
-        for entry in tlv.parse(sod, depth=1):
-            fields = {i.tag: i.value for i in tlv.parse(entry.value, depth=2)}
-            digests[int.from_bytes(fields[0x02], "big")] = fields[0x04]
-    except (tlv.TlvError, KeyError) as exc:
-        raise CardUnreadable("corrupt-file", f"security object: {exc}") from exc
-    for sfi in (SFI_IDENTITY, SFI_PHOTO, SFI_SIGNATURE):
-        expected = digests.get(sfi)
-        if expected is None or not hmac.compare_digest(hashlib.sha256(files[sfi]).digest(), expected):
-            raise CardUnreadable("digest-mismatch", f"EF {sfi:#04x} does not match its digest")
 
 
 # -- real readers through pcscd ------------------------------------------------------------
@@ -502,5 +518,5 @@ class _ScardConnection:
         hr, _reader, _state, _protocol, atr = self._sc.SCardStatus(self._hcard)
         return bytes(atr) if hr == 0 else b""
 
-    def disconnect(self) -> None:
-        self._sc.SCardDisconnect(self._hcard, self._sc.SCARD_RESET_CARD)
+    def disconnect(self, eject: bool = False) -> None:
+        self._sc.SCardDisconnect(self._hcard, self._sc.SCARD_EJECT_CARD if eject else self._sc.SCARD_RESET_CARD)

@@ -1,16 +1,32 @@
-"""The blanks a simulated kiosk starts with: what a technician would load on its first start.
+"""The blanks a simulated kiosk starts with, and the KTP-el chips physically in the card printer.
 
-Loaded through the blank owner (kiosk/journal/blanks.py) like any batch, so the
-reconciliation declares them. Together they fill the default card printer profile's
-hopper (100 cards), which the simulated spool starts with: journal and hopper agree.
+``seed_first_start`` loads what a technician would on the first start, through the blank
+owner (kiosk/journal/blanks.py) like any batch, so the reconciliation declares them.
+Together they fill the default card printer profile's hopper (100 cards), which the
+simulated spool starts with: journal and hopper agree.
+
+``ChipHopper`` is the same KTP-el blanks as chips: each a blank ``VirtualEktp`` with the
+serial the journal loaded, the lowest serial on top, sitting in the encoder station. It is
+a witness the kiosk does not own: its state is a JSON file beside the spool's hopper count,
+and only what the printer physically does changes it: a card fed to the print head after
+its chip was locked (a KTP-el) or by a test print leaves for the output tray (the last one
+is "the card just printed"); a card the encoder ejects goes to the reject bin and leaves
+the spool's hopper count too. A KIA card has no chip: its feed leaves the chips alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
+from hardware_sim.ektp_card import VirtualEktp
+
 FIRST_BATCHES = (("ktp-el", "KTP", 80), ("kia", "KIA", 20))  # kind, serial prefix, count
+TEST_TITLES = ("adm-selftest-", "adm-print-test-")  # a card test print takes the top KTP-el blank
 
 
 class BlankLoader(Protocol):
@@ -18,9 +34,77 @@ class BlankLoader(Protocol):
     def load(self, kind: str, batch: str, serials: Sequence[str], actor: str = "kiosk") -> int: ...
 
 
+def first_serials(kind: str) -> list[str]:
+    return [f"{prefix}-SIM-{i:06d}" for k, prefix, count in FIRST_BATCHES if k == kind for i in range(1, count + 1)]
+
+
 def seed_first_start(blanks: BlankLoader) -> int:
     """The first batches, once: a journal that ever had a blank is left alone. Returns how many were loaded."""
     if blanks.any_loaded():
         return 0
-    return sum(blanks.load(kind, f"SIM-{prefix}-1", [f"{prefix}-SIM-{i:06d}" for i in range(1, count + 1)],
-                           actor="simulator") for kind, prefix, count in FIRST_BATCHES)
+    return sum(blanks.load(kind, f"SIM-{prefix}-1", first_serials(kind), actor="simulator")
+               for kind, prefix, _count in FIRST_BATCHES)
+
+
+class ChipHopper:
+    """The KTP-el chips in the card printer, top first; ``output`` and ``rejected`` are where cards went."""
+
+    def __init__(self, state_file: Path, sam_key: bytes, take_from_hopper: Callable[[], None] = lambda: None) -> None:
+        self.state_file = state_file
+        self.sam_key = sam_key
+        self.take_from_hopper = take_from_hopper  # the spool's hopper count, for a card ejected to the reject bin
+        self._lock = threading.RLock()
+        self.chips: list[VirtualEktp] = []
+        self.output: list[VirtualEktp] = []
+        self.rejected: list[str] = []
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            state = {"chips": first_serials("ktp-el"), "rejected": []}
+        self.chips = [VirtualEktp(self.sam_key, serial) for serial in state["chips"]]
+        self.rejected = list(state.get("rejected", []))
+        self._save()
+
+    def _save(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"chips": [c.serial for c in self.chips], "rejected": self.rejected}))
+        os.replace(tmp, self.state_file)
+
+    def top(self) -> VirtualEktp | None:
+        with self._lock:
+            return self.chips[0] if self.chips else None
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.chips)
+
+    def last_printed(self) -> VirtualEktp | None:
+        with self._lock:
+            return self.output[-1] if self.output else None
+
+    def fed(self, title: str) -> None:
+        """The printer fed a card to its print head (spool.py calls this): a locked chip, or a test card, left."""
+        with self._lock:
+            top = self.top()
+            if top is not None and (top.locked or title.startswith(TEST_TITLES)):
+                self.output.append(self.chips.pop(0))
+                self._save()
+
+    def reject(self) -> None:
+        """The encoder ejected its card to the reject bin: it leaves the hopper (the spool's count too)."""
+        with self._lock:
+            if not self.chips:
+                return
+            self.rejected.append(self.chips.pop(0).serial)
+            self._save()
+            self.take_from_hopper()
+
+    def put_on_top(self, chip: VirtualEktp, add_to_hopper: Callable[[], None]) -> None:
+        """A technician's hand: a card (a foreign blank) put on top of the stack."""
+        with self._lock:
+            self.chips.insert(0, chip)
+            self._save()
+            add_to_hopper()

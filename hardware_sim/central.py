@@ -29,11 +29,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hardware_sim import citizens
+from hardware_sim.central_chip import card_chip_data
 from hardware_sim.central_clock import clock_handler
 from hardware_sim.central_fleet import PUBLIC_PREFIX, FleetSim, add_fleet_routes
 from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confirmation
 from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.central_tte import CentralTte
+from hardware_sim.chip_pki import for_state_dir
 from hardware_sim.documents import a4_pdf, document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
@@ -124,6 +126,7 @@ class CentralSim:
         self._lock = threading.RLock()
         self.kiosk_keys: dict[str, bytes] = {}
         self.doc_key = doc_key or self._persistent_key()
+        self.chip_pki = for_state_dir(self.path.parent)  # the CSCA and DS of the chips, made on first start
         self.faults = CentralFaults()
         self.blank_reports = CentralBlankReports(self._db, self._lock)
         self.help = CentralHelp(self.path)
@@ -299,9 +302,12 @@ class CentralSim:
             return 200, bytes(pdf)
         ident = self.identity(nik)
         assert ident is not None
-        return 200, {"identity": citizens.identity_dict(ident),
-                     "photo": base64.b64encode(citizens.photo_jpeg(ident)).decode(),
-                     "signature": base64.b64encode(citizens.signature_png(ident)).decode()}
+        photo, signature = citizens.photo_jpeg(ident), citizens.signature_png(ident)
+        out: dict[str, Any] = {"identity": citizens.identity_dict(ident), "photo": base64.b64encode(photo).decode(),
+                               "signature": base64.b64encode(signature).decode()}
+        if kind is DocumentKind.KTP_EL:
+            out["chip"] = card_chip_data(ident, photo, signature, self.chip_pki)
+        return 200, out
 
     def report(self, kiosk: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Records a report once per key and acknowledges it (docs/central-api.yaml, ReportAck).

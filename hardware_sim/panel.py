@@ -28,6 +28,10 @@ FAULTS: dict[str, tuple[str, str]] = {
     "receipt-cover-open": ("receipt_printer", N_("Receipt printer: cover open")),
     "receipt-mute": ("receipt_printer", N_("Receipt printer: no answer")),
     "reader-unplugged": ("card_reader", N_("Card reader: unplugged")),
+    "encoder-absent": ("card_printer", N_("Card printer: chip encoder unplugged")),
+    "chip-dead": ("card_printer", N_("Card printer: the next blank's chip is dead")),
+    "chip-write-fails": ("card_printer", N_("Card printer: the next chip fails halfway through writing")),
+    "chip-readback-differs": ("card_printer", N_("Card printer: the next chip reads back differently")),
     "cups-down": ("document_printer", N_("Print server (CUPS) down")),
     "central-down": ("central", N_("Central: down")),
     "central-slow": ("central", N_("Central: slow (3 s)")),
@@ -38,7 +42,9 @@ CENTRAL_SLOW_S = 3.0
 SYSTEM_PEER = {"card_reader": "pcsc", "card_printer": "cups", "document_printer": "cups",
                "receipt_printer": "escpos", "camera": "camera"}
 SYSTEM_FAULTS = {"a4-paper-out", "card-jam", "card-jam-next", "ribbon-out", "receipt-paper-out", "receipt-paper-low",
-                 "receipt-cover-open", "receipt-mute"}
+                 "receipt-cover-open", "receipt-mute", "chip-write-fails", "chip-readback-differs"}
+BLANK_FAULTS = {"chip-dead": {"dead": True}, "chip-write-fails": {"write_fails_after": 2},
+                "chip-readback-differs": {"readback_differs": True}}
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,16 @@ class SimulatorPanel:
             return mask_nik(nik) if nik else ""
         slot = self.hardware.pcsc.slot if self.hardware else None
         card = slot.card if slot else None
-        return mask_nik(card.identity.nik) if card is not None else ""
+        return mask_nik(card.holder_nik) if card is not None and card.holder_nik else ""
+
+    def tap_printed_card(self) -> str:
+        """The card that last came out of the card printer, put on the kiosk's reader: its masked NIK, or ''."""
+        rig = self._peer("pcsc")
+        if rig is not None:
+            return mask_nik(rig.control.tap_printed().get("card") or "")
+        if self.hardware is None or not self.hardware.tap_printed_card():
+            return ""
+        return self.card_on_reader()
 
     def qr_presets(self) -> list[tuple[str, str]]:
         """(label, payload): a test pattern and each demo citizen's WhatsApp QR (``ADMWA1|...``)."""
@@ -213,6 +228,29 @@ class SimulatorPanel:
     def _reader_unplugged(self) -> None:
         self.hardware.pcsc.slot.plugged = False
 
+    def _encoder_absent(self) -> None:
+        self.hardware.encoder_slot.plugged = False
+
+    def _blank_fault(self, fault: str) -> None:
+        switches = BLANK_FAULTS[fault]
+        rig = self._peer("pcsc")
+        if rig is not None and not self._in_process("card_printer"):
+            rig.control.encoder("faults", **switches)
+            return
+        chip = self.hardware.chips.top()
+        if chip is not None:
+            for name, value in switches.items():
+                setattr(chip.faults, name, value)
+
+    def _chip_dead(self) -> None:
+        self._blank_fault("chip-dead")
+
+    def _chip_write_fails(self) -> None:
+        self._blank_fault("chip-write-fails")
+
+    def _chip_readback_differs(self) -> None:
+        self._blank_fault("chip-readback-differs")
+
     def _cups_down(self) -> None:
         self.hardware.cups.down = True
 
@@ -249,6 +287,8 @@ class SimulatorPanel:
         if device in ("card_printer", "document_printer"):
             hw.cups.down = False
             self._queue(device).clear()
+            if device == "card_printer":
+                hw.encoder_slot.plugged = True
         elif device == "card_reader":
             hw.pcsc.slot.plugged = True
 

@@ -73,8 +73,13 @@ class PcscdSandbox:
 
     @property
     def reader(self) -> str:
-        """The PC/SC name of the reader the card connects to (vpcd's second one, PORT+1, is unused)."""
+        """The PC/SC name of the reader the card connects to."""
         return f"{FRIENDLY_NAME} 00 00"
+
+    @property
+    def encoder(self) -> str:
+        """vpcd's second reader (PORT+1): the card printer's encoder station."""
+        return f"{FRIENDLY_NAME} 00 01"
 
     @property
     def log_path(self) -> Path:
@@ -142,6 +147,8 @@ class VirtualReaderRig:
     port: int = DEFAULT_PORT
     insert: str | None = None
     min_photo_bytes: int = 15_000
+    pki_dir: Path | None = None  # the simulated central's chip PKI; default: under ``work``
+    encoder: bool = True  # a hopper of blank chips in vpcd's second reader slot
     pcscd: PcscdSandbox = field(init=False)
     card_proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
     control: VpcdControl | None = field(default=None, init=False)
@@ -154,11 +161,16 @@ class VirtualReaderRig:
     def reader(self) -> str:
         return self.pcscd.reader
 
+    @property
+    def encoder_reader(self) -> str:
+        return self.pcscd.encoder
+
     def start(self) -> VirtualReaderRig:
         self.pcscd.start()
         try:
             self.card_proc, self.control = start_card_process(self.port, self.work / "vcard.sock", self.sam_key,
-                                                              self.work, self.insert, self.min_photo_bytes)
+                                                              self.work, self.insert, self.min_photo_bytes,
+                                                              pki_dir=self.pki_dir, encoder=self.encoder)
         except BaseException:
             self.pcscd.stop()
             raise

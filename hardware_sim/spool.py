@@ -71,6 +71,7 @@ class SimQueue:
     marker_levels: list[int] = field(default_factory=list)
     accepting: bool = True
     hopper_file: Path | None = None  # a card queue's hopper count; None: not a card printer
+    on_feed: Callable[[str], None] | None = None  # told each job title whose card left the hopper (the chip hopper)
     _jam_countdown: list[int] = field(default_factory=list)
     _fail_reason: dict[int, str] = field(default_factory=dict)
 
@@ -243,12 +244,16 @@ class SimCups:
                 q.state_reasons.append(f"{reason}-error")
             if reason not in ("media-empty", "stopped") and q.hopper is not None:
                 q.hopper -= 1  # the card was picked (jammed, or half printed when ribbon or printer failed): spoiled
+                if q.on_feed:
+                    q.on_feed(job.title)
             self._finished(job)
             return
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"
         shutil.copyfile(job.path, dest)
         if q.hopper is not None:
             q.hopper -= 1
+            if q.on_feed:
+                q.on_feed(job.title)
         job.state = COMPLETED
         self._finished(job)
 

@@ -57,7 +57,10 @@ class SystemSim:
         reason = missing_requirements()
         if reason:
             raise NotImplementedError(f"real pcscd unavailable: {reason}")
-        rig = VirtualReaderRig(self.work / "pcsc", self.sam_key)
+        from hardware_sim.chip_pki import csca_file, for_state_dir
+        state = Path(self.cfg.sim.state_dir)
+        for_state_dir(state)  # the simulated central's chip PKI, made before the card process needs it
+        rig = VirtualReaderRig(self.work / "pcsc", self.sam_key, pki_dir=state / "chip-pki")
         try:
             rig.start()
         except SandboxError as exc:
@@ -67,6 +70,9 @@ class SystemSim:
         dc = self.cfg.devices.card_reader
         dc.transport = "pcsc"
         dc.reader = rig.reader
+        dc.csca_file = dc.csca_file or str(csca_file(state))  # the CSCA the virtual cards are signed under
+        printer = self.cfg.devices.card_printer
+        printer.encoder = printer.encoder or rig.encoder_reader  # vpcd's second slot: the hopper of blank chips
 
     def _start_printers(self) -> None:
         """A private cupsd with ippeveprinter queues for the card and A4 printers."""

@@ -29,11 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from hardware_sim import citizens
-from hardware_sim.ektp_card import ATR, CardFaults, VirtualEktp
+from hardware_sim.blanks import ChipHopper
+from hardware_sim.chip_pki import ChipPki
+from hardware_sim.ektp_card import ATR, CardFaults, VirtualEktp, issued_card
 from kiosk.model import Identity
 
 log = logging.getLogger(__name__)
 CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
+EJECT = bytes.fromhex("FF7E0000")  # docs/ektp-card-protocol.md section 11
 REALISTIC_PHOTO_BYTES = 15_000
 # pcscd polls vpcd for presence every ~400 ms: a card that leaves and comes back between two
 # polls is never seen leaving, and pcscd keeps reporting the reader empty. Stay away longer.
@@ -61,17 +64,19 @@ def realistic_photo(identity: Identity, min_bytes: int = REALISTIC_PHOTO_BYTES) 
     return out
 
 
-def demo_cards(sam_key: bytes, min_photo_bytes: int = REALISTIC_PHOTO_BYTES) -> dict[str, VirtualEktp]:
-    """One card per demo citizen, keyed by NIK."""
-    return {ident.nik: VirtualEktp(ident, realistic_photo(ident, min_photo_bytes), citizens.signature_png(ident),
-                                   sam_key) for ident, _ in citizens.DEMO}
+def demo_cards(sam_key: bytes, pki: ChipPki, min_photo_bytes: int = REALISTIC_PHOTO_BYTES) -> dict[str, VirtualEktp]:
+    """One card per demo citizen, keyed by NIK, signed by the simulated central's document signer."""
+    return {ident.nik: issued_card(ident, realistic_photo(ident, min_photo_bytes), citizens.signature_png(ident),
+                                   sam_key, pki) for ident, _ in citizens.DEMO}
 
 
 class VpcdCard:
     """Holds the card on the reader and keeps it connected to vpcd, reconnecting after a pcscd restart."""
 
-    def __init__(self, cards: dict[str, VirtualEktp], port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, cards: dict[str, VirtualEktp], port: int, host: str = "127.0.0.1",
+                 hopper: ChipHopper | None = None) -> None:
         self.cards = cards
+        self.hopper = hopper  # set for the encoder station: its card is the hopper's top blank
         self.host, self.port = host, port
         self._lock = threading.Lock()
         self._card: VirtualEktp | None = None
@@ -98,6 +103,15 @@ class VpcdCard:
             self._card = None
         self._changed.set()
 
+    def hold(self, card: VirtualEktp | None) -> None:
+        """Puts ``card`` in the field (the encoder station's next blank), or empties it."""
+        with self._lock:
+            if card is not None:
+                card.reset()
+                card.removed.clear()
+            self._card = card
+        self._changed.set()
+
     def set_faults(self, **switches: Any) -> None:
         """Sets fault switches on the card on the reader (``wrong_sw`` as hex, e.g. "6A82")."""
         card = self._require_card()
@@ -115,9 +129,10 @@ class VpcdCard:
 
     def status(self) -> dict[str, Any]:
         card = self._card
-        nik = next((k for k, v in self.cards.items() if v is card), None)
+        nik = next((k for k, v in self.cards.items() if v is card), None) or (card.holder_nik or None if card else None)
         return {"card": nik, "connected": self.connected, "connections": self.connections,
-                "apdus": card.apdu_count if card else 0}
+                "apdus": card.apdu_count if card else 0, "serial": card.serial if card else None,
+                "locked": bool(card and card.locked)}
 
     def _require_card(self) -> VirtualEktp:
         card = self._card
@@ -192,7 +207,16 @@ class VpcdCard:
                 return ATR
             if frame[0] in (CTRL_POWER_OFF, CTRL_POWER_ON, CTRL_RESET):
                 card.reset()
+                if self.hopper is not None and card.locked and card.read_to_end:
+                    self.hopper.fed("adm-print-test-")  # encoded and verified: the printer moves it on to print
+                    self.hold(self.hopper.top())
             return None
+        if frame[:4] == EJECT:  # the encoder station's pseudo-APDU (class FF: the reader answers, not the chip)
+            if self.hopper is None:
+                return b"\x6d\x00"
+            self.hopper.reject()
+            self.hold(self.hopper.top())
+            return b"\x90\x00"
         try:
             return card.process(frame)
         except ConnectionError:
@@ -245,13 +269,22 @@ class _ControlHandler(socketserver.StreamRequestHandler):
 class _ControlServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: str, card: VpcdCard) -> None:
+    def __init__(self, path: str, card: VpcdCard, encoder: VpcdCard | None = None,
+                 hopper: ChipHopper | None = None) -> None:
         self.card = card
+        self.encoder = encoder
+        self.hopper = hopper
         super().__init__(path, _ControlHandler)
 
     def dispatch(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
-        if op == "insert":
+        if op is not None and str(op).startswith("encoder_"):
+            return self._encoder(str(op), req)
+        if op == "tap_printed":
+            if self.hopper is None or self.hopper.last_printed() is None:
+                raise LookupError("no card has come out of the printer")
+            self.card.hold(self.hopper.last_printed())
+        elif op == "insert":
             self.card.insert(str(req["nik"]))
         elif op == "pull":
             self.card.pull()
@@ -263,6 +296,21 @@ class _ControlServer(socketserver.ThreadingUnixStreamServer):
             raise ValueError(f"unknown op {op!r}")
         return self.card.status()
 
+    def _encoder(self, op: str, req: dict[str, Any]) -> dict[str, Any]:
+        """The card printer's encoder station (vpcd's second reader): its hopper of blank chips."""
+        if self.encoder is None or self.hopper is None:
+            raise LookupError("this virtual card process has no encoder station")
+        if op == "encoder_feed":  # the printer moved the card at the station on (printed); the next blank comes in
+            self.hopper.fed("adm-print-test-")
+        elif op == "encoder_reject":  # the printer ejected the card at the station to its reject bin
+            self.hopper.reject()
+        elif op == "encoder_faults":
+            self.encoder.set_faults(**{k: v for k, v in req.items() if k != "op"})
+        elif op != "encoder_status":
+            raise ValueError(f"unknown op {op!r}")
+        if self.encoder._card is not self.hopper.top():
+            self.encoder.hold(self.hopper.top())
+        return {**self.encoder.status(), "hopper": self.hopper.count(), "rejected": list(self.hopper.rejected)}
 
 class VpcdControl:
     """The test side of the control socket: insert, pull, switch cards, set fault switches."""
@@ -298,6 +346,14 @@ class VpcdControl:
     def status(self) -> dict[str, Any]:
         return self._call(op="status")
 
+    def tap_printed(self) -> dict[str, Any]:
+        """The card that last came out of the printer, put on the kiosk's reader."""
+        return self._call(op="tap_printed")
+
+    def encoder(self, op: str = "status", **switches: Any) -> dict[str, Any]:
+        """The encoder station: ``status``, ``feed``, ``reject`` or ``faults`` (as ``faults`` above)."""
+        return self._call(op=f"encoder_{op}", **switches)
+
     def wait_connected(self, connected: bool = True, timeout_s: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -309,6 +365,7 @@ class VpcdControl:
 
 def start_card_process(port: int, control: Path, sam_key: bytes, work: Path, insert: str | None = None,
                        min_photo_bytes: int = REALISTIC_PHOTO_BYTES, timeout_s: float = 20.0,
+                       pki_dir: Path | None = None, encoder: bool = False,
                        ) -> tuple[subprocess.Popen[bytes], VpcdControl]:
     """Starts ``python -m hardware_sim.vpcd`` and waits for its control socket. The SAM key goes
     through a 0600 file, never the command line (which every local user can read)."""
@@ -319,6 +376,9 @@ def start_card_process(port: int, control: Path, sam_key: bytes, work: Path, ins
     control.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "hardware_sim.vpcd", "--port", str(port), "--control", str(control),
            "--sam-key-file", str(key_file), "--min-photo-bytes", str(min_photo_bytes)]
+    cmd += ["--pki-dir", str(pki_dir or work / "chip-pki")]
+    if encoder:
+        cmd += ["--encoder-port", str(port + 1), "--hopper-file", str(work / "card-chips.json")]
     if insert:
         cmd += ["--insert", insert]
     with open(work / "vcard.log", "ab") as logf:
@@ -356,18 +416,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sam-key-file", required=True, help="file holding the SAM key in hex")
     ap.add_argument("--insert", help="NIK of the demo citizen whose card starts on the reader")
     ap.add_argument("--min-photo-bytes", type=int, default=REALISTIC_PHOTO_BYTES)
+    ap.add_argument("--pki-dir", required=True, help="the simulated central's chip PKI (hardware_sim/chip_pki.py)")
+    ap.add_argument("--encoder-port", type=int, help="vpcd port of the card printer's encoder station (PORT+1)")
+    ap.add_argument("--hopper-file", help="state of the encoder's hopper of blank chips (hardware_sim/blanks.py)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s vpcd-card %(message)s")
     sam_key = bytes.fromhex(Path(args.sam_key_file).read_text().strip())
-    card = VpcdCard(demo_cards(sam_key, args.min_photo_bytes), args.port, args.host)
+    card = VpcdCard(demo_cards(sam_key, ChipPki.load_or_create(args.pki_dir), args.min_photo_bytes), args.port, args.host)
     if args.insert:
         card.insert(args.insert)
+    encoder = hopper = None
+    if args.encoder_port:
+        hopper = ChipHopper(Path(args.hopper_file), sam_key)
+        encoder = VpcdCard({}, args.encoder_port, args.host, hopper)
+        encoder.hold(hopper.top())
+        encoder.start()
     Path(args.control).unlink(missing_ok=True)
-    server = _ControlServer(args.control, card)
+    server = _ControlServer(args.control, card, encoder, hopper)
     os.chmod(args.control, 0o600)
     threading.Thread(target=server.serve_forever, name="vpcd-control", daemon=True).start()
     import signal
-    signal.signal(signal.SIGTERM, lambda *_: card.stop())
+    signal.signal(signal.SIGTERM, lambda *_: (card.stop(), encoder and encoder.stop()))
     try:
         card.run()
     except KeyboardInterrupt:

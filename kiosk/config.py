@@ -87,6 +87,8 @@ class DeviceSection:
     reader: str = ""  # PC/SC reader name (substring)
     sam_key: str = ""  # secret: the reader's SAM key (hex); env ADM_DEVICES__CARD_READER__SAM_KEY
     sam_key_file: str = ""
+    csca_file: str = ""  # card_reader: PEM bundle of the country signing CAs it trusts (passive authentication)
+    encoder: str = ""  # card_printer: PC/SC reader name (substring) of its contactless encoder station; "" = none
     source: str = ""  # camera: index, file pattern or MJPEG URL
     decoder: str = "zxing"  # camera: zxing | zbar | zbar-plain (bench/bench_barcode.py says why zxing)
     port: str = ""  # receipt: serial device or host:port

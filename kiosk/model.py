@@ -160,6 +160,7 @@ class Document:
     identity: Identity | None = None  # cards: data to render
     photo: bytes | None = None  # cards: JPEG
     signature: bytes | None = None  # cards: PNG
+    chip: dict[int, bytes] | None = None  # KTP-el: central's chip image, EF number -> bytes (EF.SOD signed)
 
     @property
     def medium(self) -> Medium:

@@ -462,6 +462,24 @@ ID: dict[str, str] = {
         "Tunjukkan tiket ini di loket Disdukcapil. PIN Anda tetap berlaku.",
     "There is nothing to print instead. Your PIN is still valid.":
         "Tidak ada dokumen pengganti untuk dicetak. PIN Anda tetap berlaku.",
+    # -- chip
+    "This card could not be verified as a genuine KTP-el. Please type your NIK, or ask the staff.":
+        "Kartu ini tidak dapat dipastikan sebagai KTP-el asli. Silakan ketik NIK Anda, atau hubungi petugas.",
+    "The chip of your KTP-el could not be written, so the card was not printed. Your PIN is still valid.":
+        "Chip KTP-el Anda tidak dapat ditulis, sehingga kartu tidak dicetak. PIN Anda tetap berlaku.",
+    "The card printer cannot write the KTP-el chip right now. Your PIN is still valid.":
+        "Printer kartu tidak dapat menulis chip KTP-el saat ini. PIN Anda tetap berlaku.",
+    "The blank card in the printer is not one this kiosk was loaded with. It was set aside; your PIN is still "
+    "valid. Please ask the staff.":
+        "Blangko di printer bukan blangko yang dimuat di anjungan ini. Blangko itu disisihkan; PIN Anda tetap "
+        "berlaku. Silakan hubungi petugas.",
+
+    "Card printer: chip encoder unplugged": "Printer kartu: encoder chip tercabut",
+    "Card printer: the next blank's chip is dead": "Printer kartu: chip blangko berikutnya mati",
+    "Card printer: the next chip fails halfway through writing": "Printer kartu: chip berikutnya gagal di tengah penulisan",
+    "Card printer: the next chip reads back differently": "Printer kartu: chip berikutnya terbaca berbeda",
+    "Tap the card just printed": "Tempel kartu yang baru dicetak",
+
 }
 
 

@@ -252,6 +252,9 @@ class CentralClient:
             doc.identity = Identity(**{k: str(v) for k, v in ident.items() if k in Identity.__dataclass_fields__})
             doc.photo = base64.b64decode(data["photo"]) if data.get("photo") else None
             doc.signature = base64.b64decode(data["signature"]) if data.get("signature") else None
+            chip = data.get("chip")
+            if chip is not None:  # a KTP-el's chip image: EF number (2 hex digits) -> the EF's bytes
+                doc.chip = {int(sfi, 16): base64.b64decode(body, validate=True) for sfi, body in dict(chip).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise CentralUnavailable(f"central sent malformed card data: {exc}") from exc
         return doc

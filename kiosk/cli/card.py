@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.base import DeviceError
 from kiosk.config import load
-from kiosk.devices.builder import load_sam_key
+from kiosk.devices.builder import load_sam_key, trust_anchors
 from kiosk.model import mask_nik
 
 EXIT_OK, EXIT_READ_FAILED, EXIT_CONFIG, EXIT_NO_CARD = 0, 1, 2, 3
@@ -41,7 +41,7 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     reader_filter = args.reader if args.reader is not None else cfg.devices.card_reader.reader
     try:
         reader = CardReader("card_reader", PyscardSystem(), sam_key, reader_filter,
-                            extended=False if args.short else None)
+                            extended=False if args.short else None, anchors=trust_anchors(cfg.devices.card_reader))
         status = reader.status()
         if status.code in ("no-reader", "pcsc-unavailable"):
             return _fail(args, status.code, status.detail, "maintenance", EXIT_READ_FAILED)

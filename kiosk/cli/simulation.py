@@ -15,7 +15,8 @@ from pathlib import Path
 from hardware_sim import citizens
 from hardware_sim.blanks import seed_first_start
 from hardware_sim.central import CentralServer, CentralSim, IssuedPin
-from hardware_sim.factory import SimHardware
+from hardware_sim.chip_pki import csca_file, for_state_dir
+from hardware_sim.factory import ENCODER_READER, SimHardware
 from hardware_sim.panel import SimulatorPanel
 from hardware_sim.system import SystemSim
 from kiosk import __version__
@@ -88,6 +89,11 @@ def simulated_kiosk(cfg: Config) -> SimulatedKiosk:
         if cfg.sim.mode == "system":
             system_sim = SystemSim(cfg, sam_key).start()  # points each device at its peer, or at "sim" without one
             stops.append(system_sim.stop)
+        if not cfg.central.url:  # the simulated central signs the chips: the reader trusts its CSCA
+            for_state_dir(cfg.sim.state_dir)
+            cfg.devices.card_reader.csca_file = cfg.devices.card_reader.csca_file or str(csca_file(cfg.sim.state_dir))
+        if cfg.sim.mode == "inprocess" and not cfg.devices.card_printer.encoder:
+            cfg.devices.card_printer.encoder = ENCODER_READER
         store = Store(cfg.data_dir / "journal.sqlite3")
         stops.append(store.close)
         devices, sim = devices_for(cfg, sam_key)

@@ -7,14 +7,16 @@ without a reader). Simulated transports are added by the composition root, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import printer_profiles
-from drivers.base import Device
+from drivers.base import Device, DeviceError
 from kiosk.config import REAL_TRANSPORTS, Config, DeviceSection, secret
 from kiosk.devices.registry import DeviceSpec, TransportRegistry
 
+log = logging.getLogger(__name__)
 DEVICE_NAMES = ("card_reader", "camera", "card_printer", "document_printer", "receipt_printer")
 
 
@@ -23,6 +25,7 @@ class Devices:
     by_name: dict[str, Device] = field(default_factory=dict)
     profiles: dict[str, printer_profiles.PrinterProfile] = field(default_factory=dict)
     configs: dict[str, DeviceSection] = field(default_factory=dict)
+    encoder: Any = None  # the card printer's encoder station (drivers/card_encoder.py), when it has one
 
     def get(self, name: str) -> Any:
         return self.by_name.get(name)
@@ -36,12 +39,35 @@ def build_devices(cfg: Config, registry: TransportRegistry, sam_key: bytes) -> D
             devices.profiles[name] = printer_profiles.load(dc.profile)
         if dc.enabled:
             devices.by_name[name] = registry.build(DeviceSpec(name, dc, devices.profiles.get(name), sam_key))
+    printer = cfg.devices.card_printer
+    if printer.enabled and printer.encoder:  # a PC/SC reader inside the card printer, trusting the reader's CSCAs
+        encoder = replace(printer, reader=printer.encoder, csca_file=cfg.devices.card_reader.csca_file,
+                          transport="sim" if printer.transport == "sim" else "pcsc")
+        devices.encoder = registry.build(DeviceSpec("card_encoder", encoder, None, sam_key))
     return devices
 
 
 def _card_reader(spec: DeviceSpec) -> Device:
     from drivers.card_reader import CardReader, PyscardSystem
-    return CardReader(spec.name, PyscardSystem(), spec.sam_key, spec.config.reader)
+    return CardReader(spec.name, PyscardSystem(), spec.sam_key, spec.config.reader, anchors=trust_anchors(spec.config))
+
+
+def trust_anchors(dc: DeviceSection) -> Any:
+    """The reader's CSCA trust anchors, or None when none are configured (the reader then says ``csca-missing``)."""
+    if not dc.csca_file:
+        return None
+    from drivers.passive_auth import TrustAnchors
+    try:
+        return TrustAnchors.from_pem_file(dc.csca_file)
+    except DeviceError as exc:  # the reader's status then says csca-missing; the log says why
+        log.error("%s", exc)
+        return None
+
+
+def _card_encoder(spec: DeviceSpec) -> Device:
+    from drivers.card_encoder import CardEncoder
+    from drivers.card_reader import PyscardSystem
+    return CardEncoder(spec.name, PyscardSystem(), spec.sam_key, spec.config.reader, trust_anchors(spec.config))
 
 
 def _cups_printer(spec: DeviceSpec) -> Device:
@@ -73,6 +99,7 @@ def _profile(spec: DeviceSpec) -> printer_profiles.PrinterProfile:
 def real_transports() -> TransportRegistry:
     registry = TransportRegistry()
     registry.register("card_reader", "pcsc", _card_reader)
+    registry.register("card_encoder", "pcsc", _card_encoder)
     registry.register("card_printer", "cups", _cups_printer)
     registry.register("document_printer", "cups", _cups_printer)
     for transport in REAL_TRANSPORTS["receipt_printer"]:

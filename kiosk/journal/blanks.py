@@ -18,7 +18,9 @@ caller's transaction rolls back.
 
 What can go wrong: a batch overlapping known serials is refused whole (``SerialsKnown``);
 no blank of the wanted kinds in stock gives ``None`` from ``take`` (the caller fails its
-job without consuming anything).
+job without consuming anything). A KTP-el job takes the blank whose chip serial the card
+printer's encoder read (``take_serial``), not the next in stock order; a serial the
+journal does not hold in stock raises ``BlankNotInStock`` and nothing changes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ class SerialsKnown(AdmError, ValueError):
     def __init__(self, known: list[str]) -> None:
         super().__init__(f"{len(known)} serials already journaled, e.g. {known[0]}")
         self.known = known
+
+
+class BlankNotInStock(AdmError):
+    """The blank at the printer is not one the journal holds in stock: it is set aside, never printed."""
+
+    code = "blank-not-in-stock"
+
+    def __init__(self, serial: str, why: str) -> None:
+        super().__init__(f"blank {serial}: {why}")
+        self.serial = serial
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,17 @@ class BlankCards:
             self._move(db, row[0], BlankState.STOCK, BlankState.CONSUMED, "", job_id=job_id)
             return TakenBlank(str(row[0]), kind)
         return None
+
+    def take_serial(self, db: sqlite3.Connection, job_id: int, serial: str, kind: str) -> TakenBlank:
+        """The blank ``serial`` (the one a KTP-el's encoder station read from the chip), now ``consumed`` by
+        ``job_id``. ``BlankNotInStock`` when the journal has no such blank of ``kind`` in stock: a serial outside
+        the loaded batches, one already printed or spoiled, or another kind's. Runs inside the caller's transaction."""
+        row = db.execute("SELECT kind, state FROM blank_cards WHERE serial=?", (serial,)).fetchone()
+        if row is None or row[0] != kind or row[1] != BlankState.STOCK.value:
+            raise BlankNotInStock(serial, "not in any loaded batch" if row is None else
+                                  f"a {row[0]} blank" if row[0] != kind else f"already {row[1]}")
+        self._move(db, serial, BlankState.STOCK, BlankState.CONSUMED, "", job_id=job_id)
+        return TakenBlank(serial, kind)
 
     def printed(self, db: sqlite3.Connection, serial: str, job_id: int) -> None:
         self._move(db, serial, BlankState.CONSUMED, BlankState.PRINTED, "", job_id=job_id)

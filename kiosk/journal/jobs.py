@@ -192,11 +192,13 @@ class PrintJobs:
 
     # -- transitions ----------------------------------------------------------------------------------
 
-    def submit(self, job_id: int, blank_kinds: Sequence[str] = ()) -> str | None:
+    def submit(self, job_id: int, blank_kinds: Sequence[str] = (), serial: str | None = None) -> str | None:
         """planned -> submitted, before the job goes to the printer (so recovery asks the printer about it).
 
         With ``blank_kinds`` (a card job) it takes the next blank of those kinds in the same transaction and
-        returns its serial; raises ``NoBlank`` (the job stays planned) when none is in stock."""
+        returns its serial; raises ``NoBlank`` (the job stays planned) when none is in stock. With ``serial``
+        too (a KTP-el whose chip serial the encoder read) it takes that blank of ``blank_kinds[0]``, or raises
+        ``BlankNotInStock`` (the job stays planned)."""
         now = time.time()
         with self.store.tx() as db:
             row = db.execute("SELECT j.printer, s.ended_at FROM print_jobs j LEFT JOIN sessions s ON s.id = j.session_id "
@@ -205,8 +207,10 @@ class PrintJobs:
                 raise JobStateError(f"job {job_id} is not planned")
             if row[1] is not None:
                 raise SessionEnded(f"job {job_id}: its session ended before it was sent")
-            serial = None
-            if blank_kinds:
+            if blank_kinds and serial is not None:
+                serial = self.blanks.take_serial(db, job_id, serial, blank_kinds[0]).serial
+                self.supplies.count_duty(db, row[0])
+            elif blank_kinds:
                 taken = self.blanks.take(db, job_id, blank_kinds)
                 if taken is None:
                     raise NoBlank(", ".join(blank_kinds))

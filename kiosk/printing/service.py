@@ -52,9 +52,10 @@ from kiosk.journal.jobs import (
 )
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import Supplies
-from kiosk.model import Document, DocumentKind, Medium, Progress
+from kiosk.model import Document, DocumentKind, JobState, Medium, Progress
 from kiosk.printing import lanes
 from kiosk.printing.card_face import card_pdf, render_back, render_front
+from kiosk.printing.personalise import ChipRefused, Personaliser
 from kiosk.printing.signatures import DocumentSignatures, TteInvalid
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class PrintService:
         self._ahead: dict[Path, Future[Path]] = {}  # card faces rendered ahead, by the path their job renders to
         self._ahead_lock = threading.Lock()
         self.supplies.seed()
+        self.personaliser = Personaliser(devices.encoder, self.jobs, store) if devices.encoder else None
 
     # -- what other services ask (the owners hold the answers) ------------------------------------
 
@@ -321,8 +323,15 @@ class PrintService:
                 log.exception("render failed for job %s", job.id)
                 self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
                 return False, N_("The document data is incomplete. Your PIN is still valid.")
+            chip = self.personaliser if doc.kind is DocumentKind.KTP_EL else None  # KIA: no chip
+            kinds = [doc.kind.value] if doc.medium is Medium.CARD else []
             try:
-                self.jobs.submit(job.id, [doc.kind.value] if doc.medium is Medium.CARD else ())
+                if chip:  # the blank at the encoder, and no other, is the one taken
+                    serial: str | None = chip.take_blank(job, lambda s: self.jobs.submit(job.id, kinds, serial=s))
+                else:
+                    serial = self.jobs.submit(job.id, kinds)
+            except ChipRefused as exc:
+                return False, exc.citizen_message
             except SessionEnded:
                 self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
                 return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
@@ -330,15 +339,25 @@ class PrintService:
                 self.jobs.finish(job.id, False, "no blank card in stock")
                 return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
             crash_point("blank-taken")
-            ok, _reason_text, msg = self._on_printer(job, path)
+            if chip and serial:
+                try:
+                    chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
+                except ChipRefused as exc:
+                    return False, exc.citizen_message
+            ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
+            if chip and serial and not ok and self._failed(job):  # unconfirmed: the printer may still feed it
+                chip.after_failed_print(job, serial)
             return ok, msg
         except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
             log.exception("print job %s failed unexpectedly", job.id)
             self._fail_safely(job, "error: unexpected")
             return False, NOT_PRINTED
 
-    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None) -> tuple[bool, str, str]:
-        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid)."""
+    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None,
+                    left_hopper: bool = False) -> tuple[bool, str, str]:
+        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid).
+        ``left_hopper``: the card is out of the hopper whatever the printer says (a KTP-el whose chip was
+        personalised for this citizen): a failure spoils it, never returns it to stock."""
         printer: CupsPrinter = self.devices.get(job.printer)
         try:
             printer_job = printer.submit(str(path), job.title)
@@ -347,7 +366,7 @@ class PrintService:
             verdict = "unseen" if exc.code == "offline" else self.ask_printer(job)
             if verdict not in ("unseen", "failed"):  # it has the job after all, or cannot say: not known yet
                 return self._unconfirmed(job, exc.code)
-            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed")
+            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed" or left_hopper)
             return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
         self.jobs.printer_job(job.id, printer_job)
@@ -360,7 +379,7 @@ class PrintService:
         if result.state == "timeout":  # cupsd cannot be asked even now: the job may yet come out
             return self._unconfirmed(job, _reason(result))
         reason = "" if result.ok else _reason(result)
-        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed)
+        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed or left_hopper)
         crash_point("finished")
         return result.ok, reason, "" if result.ok else NOT_PRINTED
 
@@ -369,6 +388,10 @@ class PrintService:
         log.warning("job %s not confirmed by %s (%s): it stays open until the printer answers", job.id, job.printer, why)
         self.jobs.unconfirmed(job.id, why)
         return False, f"unconfirmed: {why}", UNCONFIRMED
+
+    def _failed(self, job: JobRecord) -> bool:
+        record = self.jobs.get(job.id)
+        return record is not None and record.state is JobState.FAILED
 
     def _fail_safely(self, job: JobRecord, error: str) -> None:
         try:

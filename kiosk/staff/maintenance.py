@@ -456,6 +456,8 @@ class Maintenance:
             result = self.sim.insert_card(int(arg["index"]))
         elif action == "pull":
             self.sim.pull_card()
+        elif action == "tap-printed":
+            result = self.sim.tap_printed_card()
         elif action == "show-qr":
             self.sim.show_qr(str(arg["payload"])[:512])
         elif action == "hide-qr":

@@ -19,6 +19,7 @@ import pytest
 
 from drivers.base import DeviceState
 from drivers.card_reader import CardReader, CardRemoved, CardState, CardUnreadable, PyscardSystem, SamRejected
+from drivers.passive_auth import PassiveAuthFailed, TrustAnchors
 from hardware_sim import citizens
 from hardware_sim.pcscd import VirtualReaderRig, missing_requirements, running_pcscd
 from kiosk.supervise import SupervisedLoop
@@ -44,12 +45,17 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualReaderRig]:
         r.stop()
 
 
+def anchors(rig: VirtualReaderRig) -> TrustAnchors:
+    """The CSCA the card process signs its cards under (made in the rig's work dir on its first start)."""
+    return TrustAnchors.from_pem_file(rig.work / "chip-pki" / "csca.pem")
+
+
 @pytest.fixture
 def reader(rig: VirtualReaderRig) -> Iterator[CardReader]:
     """A driver with the first citizen's card on the reader and no faults."""
     assert rig.control is not None
     rig.control.clear_faults()
-    r = CardReader("card_reader", PyscardSystem(), KEY, rig.reader)
+    r = CardReader("card_reader", PyscardSystem(), KEY, rig.reader, anchors=anchors(rig))
     if rig.control.status()["card"] != NIKS[0]:
         switch_card(rig, r, NIKS[0])
     assert r.wait_for_card(10), rig.pcscd.log_tail()
@@ -86,7 +92,8 @@ def test_status_follows_the_card(rig: VirtualReaderRig, reader: CardReader) -> N
     switch_card(rig, reader, None)
     st = reader.status()
     assert (st.state, st.media) == (DeviceState.ONLINE, "")
-    assert CardReader("x", PyscardSystem(), KEY, "No Such Reader").status().state is DeviceState.NO_DEVICE
+    other = CardReader("x", PyscardSystem(), KEY, "No Such Reader", anchors=anchors(rig))
+    assert other.status().state is DeviceState.NO_DEVICE
     assert rig.control is not None
     rig.control.insert(NIKS[0])
     assert reader.wait_for_card(5)
@@ -120,7 +127,7 @@ def test_slow_card(rig: VirtualReaderRig, reader: CardReader) -> None:
 @pytest.mark.parametrize(("switches", "error", "code"), [
     ({"wrong_sw": "6A82"}, CardUnreadable, "bad-status"),
     ({"corrupt_tlv": True}, CardUnreadable, "corrupt-file"),
-    ({"tamper": True}, CardUnreadable, "digest-mismatch"),
+    ({"tamper": True}, PassiveAuthFailed, "digest-mismatch"),
     ({"wrong_key": True}, SamRejected, "sam-rejected"),
 ])
 def test_fault_switch(rig: VirtualReaderRig, reader: CardReader, switches: dict[str, object], error: type,
@@ -137,7 +144,7 @@ def test_fault_switch(rig: VirtualReaderRig, reader: CardReader, switches: dict[
 
 def test_wrong_sam_key_in_the_reader(rig: VirtualReaderRig, reader: CardReader) -> None:
     with pytest.raises(SamRejected):
-        CardReader("card_reader", PyscardSystem(), os.urandom(16), rig.reader).read()
+        CardReader("card_reader", PyscardSystem(), os.urandom(16), rig.reader, anchors=anchors(rig)).read()
 
 
 def test_pcscd_restart_under_a_running_driver(rig: VirtualReaderRig, reader: CardReader) -> None:
@@ -190,7 +197,8 @@ def test_read_card_cli_masks_the_nik(rig: VirtualReaderRig, reader: CardReader, 
     key_file.write_text(KEY.hex())
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text('[central]\nurl = "https://central.invalid"\n' + REAL_DEVICES_TOML.replace(
-        'transport = "pcsc"\n', f'transport = "pcsc"\nreader = "ADM Virtual PCD"\nsam_key_file = "{key_file}"\n'))
+        'transport = "pcsc"\n', f'transport = "pcsc"\nreader = "ADM Virtual PCD 00 00"\nsam_key_file = "{key_file}"\n'
+                                 f'csca_file = "{rig.work / "chip-pki" / "csca.pem"}"\n'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADM_")}
     out = subprocess.run([sys.executable, "-m", "kiosk.cli", "read-card", "--config", str(cfg), "--json"],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=30)

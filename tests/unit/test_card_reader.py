@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from drivers.base import Action, DeviceState
+from drivers.base import Action, DeviceError, DeviceState
 from drivers.card_reader import (
     AID,
     ApduRejected,
@@ -29,16 +29,27 @@ from drivers.card_reader import (
     build_apdu,
     status_error,
 )
+from drivers.passive_auth import PassiveAuthFailed, TrustAnchors
 from hardware_sim import citizens
-from hardware_sim.ektp_card import CardFaults, VirtualEktp
+from hardware_sim.chip_pki import ChipPki
+from hardware_sim.ektp_card import CardFaults, VirtualEktp, issued_card
 from hardware_sim.pcsc_inprocess import SimPcsc
 
 KEY = bytes(range(16))
 CITIZEN = citizens.DEMO[0][0]
 
 
-def make_card(ident=CITIZEN, key: bytes = KEY, **kw: object) -> VirtualEktp:
-    return VirtualEktp(ident, citizens.photo_jpeg(ident), citizens.signature_png(ident), key, **kw)
+PKI = ChipPki.create()  # made for the run, never stored
+ANCHORS = TrustAnchors.from_pem(PKI.csca_pem())
+
+
+def make_card(ident=CITIZEN, key: bytes = KEY, pki: ChipPki = PKI, **kw: object) -> VirtualEktp:
+    return issued_card(ident, citizens.photo_jpeg(ident), citizens.signature_png(ident), key, pki, **kw)
+
+
+def reader_on(system: object, key: bytes = KEY, **kw: object) -> CardReader:
+    """The reader driver over ``system``, trusting the run's CSCA."""
+    return CardReader("card_reader", system, key, anchors=kw.pop("anchors", ANCHORS), **kw)  # type: ignore[arg-type]
 
 
 class Recorder:
@@ -85,14 +96,14 @@ class Recorder:
 def reader_for(card: VirtualEktp, key: bytes = KEY, **kw: object) -> tuple[CardReader, SimPcsc]:
     sim = SimPcsc()
     sim.slot.insert(card)
-    return CardReader("card_reader", sim, key, **kw), sim
+    return reader_on(sim, key, **kw), sim
 
 
 # -- exact bytes -----------------------------------------------------------------------------
 
 def test_full_read_sends_exactly_the_documented_apdus_with_extended_length() -> None:
     rec = Recorder(make_card())
-    data = CardReader("card_reader", rec, KEY, extended=True).read()
+    data = reader_on(rec, KEY, extended=True).read()
     assert data.identity["nik"] == CITIZEN.nik and data.identity["name"] == CITIZEN.name
     assert data.photo == citizens.photo_jpeg(CITIZEN)
     select, challenge, auth, *reads = rec.sent
@@ -106,7 +117,7 @@ def test_full_read_sends_exactly_the_documented_apdus_with_extended_length() -> 
 def test_short_apdus_read_in_256_byte_chunks_by_offset() -> None:
     card = make_card()
     rec = Recorder(card)
-    data = CardReader("card_reader", rec, KEY, extended=False).read()
+    data = reader_on(rec, KEY, extended=False).read()
     expected = []
     for sfi in (0x01, 0x02, 0x03, 0x1D):
         expected.append(bytes([0x00, 0xB0, 0x80 | sfi, 0x00, 0x00]))  # by SFI, offset 0, Le 256 (00)
@@ -119,12 +130,12 @@ def test_short_apdus_read_in_256_byte_chunks_by_offset() -> None:
 
 def test_mutual_authenticate_carries_the_reader_proof_over_both_challenges() -> None:
     rec = Recorder(make_card())
-    CardReader("card_reader", rec, KEY, extended=True).read()
+    reader_on(rec, KEY, extended=True).read()
     auth = rec.sent[2]
     rnd_ifd, mac_ifd = auth[5:13], auth[13:45]
     # the card accepted it, so it was HMAC-SHA256(K, "ADM-IFD" || RND.ICC || RND.IFD); a different RND.IFD each read
     rec2 = Recorder(make_card())
-    CardReader("card_reader", rec2, KEY, extended=True).read()
+    reader_on(rec2, KEY, extended=True).read()
     assert rec2.sent[2][5:13] != rnd_ifd and len(mac_ifd) == 32
 
 
@@ -182,7 +193,7 @@ def test_get_response_and_wrong_le_are_followed() -> None:
         return list(data), sw >> 8, sw & 0xFF
     t0_reader.seen = 0  # type: ignore[attr-defined]
     rec = Recorder(make_card(), rewrite=t0_reader)
-    assert CardReader("card_reader", rec, KEY).read().identity["nik"] == CITIZEN.nik
+    assert reader_on(rec, KEY).read().identity["nik"] == CITIZEN.nik
 
     pending: list[bytes] = []
 
@@ -195,7 +206,7 @@ def test_get_response_and_wrong_le_are_followed() -> None:
         return list(data), sw >> 8, sw & 0xFF
     rec = Recorder(make_card(), rewrite=split)
     rec.card.process = _passthrough_get_response(rec.card)  # type: ignore[method-assign]
-    assert CardReader("card_reader", rec, KEY).read().identity["nik"] == CITIZEN.nik
+    assert reader_on(rec, KEY).read().identity["nik"] == CITIZEN.nik
     assert any(a[:2] == b"\x00\xc0" for a in rec.sent)
 
 
@@ -250,7 +261,7 @@ def test_corrupt_tlv_is_corrupt_file() -> None:
 
 def test_tampered_photo_is_digest_mismatch() -> None:
     reader, _ = reader_for(make_card(faults=CardFaults(tamper=True)))
-    with pytest.raises(CardUnreadable) as info:
+    with pytest.raises(PassiveAuthFailed) as info:
         reader.read()
     assert info.value.code == "digest-mismatch" and "0x02" in info.value.detail
 
@@ -280,7 +291,7 @@ def test_unknown_card_is_named() -> None:
     def other_applet(apdu: bytes, data: bytes, sw: int) -> tuple[list[int], int, int]:
         return ([], 0x6A, 0x82) if apdu[1] == 0xA4 else (list(data), sw >> 8, sw & 0xFF)
     with pytest.raises(CardUnreadable) as info:
-        CardReader("card_reader", Recorder(make_card(), rewrite=other_applet), KEY).read()
+        reader_on(Recorder(make_card(), rewrite=other_applet), KEY).read()
     assert info.value.code == "unknown-card"
 
 
@@ -297,13 +308,13 @@ def test_consistent_forgery_behind_a_genuine_authentication_is_caught() -> None:
             return list(resp[:-2]), resp[-2], resp[-1]
         return list(data), sw >> 8, sw & 0xFF
     with pytest.raises(CardUnreadable) as info:
-        CardReader("card_reader", Recorder(genuine, rewrite=relay), KEY, extended=True).read()
+        reader_on(Recorder(genuine, rewrite=relay), KEY, extended=True).read()
     assert info.value.code == "card-not-authentic"
 
 
 def test_reader_that_refuses_extended_apdus_falls_back_to_short_for_good() -> None:
     rec = Recorder(make_card(), reject_extended=True)
-    reader = CardReader("card_reader", rec, KEY)
+    reader = reader_on(rec, KEY)
     assert reader.read().identity["nik"] == CITIZEN.nik
     assert reader.extended is False
     rec.sent.clear()
@@ -336,7 +347,7 @@ def test_card_that_returns_less_than_asked_is_read_by_offset() -> None:
 def test_status_vocabulary() -> None:
     card = make_card()
     sim = SimPcsc()
-    reader = CardReader("card_reader", sim, KEY)
+    reader = reader_on(sim, KEY)
     st = reader.status()
     assert (st.state, st.media) == (DeviceState.ONLINE, "")
     sim.slot.insert(card)
@@ -345,12 +356,12 @@ def test_status_vocabulary() -> None:
     sim.slot.plugged = False
     st = reader.status()
     assert (st.state, st.code) == (DeviceState.NO_DEVICE, "no-reader")
-    assert CardReader("card_reader", SimPcsc(), KEY, reader_filter="Other").status().state is DeviceState.NO_DEVICE
+    assert reader_on(SimPcsc(), KEY, reader_filter="Other").status().state is DeviceState.NO_DEVICE
 
 
 def test_wait_for_card() -> None:
     sim = SimPcsc()
-    reader = CardReader("card_reader", sim, KEY)
+    reader = reader_on(sim, KEY)
     assert reader.wait_for_card(0.1) is False
     threading.Timer(0.1, sim.slot.insert, args=(make_card(),)).start()
     started = time.monotonic()
@@ -366,7 +377,7 @@ def test_no_nik_or_name_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     data = reader.read()
     for fault in (CardFaults(tamper=True), CardFaults(corrupt_tlv=True)):
         r, _ = reader_for(make_card(faults=fault))
-        with pytest.raises(CardUnreadable) as info:
+        with pytest.raises(DeviceError) as info:
             r.read()
         assert CITIZEN.nik not in str(info.value)
     assert CITIZEN.nik not in caplog.text and CITIZEN.name not in caplog.text
@@ -375,5 +386,5 @@ def test_no_nik_or_name_in_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_card_files_fit_the_protocol_limit() -> None:
     with pytest.raises(ValueError):
-        VirtualEktp(CITIZEN, bytes(40_000), b"", KEY)
+        issued_card(CITIZEN, bytes(40_000), b"", KEY, PKI)
     assert hashlib.sha256(make_card().files[1]).digest()  # a normal card builds

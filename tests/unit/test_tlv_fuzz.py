@@ -3,29 +3,26 @@ identity or a clear ``CardUnreadable``/``TlvError``; never another exception, ne
 
 from __future__ import annotations
 
-import hashlib
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers import tlv
 from drivers.base import DeviceError
 from drivers.card_reader import (
-    SFI_IDENTITY,
-    SFI_PHOTO,
-    SFI_SECURITY,
-    SFI_SIGNATURE,
     CardReader,
     CardState,
     CardUnreadable,
     PcscConnection,
     parse_identity,
-    verify_digests,
 )
+from drivers.passive_auth import PassiveAuthFailed, TrustAnchors, verify_sod
 from hardware_sim import citizens
-from hardware_sim.ektp_card import VirtualEktp
+from hardware_sim.chip_pki import ChipPki
+from hardware_sim.ektp_card import issued_card
 
 KEY = bytes(16)
+PKI = ChipPki.create()
+ANCHORS = TrustAnchors.from_pem(PKI.csca_pem())
 FAST = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 tags = st.sampled_from([0x04, 0x30, 0x61, 0x77, 0x5F01, 0x5F02, 0x5F40, 0x5F43, 0x7F61])
 
@@ -79,15 +76,31 @@ def test_identity_from_well_framed_fields(fields: list[tuple[int, bytes]]) -> No
 
 
 @FAST
-@given(st.binary(max_size=600), st.binary(max_size=600))
-def test_digest_check_with_any_security_object(sod: bytes, ident: bytes) -> None:
-    files = {SFI_IDENTITY: ident, SFI_PHOTO: b"p", SFI_SIGNATURE: b"s", SFI_SECURITY: sod}
+@given(st.binary(max_size=1200))
+def test_passive_authentication_of_any_security_object(sod: bytes) -> None:
     try:
-        verify_digests(files)
-    except CardUnreadable as exc:
-        assert exc.code in ("corrupt-file", "digest-mismatch")
+        verify_sod(sod, ANCHORS)
+    except PassiveAuthFailed as exc:
+        assert exc.code in ("sod-malformed", "sod-signature-bad", "ds-untrusted", "ds-expired")
         return
-    assert hashlib.sha256(ident).digest() in sod  # accepted only when the digest is really there
+    raise AssertionError("random bytes cannot carry our document signer's signature")
+
+
+_GENUINE_SOD = PKI.sign_sod({1: b"identity", 2: b"photo", 3: b"signature"})
+_GENUINE = verify_sod(_GENUINE_SOD, TrustAnchors.from_pem(PKI.csca_pem())).digests
+
+
+@FAST
+@given(st.integers(0, len(_GENUINE_SOD) - 1), st.integers(1, 255))
+def test_a_genuine_security_object_with_one_byte_changed(at: int, flip: int) -> None:
+    """Refused with a passive-authentication code, or (a byte outside what is signed) accepted saying the same."""
+    sod = bytearray(_GENUINE_SOD)
+    sod[at] ^= flip
+    try:
+        verified = verify_sod(bytes(sod), ANCHORS)
+    except PassiveAuthFailed:
+        return
+    assert verified.digests == _GENUINE
 
 
 class ScriptedSystem:
@@ -131,7 +144,8 @@ answer = st.one_of(st.binary(max_size=300), st.tuples(st.binary(max_size=300), s
 @FAST
 @given(st.lists(answer, max_size=40), st.sampled_from([True, False, None]))
 def test_read_with_any_card_answers(answers: list[bytes], extended: bool | None) -> None:
-    reader = CardReader("card_reader", ScriptedSystem(answers), KEY, extended=extended, read_timeout_s=2.0)
+    reader = CardReader("card_reader", ScriptedSystem(answers), KEY, extended=extended, read_timeout_s=2.0,
+                        anchors=ANCHORS)
     try:
         reader.read()
     except DeviceError:
@@ -139,8 +153,8 @@ def test_read_with_any_card_answers(answers: list[bytes], extended: bool | None)
     raise AssertionError("random answers cannot pass the card's cryptogram")
 
 
-_CARD = VirtualEktp(citizens.DEMO[0][0], citizens.photo_jpeg(citizens.DEMO[0][0]),
-                    citizens.signature_png(citizens.DEMO[0][0]), KEY)
+_CARD = issued_card(citizens.DEMO[0][0], citizens.photo_jpeg(citizens.DEMO[0][0]),
+                    citizens.signature_png(citizens.DEMO[0][0]), KEY, PKI)
 
 
 @FAST
@@ -171,10 +185,10 @@ def test_genuine_card_with_a_corrupted_read_answer(which: int, at: int, junk: by
                     _CARD.reset()
             return Conn()
 
-    reader = CardReader("card_reader", Mangle([]), KEY, extended=True)
+    reader = CardReader("card_reader", Mangle([]), KEY, extended=True, anchors=ANCHORS)
     try:
         data = reader.read()
-    except CardUnreadable as exc:
-        assert exc.code in ("corrupt-file", "digest-mismatch", "card-not-authentic")
+    except DeviceError as exc:
+        assert exc.code in ("corrupt-file", "digest-mismatch", "card-not-authentic", "sod-malformed")
         return
     assert data.identity["nik"] == citizens.DEMO[0][0].nik  # the junk equalled the original bytes
