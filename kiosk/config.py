@@ -134,6 +134,15 @@ class StatusSection:
 
 
 @dataclass
+class AccessibilitySection:
+    """Spoken guidance: the headset socket whose jack turns speech on (drivers/audio.py)."""
+
+    headset_jack: str = "alsa"  # alsa: the sound card's jack detection through amixer | none: only the speech key
+    alsa_card: str = "0"
+    alsa_control: str = ""  # empty: the card's first headphone or headset jack control
+
+
+@dataclass
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     central: CentralSection = field(default_factory=CentralSection)
@@ -143,6 +152,7 @@ class Config:
     sim: SimSection = field(default_factory=SimSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
+    accessibility: AccessibilitySection = field(default_factory=AccessibilitySection)
     source: str = ""  # where it was loaded from, for doctor
 
     @property
@@ -287,6 +297,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
             problems.append(f"'{dotted}' must be between 0 (off or any free port) and 65535, got {port}")
     if cfg.status.heartbeat_interval_s < 0 or cfg.status.usage_window_days < 1:
         problems.append("'status.heartbeat_interval_s' must be >= 0 and 'status.usage_window_days' >= 1")
+    if cfg.accessibility.headset_jack not in ("alsa", "none"):
+        problems.append(f"'accessibility.headset_jack': expected alsa or none, got {cfg.accessibility.headset_jack!r}")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
 

@@ -367,6 +367,26 @@ ID: dict[str, str] = {
         "Dokumen Anda sedang dicetak. Silakan tunggu sampai selesai.",
     "Printing was stopped because the session ended. Your PIN is still valid.":
         "Pencetakan dihentikan karena sesi telah berakhir. PIN Anda tetap berlaku.",
+    # -- a11y
+    "Large text": "Teks besar",
+    "High contrast": "Kontras tinggi",
+    "Three steps": "Tiga langkah",
+    "Identify yourself: tap your e-KTP, type your NIK or show the QR code.":
+        "Kenali diri Anda: tempelkan e-KTP, ketik NIK, atau tunjukkan kode QR.",
+    "Choose your documents; the kiosk prints them.": "Pilih dokumen Anda; anjungan akan mencetaknya.",
+    "selected": "dipilih",
+    "not selected": "tidak dipilih",
+    "not available yet": "belum bisa dipilih",
+    "Speech is on. Press the speech key again to turn it off.":
+        "Suara aktif. Tekan tombol suara sekali lagi untuk mematikannya.",
+    "Speech is off.": "Suara dimatikan.",
+    "on": "aktif",
+    "off": "tidak aktif",
+    "Headset": "Headset",
+    "Plugged in": "Terpasang",
+    "Not plugged in": "Tidak terpasang",
+    "Plug the headset in": "Pasang headset",
+    "Unplug the headset": "Cabut headset",
 }
 
 

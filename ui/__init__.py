@@ -71,6 +71,8 @@ def create_app(kiosk: Kiosk) -> Flask:
 
     from ui.citizen import bp as citizen_bp
     app.register_blueprint(citizen_bp)
+    from ui.citizen_a11y import bp as a11y_bp
+    app.register_blueprint(a11y_bp)
     from ui.maintenance import bp as maintenance_bp
     app.register_blueprint(maintenance_bp)
 
