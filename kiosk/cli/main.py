@@ -84,6 +84,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             flag = "ok " if st["ready"] else ("-- " if not st["required"] else "!! ")
             print(f"{flag}{name:18} {st['state']:14} {st['detail']}")
         print(f"central: {'reachable' if report['central']['reachable'] else 'UNREACHABLE'}")
+        print(f"speech: {report['speech']['detail']}")
         print("available" if report["available"] else "NOT AVAILABLE: " + "; ".join(report["reasons"]))
     return 0 if report["available"] else 1
 

@@ -82,3 +82,10 @@ def test_no_espeak_means_no_prompts_and_exit_zero(tmp_path: Path, monkeypatch: p
     assert speech_tool.main(["--out", str(tmp_path)]) == 0
     assert "without speech" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())
+
+
+def test_doctor_reports_whether_the_kiosk_speaks(kiosk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.staff.status import doctor_report
+    report = doctor_report(kiosk.status.build(), "", str(tmp_path), True, "")
+    assert report["speech"] == speech.status()
+    assert report["available"] is True  # a silent kiosk still serves citizens
