@@ -38,8 +38,11 @@ def kiosk() -> Kiosk:
 
 def current() -> ActiveSession | None:
     s = kiosk().sessions.get(session.get("sid"))
-    if s is None:
-        session.pop("sid", None)
+    if s is None and "sid" in session:
+        # The session ended (Finish, timeout, the card pulled), perhaps while this request was in flight: its cookie
+        # must not bring the citizen's language and accessibility choices back to the next citizen.
+        for key in ("sid", "lang", "a11y"):
+            session.pop(key, None)
     return s
 
 
