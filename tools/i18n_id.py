@@ -371,9 +371,9 @@ ID: dict[str, str] = {
     "Large text": "Teks besar",
     "High contrast": "Kontras tinggi",
     "Three steps": "Tiga langkah",
-    "Identify yourself: tap your e-KTP, type your NIK or show the QR code.":
-        "Kenali diri Anda: tempelkan e-KTP, ketik NIK, atau tunjukkan kode QR.",
-    "Choose your documents; the kiosk prints them.": "Pilih dokumen Anda; anjungan akan mencetaknya.",
+    "Identify: e-KTP, NIK or QR code": "Kenali diri: e-KTP, NIK, atau kode QR",
+    "Enter the PIN from WhatsApp": "Masukkan PIN dari WhatsApp",
+    "Take your printed documents": "Ambil dokumen yang tercetak",
     "selected": "dipilih",
     "not selected": "tidak dipilih",
     "not available yet": "belum bisa dipilih",

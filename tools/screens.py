@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, kiosk_context_args, serve  # noqa: E402
-from tests.e2e.walk import walk_all_screens  # noqa: E402
+from tests.e2e.walk import walk_accessibility_screens, walk_all_screens  # noqa: E402
 
 LANGS = ("id", "en")
 CAPTIONS = {
@@ -42,6 +43,11 @@ CAPTIONS = {
     "done-not-printed": "A paper jam mid-print: \"Dokumen belum tercetak. PIN Anda tetap berlaku.\" and where to get help",
     "out-of-service": "Out of service (the jammed printer), the PIN stays valid",
     "error": "A stale form: start again",
+    "keypad-focus": "The tactile keypad: the first key starts on the main control, with a large focus ring",
+    "nik-large-text": "Large text (one tap in the top bar, for this session)",
+    "pin-large-contrast": "Large text and high contrast together, on the PIN screen",
+    "documents-contrast": "High contrast: the documents",
+    "done-contrast": "High contrast: done (Finish ends the session and its preferences)",
 }
 
 
@@ -56,6 +62,14 @@ def shrink(path: Path) -> None:
 
 
 def shoot(out: Path, lang: str) -> list[str]:
+    """Every screen, then the accessibility states on a fresh kiosk (the first walk ends with a jammed printer)."""
+    names: list[str] = []
+    for walk in (walk_all_screens, walk_accessibility_screens):
+        names = shoot_walk(out, lang, walk, names)
+    return names
+
+
+def shoot_walk(out: Path, lang: str, walk: Any, names: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="adm-screens-") as tmp, serve(Path(tmp)) as live, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -63,7 +77,6 @@ def shoot(out: Path, lang: str) -> list[str]:
             ctx = browser.new_context(**kiosk_context_args(live.url, lang))
             ctx.set_default_timeout(15_000)
             page = ctx.new_page()
-            names: list[str] = []
             started = time.monotonic()
 
             def visit(name: str) -> None:
@@ -74,7 +87,7 @@ def shoot(out: Path, lang: str) -> list[str]:
                 page.screenshot(path=str(path), animations="disabled", caret="hide")
                 shrink(path)
 
-            walk_all_screens(page, live, lang, visit)
+            walk(page, live, lang, visit)
             ctx.close()
             return names
         finally:
