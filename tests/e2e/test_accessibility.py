@@ -169,8 +169,21 @@ def test_with_a_headset_every_screen_speaks_and_no_pin_digit_is_said(
     page.keyboard.press("Enter")
     page.wait_for_url("**/pin")
     assert heard("/pin")[0] == page.locator("h1").inner_text()
-    on_pin = len(said)
     pin = live.pins[SITI].pin
+    wrong = "000000" if pin != "000000" else "111111"
+    before_wrong = len(said)
+    page.keyboard.type(wrong)
+    page.keyboard.press("Enter")  # a wrong PIN: the error is said with the screen, in the citizen's language
+    expect(page.locator("#pin-error")).not_to_be_empty()
+    error = page.locator("#pin-error").inner_text()
+    for _ in range(50):
+        if error in [s["text"] for s in said[before_wrong:] if s["kind"] == "screen"]:
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError(f"the PIN error was not spoken: {said[before_wrong:]}")
+    page.wait_for_function("() => document.activeElement.id === 'pin'")
+    on_pin = len(said)
     page.keyboard.type(pin)
     page.wait_for_timeout(300)
     while_typing = said[on_pin:]
@@ -200,7 +213,7 @@ def test_with_a_headset_every_screen_speaks_and_no_pin_digit_is_said(
     assert all(s["lang"] == lang for s in said if s["path"].split("?")[0] != live.url + "/")
     for s in (s for s in said if s["lang"] == lang):
         assert not s["missing"], f"not in the catalogue, so not spoken: {s}"
-        assert pin not in s["text"].replace(" ", "")
+        assert pin not in s["text"].replace(" ", "") and wrong not in s["text"].replace(" ", "")
         if s["kind"] == "tick":
             continue
         text = s["text"]

@@ -43,32 +43,27 @@ def test_the_headphone_jack_is_found_among_the_controls() -> None:
     assert find_jack_control("numid=5,iface=CARD,name='Headset Mic Jack'\n") == "Headset Mic Jack"
 
 
-def stand_in_amixer(tmp_path: Path, body: str) -> list[str]:
-    script = tmp_path / "amixer.py"
-    script.write_text("import sys, time\n" + body)
-    return [sys.executable, str(script)]
+def amixer(tmp_path: Path, state: str) -> list[str]:
+    """hardware_sim's stand-in amixer, answering from a state file as a card with jack detection would."""
+    (tmp_path / "jack").write_text(state)
+    return [sys.executable, "-m", "hardware_sim.amixer", "--state", str(tmp_path / "jack")]
 
 
-def test_the_driver_runs_amixer_for_the_card(tmp_path: Path) -> None:
-    amixer = stand_in_amixer(tmp_path, f"""
-args = sys.argv[1:]
-assert args[:2] == ["-c", "1"], args
-if args[2] == "controls":
-    print({CONTROLS!r})
-else:
-    assert args[2:] == ["cget", "iface=CARD,name='Headphone Jack'"], args
-    print({CGET_ON!r})
-""")
-    jack = AlsaHeadsetJack("1", amixer=amixer)
-    assert jack.plugged() is True
-    assert jack.control == "Headphone Jack"
+@pytest.mark.parametrize(("state", "plugged"), [("on", True), ("off", False), ("nojack", None)])
+def test_the_driver_finds_and_reads_the_jack(tmp_path: Path, state: str, plugged: bool | None) -> None:
+    jack = AlsaHeadsetJack("1", amixer=amixer(tmp_path, state), timeout_s=5.0)
+    assert jack.plugged() is plugged
+    if plugged is not None:
+        assert jack.control == "Headphone Jack"
+    else:
+        assert "no headphone jack control" in jack.last_error
 
 
 def test_a_hung_sound_driver_is_unknown_within_the_bound(tmp_path: Path) -> None:
-    jack = AlsaHeadsetJack("0", "Headphone Jack", timeout_s=0.3, amixer=stand_in_amixer(tmp_path, "time.sleep(30)\n"))
+    jack = AlsaHeadsetJack("0", "Headphone Jack", timeout_s=0.5, amixer=amixer(tmp_path, "hang"))
     started = time.monotonic()
     assert jack.plugged() is None
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 2.5
     assert "TimeoutExpired" in jack.last_error
 
 
