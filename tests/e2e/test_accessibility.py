@@ -302,3 +302,22 @@ def test_large_text_and_contrast_screens_are_clean(browser: Browser, live: LiveK
         ctx.close()
     assert {"welcome", "nik", "pin", "documents", "printing", "done", "help", "locked"} <= set(seen)
     assert not found, "\n".join(f"{k}: {p}" for k, v in found.items() for p in v)
+
+
+def test_the_idle_question_is_spoken_with_its_button(listening: tuple[Page, list[dict[str, Any]]],
+                                                      live: LiveKiosk) -> None:
+    page, said = listening
+    live.kiosk.simulator.plug_headset()  # type: ignore[attr-defined]
+    page.clock.install()
+    page.goto("/nik")
+    page.wait_for_function("() => document.activeElement.id === 'nik'")
+    cfg = live.kiosk.cfg.session
+    page.clock.run_for((cfg.idle_timeout_s - cfg.warn_before_s + 2) * 1000)
+    expect(page.locator("#idle")).to_be_visible()
+    page.wait_for_timeout(300)
+    alert = [s["text"] for s in said if s["kind"] == "alert"]
+    assert alert[:1] == ["Masih di sana?"]
+    assert len(alert) == 2  # the question and its countdown once, not at every second
+    assert [s["text"] for s in said if s["kind"] == "focus"][-1] == "Ya, lanjutkan"
+    page.clock.run_for(3000)
+    assert len([s for s in said if s["kind"] == "alert"]) == 2

@@ -127,3 +127,15 @@ def test_a_bad_preference_is_refused(kiosk: Kiosk) -> None:
     assert screen.post("/a11y/prefs", pref="speech", value="loud").status_code == 422
     assert screen.c.get("/speech/id/../../kiosk.key").status_code == 404
     assert screen.c.get("/speech/xx/manifest.json").status_code == 404
+
+
+def test_without_generated_speech_the_kiosk_runs_silent(kiosk: Kiosk, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """espeak-ng absent, so `make speech` made nothing: no audio is served, and every screen still works."""
+    import ui.citizen_a11y
+    monkeypatch.setattr(ui.citizen_a11y, "SPEECH_DIR", tmp_path / "no-speech")
+    screen = Screen(create_app(kiosk).test_client())
+    assert screen.get("/").status_code == 200
+    assert screen.c.get("/speech/id/manifest.json").status_code == 404
+    assert screen.post("/a11y/prefs", pref="speech", value="on", next="/nik").status_code == 302
+    assert screen.get("/nik").status_code == 200

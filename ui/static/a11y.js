@@ -199,7 +199,10 @@
       return true;
     });
     seen.forEach(function (unit) {
-      if (unit.id === "idle") { say([unit.querySelector("h2").textContent, unit.querySelector("p").textContent], "alert", true); }
+      if (unit.id === "idle") {  /* the question, then the button the keypad is on */
+        say([unit.querySelector("h2").textContent, unit.querySelector("p").textContent], "alert", true);
+        if (unit.contains(document.activeElement)) { say(labelOf(document.activeElement) || [], "focus", false); }
+      }
       else { say(unitsOf(unit), "live", false); }
     });
   });
