@@ -139,3 +139,12 @@ def test_without_generated_speech_the_kiosk_runs_silent(kiosk: Kiosk, tmp_path: 
     assert screen.c.get("/speech/id/manifest.json").status_code == 404
     assert screen.post("/a11y/prefs", pref="speech", value="on", next="/nik").status_code == 302
     assert screen.get("/nik").status_code == 200
+
+
+def test_doctor_says_when_the_jack_cannot_be_sensed(tmp_path: Path) -> None:
+    from kiosk.cli.main import _headset_jack
+    assert _headset_jack(HeadsetWatch(AlsaHeadsetJack(amixer=["/nonexistent/amixer"]))).startswith(
+        "not sensed (amixer: FileNotFoundError")
+    assert _headset_jack(HeadsetWatch(AlsaHeadsetJack(amixer=amixer(tmp_path, "on"), timeout_s=5.0))) == \
+        "headset plugged in"
+    assert _headset_jack(None).startswith("off")
