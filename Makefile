@@ -7,18 +7,19 @@ PIP := $(VENV)/bin/pip
 # Debian packages for the full test suite (real pcscd, cupsd, ippeveprinter, Chromium, Prometheus).
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-client cups-filters \
 	cups-ipp-utils printer-driver-cups-pdf ghostscript poppler-utils libcups2-dev dbus-daemon chromium \
-	socat iproute2 gcc python3-dev python3-venv prometheus prometheus-alertmanager fonts-dejavu-core
+	socat iproute2 gcc python3-dev python3-venv prometheus prometheus-alertmanager fonts-dejavu-core espeak-ng
 # Headers needed to build pyscard and pycups (the `hardware` extra).
 HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
 PYTEST_ARGS ?=
 
-.PHONY: help run test unit bench screens soak lint system-deps venv clean
+.PHONY: help run test unit bench screens soak lint system-deps venv clean speech
 
 help:
 	@echo "make run    - start the kiosk with simulated hardware on http://127.0.0.1:8000 (no root needed)"
 	@echo "make test   - install what the tests need (apt packages when root) and run the whole suite"
 	@echo "make bench  - run the benchmarks and print their tables"
 	@echo "make lint   - ruff and the import-linter contracts"
+	@echo "make speech - the spoken prompts from the translation catalogue (espeak-ng; made by run and test too)"
 	@echo "make screens - screenshots of every screen (both languages) into docs/screens/"
 	@echo "make soak   - the concurrent soak (2,000 sessions, faults mid-job) and docs/reliability.md"
 
@@ -48,7 +49,12 @@ $(VENV)/.test: $(VENV)/.base
 
 venv: $(VENV)/.base
 
-run: $(VENV)/.base
+# Spoken prompts (kiosk/speech.py): made from the catalogue before the kiosk runs or is tested; without espeak-ng the
+# tool says so and the kiosk runs silent (doctor says so too).
+speech: $(VENV)/.base
+	$(PY) tools/speech.py
+
+run: $(VENV)/.base speech
 	@$(MAKE) -s $(VENV)/.hardware || true
 	$(VENV)/bin/adm-kiosk run --sim
 
@@ -64,11 +70,11 @@ system-deps:
 	fi
 
 # The import-linter contracts first (ARCHITECTURE.md section 1): a broken layer fails in a second, before the suite.
-test: system-deps $(VENV)/.test
+test: system-deps $(VENV)/.test speech
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-unit: $(VENV)/.test
+unit: $(VENV)/.test speech
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(VENV)/.test
@@ -78,7 +84,7 @@ lint: $(VENV)/.test
 bench: system-deps $(VENV)/.test
 	@for b in bench/bench_*.py; do echo; echo "== $$b"; $(PY) $$b || echo "($$b failed)"; done
 
-screens: system-deps $(VENV)/.test
+screens: system-deps $(VENV)/.test speech
 	$(PY) tools/screens.py
 
 # 2,000 concurrent citizen sessions on two kiosks, seeded faults mid-job; the checker's own tests first,

@@ -160,6 +160,18 @@ class SimulatorPanel:
     def hide_qr(self) -> None:
         self._frames().clear()
 
+    # -- the headset socket -------------------------------------------------------------------
+
+    def plug_headset(self) -> None:
+        """A citizen plugs headphones in: speech turns on within the headset watch's poll."""
+        self.kiosk.headset_jack.plug()
+
+    def unplug_headset(self) -> None:
+        self.kiosk.headset_jack.unplug()
+
+    def headset_plugged(self) -> bool:
+        return bool(self.kiosk.headset_jack.plugged())
+
     # -- faults ---------------------------------------------------------------------------
 
     def inject(self, fault: str) -> str:

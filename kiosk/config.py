@@ -161,6 +161,15 @@ class StatusSection:
 
 
 @dataclass
+class AccessibilitySection:
+    """Spoken guidance: the headset socket whose jack turns speech on (drivers/audio.py)."""
+
+    headset_jack: str = "alsa"  # alsa: the sound card's jack detection through amixer | none: only the speech key
+    alsa_card: str = "0"
+    alsa_control: str = ""  # empty: the card's first headphone or headset jack control
+
+
+@dataclass
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     central: CentralSection = field(default_factory=CentralSection)
@@ -172,6 +181,7 @@ class Config:
     printing: PrintingSection = field(default_factory=PrintingSection)
     ui: UiSection = field(default_factory=UiSection)
     status: StatusSection = field(default_factory=StatusSection)
+    accessibility: AccessibilitySection = field(default_factory=AccessibilitySection)
     source: str = ""  # where it was loaded from, for doctor
 
     @property
@@ -329,6 +339,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'status.tls_client_ca_file' needs 'status.tls_cert_file' and 'status.tls_key_file' (HTTPS)")
     if not 0 < cfg.sim.timing_scale <= 10:
         problems.append(f"'sim.timing_scale' must be above 0 and at most 10, got {cfg.sim.timing_scale}")
+    if cfg.accessibility.headset_jack not in ("alsa", "none"):
+        problems.append(f"'accessibility.headset_jack': expected alsa or none, got {cfg.accessibility.headset_jack!r}")
     if cfg.sim.mode == "off" and not cfg.central.url:
         problems.append("'central.url' is required outside simulation")
     if not 0 < cfg.documents.tte_check_timeout_s <= 60:

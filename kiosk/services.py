@@ -14,6 +14,7 @@ import secrets
 import time
 from pathlib import Path
 
+from drivers.audio import HeadsetJack
 from kiosk.citizen.central import CentralClient
 from kiosk.citizen.fallback import CardFallback
 from kiosk.citizen.nearby import NearbyKiosks
@@ -24,6 +25,7 @@ from kiosk.citizen.staff_calls import StaffCalls
 from kiosk.config import Config
 from kiosk.devices.builder import Devices
 from kiosk.devices.card_reads import CardReads
+from kiosk.devices.headset import HeadsetWatch
 from kiosk.devices.monitor import DeviceMonitor
 from kiosk.journal.attempts import PinPolicy
 from kiosk.journal.outbox import OutboxSender
@@ -92,8 +94,13 @@ class Kiosk:
         self.assisted = AssistedMode(store, TechnicianAccounts(store), self.staff_calls)
         self.telemetry = Telemetry(self.status, store, cfg.status, self.staff_calls)
         self._last_forget = 0.0
+        self.headset: HeadsetWatch | None = None  # speech turns on when a headset is in (attach_headset)
 
     # -- lifecycle ------------------------------------------------------------------------
+
+    def attach_headset(self, jack: HeadsetJack) -> None:
+        """The composition root gives the kiosk its headset socket (the sound card's jack, or the simulator's)."""
+        self.headset = HeadsetWatch(jack)
 
     def start(self) -> None:
         settled = self.printing.recover()
@@ -103,10 +110,14 @@ class Kiosk:
         self.assisted.restarted()
         self.monitor.start()
         self.background.start()
+        if self.headset is not None:
+            self.headset.start()
 
     def stop(self) -> None:
         """Lets prints in progress finish and be journaled (within a bound), ends sessions, flushes the outbox."""
         self.background.stop()
+        if self.headset is not None:
+            self.headset.stop()
         for s in self.sessions.active():
             self.sessions.wait_printed(s.id, SHUTDOWN_PRINT_BOUND_S)
             self.sessions.end(s.id, "shutdown")

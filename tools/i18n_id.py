@@ -480,6 +480,26 @@ ID: dict[str, str] = {
     "Card printer: the next chip reads back differently": "Printer kartu: chip berikutnya terbaca berbeda",
     "Tap the card just printed": "Tempel kartu yang baru dicetak",
 
+    # -- a11y
+    "Large text": "Teks besar",
+    "High contrast": "Kontras tinggi",
+    "Three steps": "Tiga langkah",
+    "Identify: e-KTP, NIK or QR code": "Kenali diri: e-KTP, NIK, atau kode QR",
+    "Enter the PIN from WhatsApp": "Masukkan PIN dari WhatsApp",
+    "Take your printed documents": "Ambil dokumen yang tercetak",
+    "selected": "dipilih",
+    "not selected": "tidak dipilih",
+    "not available yet": "belum bisa dipilih",
+    "Speech is on. Press the speech key again to turn it off.":
+        "Suara aktif. Tekan tombol suara sekali lagi untuk mematikannya.",
+    "Speech is off.": "Suara dimatikan.",
+    "on": "aktif",
+    "off": "tidak aktif",
+    "Headset": "Headset",
+    "Plugged in": "Terpasang",
+    "Not plugged in": "Tidak terpasang",
+    "Plug the headset in": "Pasang headset",
+    "Unplug the headset": "Cabut headset",
 }
 
 

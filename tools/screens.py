@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, kiosk_context_args, serve  # noqa: E402
-from tests.e2e.walk import walk_all_screens  # noqa: E402
+from tests.e2e.walk import walk_accessibility_screens, walk_all_screens  # noqa: E402
 from tests.e2e.walk_help import walk_help_screens  # noqa: E402
 
 LANGS = ("id", "en")
@@ -53,6 +54,11 @@ CAPTIONS = {
                      "print the card, a queue ticket",
     "card-fallback-ticket": "The queue number for the office counter, from central (or local, and said so)",
     "closed": "Outside the opening hours: the hours, when it opens again, the nearest open kiosk",
+    "keypad-focus": "The tactile keypad: the first key starts on the main control, with a large focus ring",
+    "nik-large-text": "Large text (one tap in the top bar, for this session)",
+    "pin-large-contrast": "Large text and high contrast together, on the PIN screen",
+    "documents-contrast": "High contrast: the documents",
+    "done-contrast": "High contrast: done (Finish ends the session and its preferences)",
 }
 
 
@@ -67,6 +73,22 @@ def shrink(path: Path) -> None:
 
 
 def shoot(out: Path, lang: str) -> list[str]:
+    """Every screen, then the accessibility states and the help screens, each walk on a fresh kiosk."""
+    names: list[str] = []
+    for walk in (walk_all_screens, walk_accessibility_screens, help_walk):
+        names = shoot_walk(out, lang, walk, names)
+    return names
+
+
+def help_walk(page: Any, live: Any, lang: str, visit: Any) -> None:
+    """Call staff and assisted mode, on a kiosk of their own (the first walk ends with a jammed printer)."""
+    page.goto(live.url + "/")
+    if lang == "en":
+        page.locator("#lang").tap()
+    walk_help_screens(page, live, visit)
+
+
+def shoot_walk(out: Path, lang: str, walk: Any, names: list[str]) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="adm-screens-") as tmp, serve(Path(tmp)) as live, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -74,7 +96,6 @@ def shoot(out: Path, lang: str) -> list[str]:
             ctx = browser.new_context(**kiosk_context_args(live.url, lang))
             ctx.set_default_timeout(15_000)
             page = ctx.new_page()
-            names: list[str] = []
             started = time.monotonic()
 
             def visit(name: str) -> None:
@@ -85,17 +106,8 @@ def shoot(out: Path, lang: str) -> list[str]:
                 page.screenshot(path=str(path), animations="disabled", caret="hide")
                 shrink(path)
 
-            walk_all_screens(page, live, lang, visit)
+            walk(page, live, lang, visit)
             ctx.close()
-            with serve(Path(tmp) / "help") as fresh:  # the walk above ends with a jammed printer
-                ctx = browser.new_context(**kiosk_context_args(fresh.url, lang))
-                ctx.set_default_timeout(15_000)
-                page = ctx.new_page()
-                page.goto(fresh.url + "/")
-                if lang == "en":
-                    page.locator("#lang").tap()
-                walk_help_screens(page, fresh, visit)
-                ctx.close()
             return names
         finally:
             browser.close()

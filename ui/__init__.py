@@ -77,6 +77,8 @@ def create_app(kiosk: Kiosk) -> Flask:
     app.register_blueprint(citizen_check_bp)
     from ui.citizen_fallback import bp as citizen_fallback_bp
     app.register_blueprint(citizen_fallback_bp)
+    from ui.citizen_a11y import bp as a11y_bp
+    app.register_blueprint(a11y_bp)
     from ui.maintenance import bp as maintenance_bp
     app.register_blueprint(maintenance_bp)
 

@@ -40,8 +40,11 @@ def kiosk() -> Kiosk:
 
 def current() -> ActiveSession | None:
     s = kiosk().sessions.get(session.get("sid"))
-    if s is None:
-        session.pop("sid", None)
+    if s is None and "sid" in session:
+        # The session ended (Finish, timeout, the card pulled), perhaps while this request was in flight: its cookie
+        # must not bring the citizen's language and accessibility choices back to the next citizen.
+        for key in ("sid", "lang", "a11y"):
+            session.pop(key, None)
     return s
 
 
@@ -137,7 +140,9 @@ def welcome() -> Any:
     has_reader = kiosk().devices.get("card_reader") is not None
     ended = ENDED_MESSAGE.get(request.args.get("ended", ""))
     # Idle on the welcome screen only matters when someone left it in another language: back to the default.
-    default_lang = session.get("lang", kiosk().cfg.kiosk.language) == kiosk().cfg.kiosk.language
+    # Large text, contrast or a speech choice left behind count the same (ui/citizen_a11y.py).
+    default_lang = (session.get("lang", kiosk().cfg.kiosk.language) == kiosk().cfg.kiosk.language
+                    and not session.get("a11y"))
     return page("citizen/welcome.html", has_reader=has_reader, has_camera=has_camera(),
                 ended_message=_(ended) if ended else "", idle_timeout=0 if default_lang else None)
 
@@ -429,6 +434,7 @@ def end() -> Any:
         kiosk().sessions.end(s.id, "done" if s.step is Step.DONE else "cancelled")
     session.pop("sid", None)
     session.pop("lang", None)  # the next citizen starts in the kiosk's default language
+    session.pop("a11y", None)  # and with normal text and contrast, speech by headset (ui/citizen_a11y.py)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(ok=True)
     return redirect(url_for("citizen.welcome"))
@@ -453,6 +459,7 @@ def session_state() -> Any:
             kiosk().sessions.end(s.id, "card-removed")
             session.pop("sid", None)
             session.pop("lang", None)
+            session.pop("a11y", None)
             return jsonify(active=False, reason="card")
     return jsonify(active=True, step=s.step.value)
 

@@ -371,7 +371,7 @@ def simulator() -> Any:
     if not m.sim.available:
         return page("forbidden.html", reason=_("The simulator is only available in simulation.")), 404
     return page("simulator.html", cards=m.sim.cards(), on_reader=m.sim.card_on_reader(), presets=m.sim.qr_presets(),
-                faults=m.sim.faults(), all_faults=m.sim.all_faults)
+                faults=m.sim.faults(), all_faults=m.sim.all_faults, headset=m.sim.headset_plugged())
 
 
 @bp.post("/simulator")

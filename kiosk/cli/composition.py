@@ -38,5 +38,9 @@ def _real_kiosk(cfg: Config) -> Kiosk:
         store.close()
         raise
     key = secret(cfg.central.kiosk_key, cfg.central.kiosk_key_file).encode()
-    return Kiosk(cfg, store, devices, CentralClient(cfg.central.url, cfg.kiosk.id, key, cfg.central.timeout_s,
-                                                     cfg.central.retries))
+    kiosk = Kiosk(cfg, store, devices, CentralClient(cfg.central.url, cfg.kiosk.id, key, cfg.central.timeout_s,
+                                                      cfg.central.retries))
+    if cfg.accessibility.headset_jack == "alsa":
+        from drivers.audio import AlsaHeadsetJack
+        kiosk.attach_headset(AlsaHeadsetJack(cfg.accessibility.alsa_card, cfg.accessibility.alsa_control))
+    return kiosk

@@ -20,6 +20,7 @@ from kiosk import __version__
 from kiosk.cli import blanks, card, print_test, scan, technician, token
 from kiosk.cli.args import config_from_args
 from kiosk.config import ConfigError
+from kiosk.devices.headset import HeadsetWatch
 from kiosk.logs import setup_logging
 
 
@@ -64,6 +65,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headset_jack(watch: HeadsetWatch | None) -> str:
+    """One bounded read of the headset jack: without jack sensing, speech comes only with the speech key (F2)."""
+    if watch is None:
+        return "off (accessibility.headset_jack = none): speech only with the speech key"
+    watch.refresh()
+    if not watch.known():
+        return f"not sensed ({getattr(watch.jack, 'last_error', '') or 'no answer'}): speech only with the speech key"
+    return "headset plugged in" if watch.plugged() else "no headset"
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from kiosk.cli.composition import build_kiosk
     from kiosk.staff.status import doctor_report
@@ -74,6 +85,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         kiosk.monitor.refresh()
         reachable = kiosk.central.ping()
         report = doctor_report(kiosk.status.build(), cfg.source, str(cfg.data_dir), reachable, kiosk.central.last_error)
+        report["speech"]["headset_jack"] = _headset_jack(kiosk.headset)
     finally:
         kiosk.stop()
     if args.json:
@@ -84,6 +96,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             flag = "ok " if st["ready"] else ("-- " if not st["required"] else "!! ")
             print(f"{flag}{name:18} {st['state']:14} {st['detail']}")
         print(f"central: {'reachable' if report['central']['reachable'] else 'UNREACHABLE'}")
+        print(f"speech: {report['speech']['detail']}; headset jack: {report['speech']['headset_jack']}")
         print("available" if report["available"] else "NOT AVAILABLE: " + "; ".join(report["reasons"]))
     return 0 if report["available"] else 1
 

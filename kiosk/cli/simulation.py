@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hardware_sim import citizens
+from hardware_sim.audio_jack import SimulatedHeadsetJack
 from hardware_sim.blanks import seed_first_start
 from hardware_sim.central import CentralServer, CentralSim, IssuedPin
 from hardware_sim.chip_pki import csca_file, for_state_dir
@@ -38,6 +39,8 @@ class SimulatedKiosk(Kiosk):
         self.system_sim = system_sim  # the real peers of --sim=system, or None
         self.central_server = central_server  # the simulated central, or None when a real URL is configured
         self.demo_pins: list[IssuedPin] = []
+        self.headset_jack = SimulatedHeadsetJack()  # the panel's "plug headset" / "unplug"
+        self.attach_headset(self.headset_jack)
         self.simulator = SimulatorPanel(self)
 
     def seed(self) -> None:

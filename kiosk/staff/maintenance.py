@@ -466,6 +466,10 @@ class Maintenance:
             result = self.sim.inject(str(arg["fault"]))
         elif action == "clear-all":
             self.sim.clear_all()
+        elif action == "plug-headset":
+            self.sim.plug_headset()
+        elif action == "unplug-headset":
+            self.sim.unplug_headset()
         else:
             raise MaintenanceError("action")
         self.store.audit("simulator", action, actor=tech, **({"fault": arg["fault"]} if action == "fault" else {}))

@@ -29,6 +29,7 @@ from kiosk.journal.store import Store
 from kiosk.model import DocumentKind, mask_niks_in
 from kiosk.opening_hours import OpeningHours
 from kiosk.printing.service import PrintService
+from kiosk.speech import status as speech_status
 from kiosk.staff.public_summary import public_summary
 from kiosk.staff.service_mode import ServiceMode
 from kiosk.supervise import SupervisedLoop
@@ -253,4 +254,5 @@ def doctor_report(snap: dict[str, Any], config_source: str, data_dir: str, centr
         "devices": snap["devices"],
         "central": {"reachable": central_reachable, "outbox_backlog": snap["outbox"]["backlog"]},
         "disk_free_mb": shutil.disk_usage(data_dir).free // 2**20,
+        "speech": speech_status(),  # spoken guidance is not required: a silent kiosk still serves, and says why
     }

@@ -8,6 +8,7 @@ test runs axe-core there, so "every screen" means the same list for both.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -255,3 +256,44 @@ def walk_unserved_screens(page: Page, live: LiveKiosk, lang: str, at: Callable[[
     set_language(page, lang)
     expect(page.locator("#hours")).to_be_visible()
     at("closed")
+def walk_accessibility_screens(page: Page, live: LiveKiosk, lang: str, visit: Callable[[str], Any]) -> list[str]:
+    """The accessibility states (README "Accessibility"): the keypad's focus, large text, high contrast. Each
+    preference is one tap in the top bar and lasts for the session; Finish ends it."""
+    seen: list[str] = []
+
+    def at(name: str) -> None:
+        seen.append(name)
+        visit(name)
+
+    page.goto("/")
+    set_language(page, lang)
+    page.keyboard.press("Tab")  # the tactile keypad: the first key starts on the main control, with a large ring
+    expect(page.locator("#type-nik")).to_be_focused()
+    at("keypad-focus")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/nik")
+    expect(page.locator("#nik")).to_be_focused()
+    page.keyboard.type(SITI[:7])
+    page.locator("#pref-large").tap()
+    expect(page.locator("html")).to_have_class(re.compile("text-large"))
+    at("nik-large-text")
+    page.locator('.key[data-key="clear"]').tap()
+    tap_digits(page, SITI)
+    with page.expect_navigation():
+        page.locator("#next").tap()
+    page.locator("#pref-contrast").tap()
+    expect(page.locator("html")).to_have_class(re.compile("contrast-high"))
+    tap_digits(page, "123")
+    at("pin-large-contrast")
+    page.locator("#pref-large").tap()
+    page.locator('.key[data-key="clear"]').tap()
+    enter_pin(page, live.pins[SITI].pin)
+    page.wait_for_url("**/documents")
+    at("documents-contrast")
+    page.locator("#print").tap()
+    page.wait_for_url("**/done", timeout=30_000)
+    at("done-contrast")
+    page.locator("#finish").tap()
+    page.wait_for_url("**/")
+    expect(page.locator("html")).not_to_have_class(re.compile("contrast-high"))  # the next citizen: the defaults
+    return seen

@@ -52,19 +52,28 @@
       if (next) { next.disabled = digits.length !== length; }
     }
     function press(k) {
+      var before = digits.length;
       if (k === "clear") { digits = ""; }
       else if (k === "back") { digits = digits.slice(0, -1); }
       else if (/^[0-9]$/.test(k) && digits.length < length) { digits += k; }
       show();
+      /* For speech (a11y.js): which key and how many digits now; a secret form's listener never says the key. */
+      if (digits.length !== before || k === "clear" || k === "back") {
+        form.dispatchEvent(new CustomEvent("keypad", { bubbles: true,
+          detail: { key: k, count: digits.length, length: length } }));
+      }
     }
     form.querySelectorAll(".key").forEach(function (key) {
       key.addEventListener("click", function () { press(key.dataset.key); });
     });
-    /* A technician's keyboard still works; citizens never need one. */
+    /* The tactile keypad (README "Accessibility"): digits type, Backspace clears one, Enter is OK. Enter on another
+       control (Back, Cancel, an on-screen key) presses that control instead. */
     document.addEventListener("keydown", function (e) {
-      if (/^[0-9]$/.test(e.key)) { press(e.key); }
-      else if (e.key === "Backspace") { press("back"); }
-      else if (e.key === "Enter" && next && !next.disabled) { form.requestSubmit(next); }
+      var active = document.activeElement;
+      var onOther = active && active !== document.body && active !== input;
+      if (/^[0-9]$/.test(e.key)) { e.preventDefault(); press(e.key); }
+      else if (e.key === "Backspace") { e.preventDefault(); press("back"); }
+      else if (e.key === "Enter" && !onOther && next && !next.disabled) { e.preventDefault(); form.requestSubmit(next); }
     });
     form.addEventListener("submit", function () { input.value = digits; });
     show();
