@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from hardware_sim.tte_pki import OFFICE, Signer
 from kiosk.model import DocumentKind, Identity
+from kiosk.printing.signatures import load_pyhanko
 
 _FIXED_DATE = dt.datetime(2024, 2, 14, 9, 0, tzinfo=dt.UTC)
 TITLES = {
@@ -92,6 +93,7 @@ def sign_pdf(pdf: bytes, signer: Signer) -> bytes:
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    load_pyhanko()  # asn1crypto learns pyHanko's attribute names even after a chip's SOD was made
     der = serialization.Encoding.DER
     key = keys.PrivateKeyInfo.load(signer.key.private_bytes(der, serialization.PrivateFormat.PKCS8,
                                                             serialization.NoEncryption()))
