@@ -215,7 +215,9 @@ class LinkShaper:
 
     def _fault(self, p: LinkProfile, sent: int, n: int, conn: _Connection) -> bool:
         """Applies a stall or a reset due at this slice; True when the connection was torn down."""
-        crossed = (lambda at: at and sent < at <= sent + n)
+        def crossed(at: int) -> bool:
+            return bool(at) and sent < at <= sent + n
+
         slices = max(1, n // SLICE)
         if crossed(p.reset_at_bytes) or (p.reset_probability and self._chance(p.reset_probability, slices)):
             with self._lock:
