@@ -47,6 +47,8 @@ class CentralSection:
     kiosk_key_file: str = ""
     timeout_s: float = 5.0
     retries: int = 2
+    parallel_fetch: int = 3  # documents downloaded at once after the PIN; 1: one after the other
+    fetch_bound_s: float = 30.0  # all of a PIN's documents downloaded within this, or "server unavailable"
 
 
 @dataclass
@@ -274,6 +276,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
         problems.append(f"'devices.camera.decoder': expected zxing, zbar or zbar-plain, got {cfg.devices.camera.decoder!r}")
+    if not 1 <= cfg.central.parallel_fetch <= 8 or not 1 <= cfg.central.fetch_bound_s <= 300:
+        problems.append("'central.parallel_fetch' must be 1 to 8 and 'central.fetch_bound_s' 1 to 300 s")
     if cfg.session.warn_before_s >= cfg.session.idle_timeout_s:
         problems.append("'session.warn_before_s' must be shorter than 'session.idle_timeout_s'")
     for sec in ("pins", "session"):

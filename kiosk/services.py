@@ -61,7 +61,8 @@ class Kiosk:
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
-                                 receipt=self.receipts.print_receipt)
+                                 receipt=self.receipts.print_receipt, parallel_fetch=cfg.central.parallel_fetch,
+                                 fetch_bound_s=cfg.central.fetch_bound_s)
         self.outbox = OutboxSender(store, central)
         self.scanner = Scanner(devices.get("camera"), central)
         reader = devices.get("card_reader")

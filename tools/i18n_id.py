@@ -367,6 +367,12 @@ ID: dict[str, str] = {
         "Dokumen Anda sedang dicetak. Silakan tunggu sampai selesai.",
     "Printing was stopped because the session ended. Your PIN is still valid.":
         "Pencetakan dihentikan karena sesi telah berakhir. PIN Anda tetap berlaku.",
+    # -- link
+    "Downloading your documents (%(n)s of %(total)s)": "Mengunduh dokumen (%(n)s dari %(total)s)",
+    "Your documents are on their way": "Dokumen Anda sedang diunduh",
+    "Please wait. On a slow connection this can take a little while.":
+        "Mohon tunggu. Pada koneksi yang lambat, ini bisa memakan waktu sebentar.",
+    "Please wait: your documents are still downloading.": "Mohon tunggu: dokumen Anda masih diunduh.",
 }
 
 

@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from drivers.base import N_, DeviceError
+from kiosk.citizen.central import CentralUnavailable
+from kiosk.citizen.downloads import DownloadProgress
 from kiosk.citizen.session import ActiveSession, SessionError, Step
 from kiosk.model import DocumentKind, InvalidNik
 from kiosk.services import Kiosk
@@ -28,6 +30,7 @@ ENDED_MESSAGE = {
     "card": N_("Your e-KTP was taken off the reader, so we stopped for your safety. Please start again."),
 }
 # Numbers the page's script updates in place, inside translated sentences (so word order stays the translator's).
+CENTRAL_UNAVAILABLE = CentralUnavailable.citizen_message
 IDLE_COUNT = Markup('<strong id="idle-count">0</strong>')
 DIGIT_COUNT = Markup('<strong class="typed-count">0</strong>')
 
@@ -287,7 +290,8 @@ def pin() -> Any:
     s = require(Step.IDENTIFIED)
     if not isinstance(s, ActiveSession):
         return s
-    return page("citizen/pin.html", nik=s.nik.masked, error=None, method=s.method)
+    error = _(CENTRAL_UNAVAILABLE) if request.args.get("e") == "unavailable" else None  # a download failed
+    return page("citizen/pin.html", nik=s.nik.masked, error=error, method=s.method)
 
 
 @bp.post("/pin")
@@ -299,6 +303,8 @@ def pin_submit() -> Any:
         return refused
     try:
         result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""))
+        if result.ok:  # a second for the documents; longer, and the documents screen shows the download's progress
+            kiosk().sessions.downloaded(s.id, wait_s=1.0)
     except SessionError as exc:
         status = 503 if exc.code in ("central-unavailable", "fetch-failed") else 422
         return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), status
@@ -330,7 +336,33 @@ def documents() -> Any:
     s = require(Step.AUTHENTICATED)
     if not isinstance(s, ActiveSession):
         return s
+    try:
+        state = kiosk().sessions.downloaded(s.id)
+    except SessionError as exc:
+        return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), 503
+    if not state.finished:
+        return page("citizen/downloading.html", text=_download_text(state))
     return page("citizen/documents.html", docs=_doc_rows(s), errors=[])
+
+
+def _download_text(state: DownloadProgress) -> str:
+    return _("Downloading your documents (%(n)s of %(total)s)", n=state.current, total=state.total)
+
+
+@bp.get("/documents/status")
+def documents_status() -> Any:
+    """Polled by the download screen: the progress line, until the documents are here or a download failed."""
+    s = current()
+    if s is None:
+        return jsonify(ended=True), 404
+    if s.step is not Step.AUTHENTICATED:
+        return jsonify(finished=True, url=url_for(STEP_VIEW[s.step]))
+    try:
+        state = kiosk().sessions.downloaded(s.id)
+    except SessionError:
+        return jsonify(finished=True, failed=True, url=url_for("citizen.pin", e="unavailable"))
+    return jsonify(finished=state.finished, failed=False, text=_download_text(state),
+                   url=url_for("citizen.documents"))
 
 
 def _doc_rows(s: ActiveSession) -> list[dict[str, Any]]:
@@ -349,7 +381,7 @@ def print_docs() -> Any:
     try:
         kiosk().sessions.start_printing(s.id, chosen)
     except SessionError as exc:
-        if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
+        if exc.code in ("wrong-step", "no-session", "downloading"):  # a second tap: the first one prints, this shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409

@@ -17,6 +17,7 @@ Concurrency (two taps, two browser tabs, a citizen who cancels while a printer i
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 import secrets
 import sqlite3
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 from drivers.base import N_, AdmError
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
+from kiosk.citizen.downloads import DownloadProgress, Downloads
 from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.store import Store
 from kiosk.model import Document, Nik, PrintOutcome, Progress
@@ -66,6 +68,7 @@ class ActiveSession:
     last_activity: float = field(default_factory=time.monotonic)
     redemption_id: str = ""
     documents: list[Document] = field(default_factory=list)
+    downloads: Downloads | None = None
     progress: dict[str, Progress] = field(default_factory=dict)
     reference: str = ""
     outcome: PrintOutcome | None = None
@@ -85,7 +88,8 @@ class PinResult:
 
 class Sessions:
     def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
-                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None) -> None:
+                 nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None,
+                 parallel_fetch: int = 3, fetch_bound_s: float = 30.0) -> None:
         self.store = store
         self.central = central
         self.pins = pins
@@ -93,6 +97,8 @@ class Sessions:
         self._nik_key = nik_key
         self.idle_timeout_s = idle_timeout_s
         self._receipt = receipt
+        self.parallel_fetch = parallel_fetch
+        self.fetch_bound_s = fetch_bound_s
         self._active: dict[str, ActiveSession] = {}
         self._lock = threading.RLock()
         self.threads: dict[str, threading.Thread] = {}
@@ -158,6 +164,8 @@ class Sessions:
         with self.store.tx() as db:
             db.execute("UPDATE sessions SET state='ended', ended_at=?, outcome=CASE WHEN outcome='' THEN ? "
                        "ELSE outcome END, reference=? WHERE id=?", (time.time(), outcome, s.reference, sid))
+        if s.downloads is not None:
+            s.downloads.close()
         s.documents.clear()
         s.progress.clear()
         log.info("session %s ended (%s)", sid[:6], outcome)
@@ -215,14 +223,34 @@ class Sessions:
         printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
         if len(printed) == len(redemption.documents):
             raise SessionError(NoDocuments.code, NoDocuments.citizen_message)
-        try:
-            docs = [self.central.fetch(redemption.id, d) for d in redemption.documents if d.id not in printed]
-        except CentralError as exc:
-            raise SessionError("fetch-failed", CentralUnavailable.citizen_message) from exc
         s.redemption_id = redemption.id
-        s.documents = docs
+        s.documents = [d for d in redemption.documents if d.id not in printed]
+        s.downloads = Downloads(self.central, redemption.id, s.documents, self.printing.work_dir / s.id / "downloads",
+                                self.parallel_fetch, self.fetch_bound_s).start()
         self._set_step(s, Step.AUTHENTICATED)
         return PinResult(True)
+
+    def downloaded(self, sid: str, wait_s: float = 0.0) -> DownloadProgress:
+        """How far the session's documents have come (waiting up to ``wait_s``, bounded by the caller).
+
+        A failed download sends the session back to the PIN step with ``SessionError('fetch-failed')``
+        (central's "server unavailable"): the attempt was settled as a success, so no try is spent,
+        and central's PIN stays valid until the documents print."""
+        s = self._require(sid, Step.AUTHENTICATED)
+        assert s.downloads is not None
+        state = s.downloads.wait_all(wait_s) if wait_s > 0 else s.downloads.progress()
+        if state.failed:
+            err = s.downloads.error()
+            with self._lock:
+                if self._active.get(sid) is s and s.step is Step.AUTHENTICATED:
+                    s.downloads.close()
+                    s.downloads = None
+                    s.documents = []
+                    s.redemption_id = ""
+                    self._set_step(s, Step.IDENTIFIED)
+            self.store.audit("central", "fetch-failed", error=err.code if err else "")
+            raise SessionError("fetch-failed", CentralUnavailable.citizen_message)
+        return state
 
     def start_printing(self, sid: str, doc_ids: list[str]) -> None:
         """Moves the session to printing (check-and-set: one print per session, whatever the taps),
@@ -230,6 +258,8 @@ class Sessions:
         plan cannot complete, and the session back at choosing), then prints in a worker thread."""
         with self._lock:
             s = self._require(sid, Step.AUTHENTICATED)
+            if s.downloads is not None and not s.downloads.progress().finished:
+                raise SessionError("downloading", N_("Please wait: your documents are still downloading."))
             with self.store.tx() as db:
                 moved = db.execute("UPDATE sessions SET state='printing' WHERE id=? AND state='authenticated' "
                                    "AND ended_at IS NULL", (sid,)).rowcount
@@ -249,10 +279,12 @@ class Sessions:
         s.reference = "ADM-" + secrets.token_hex(4).upper()
         s.progress = {d.id: Progress(d.id, d.kind) for d in plan.documents}
 
+        ready = {"ready": s.downloads.wait} if s.downloads and _accepts_ready(self.printing.execute) else {}
+
         def run() -> None:
             try:
                 final = self.printing.execute(s.id, s.redemption_id, plan,
-                                              lambda p: s.progress.__setitem__(p.document_id, p))
+                                              lambda p: s.progress.__setitem__(p.document_id, p), **ready)
                 s.outcome = PrintOutcome(s.reference, [k for k, p in final.items() if p.state == "done"],
                                          [k for k, p in final.items() if p.state != "done"])
                 if self._receipt and self.get(s.id) is s:  # a citizen who left gets no receipt for the next one
@@ -300,3 +332,8 @@ class Sessions:
             raise SessionError("wrong-step", N_("Please start again."), step=s.step.value)
         s.last_activity = time.monotonic()
         return s
+
+
+def _accepts_ready(execute: Callable[..., object]) -> bool:
+    """Whether the print service takes the ``ready`` hook (each document's download awaited before it renders)."""
+    return "ready" in inspect.signature(execute).parameters
