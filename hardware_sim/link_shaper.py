@@ -17,7 +17,7 @@ each slice, so ``configure()`` changes a running link (tests, the simulator pane
 
 What can go wrong: the proxy is a test peer, not a faithful TCP model (no loss, no
 congestion window); the bucket is fair only roughly between connections; a slice is
-forwarded whole, so the smallest shaped unit is ``SLICE`` bytes.
+paced in ``SEGMENT``-sized pieces, so that is the smallest shaped unit.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass, fields, replace
 
 log = logging.getLogger(__name__)
-SLICE = 16 * 1024
+SLICE = 16 * 1024  # read at most this at once; faults are drawn per slice
+SEGMENT = 1448  # paced and delayed in TCP-segment-sized pieces
 DOWN, UP = "down", "up"  # towards the kiosk, towards central
 
 
@@ -55,7 +56,7 @@ class LinkProfile:
 
 
 class TokenBucket:
-    """Bytes per second with a burst of one slice; ``take`` blocks until the bytes may go."""
+    """Bytes per second with a burst of one segment; ``take`` blocks until the bytes may go."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class TokenBucket:
             return
         with self._lock:  # one connection at a time computes its slot: the others queue behind it
             now = time.monotonic()
-            self._tokens = min(float(SLICE), self._tokens + (now - self._at) * rate)
+            self._tokens = min(float(SEGMENT), self._tokens + (now - self._at) * rate)
             self._at = now
             self._tokens -= n
             wait = -self._tokens / rate if self._tokens < 0 else 0.0
@@ -182,11 +183,13 @@ class LinkShaper:
                     p = self.profile
                     if direction == DOWN and conn.faulty and self._fault(p, sent, len(data), conn):
                         return
-                    self._buckets[direction].take(len(data), p.bandwidth_bps, self._stop)
+                    for i in range(0, len(data), SEGMENT):  # paced a segment at a time, as a link sends packets
+                        segment = data[i:i + SEGMENT]
+                        self._buckets[direction].take(len(segment), p.bandwidth_bps, self._stop)
+                        with self._lock:
+                            self.bytes[direction] += len(segment)
+                        slices.put((time.monotonic() + p.rtt_s / 2, segment))
                     sent += len(data)
-                    with self._lock:
-                        self.bytes[direction] += len(data)
-                    slices.put((time.monotonic() + p.rtt_s / 2, data))
             except OSError:
                 pass
             finally:

@@ -112,6 +112,9 @@ class SimSection:
     output_dir: str = "var/sim/output"  # what the simulated printers "print"
     seed: int = 2024
     central_port: int = 0  # 0: any free loopback port
+    link_shaper: bool = False  # the simulated central behind a shaped link (hardware_sim/link_shaper.py)
+    link_bandwidth_bps: float = 0.0  # bytes/s each way; 0: unlimited (a village link: 125000, 1 Mbit/s)
+    link_rtt_s: float = 0.0  # round trip the link adds (a village link: 0.3)
 
 
 @dataclass
