@@ -8,10 +8,11 @@ and back, through
 - a one-way delay of half the configured round trip in each direction, applied after the
   bucket (serialisation first, then propagation);
 - stalls: a pause of ``stall_s`` once a connection has sent ``stall_at_bytes`` towards the
-  kiosk, or with ``stall_probability`` per 16 KiB slice;
+  kiosk (counted from its start or the last ``configure()``), or with ``stall_probability``
+  per 16 KiB slice;
 - resets: the connection torn down (RST) once it has sent ``reset_at_bytes`` towards the
   kiosk, or with ``reset_probability`` per slice.
-``faults_left`` limits how many connections get a stall or reset (None: every one), so a
+``faults_left`` limits how many stalls and resets may still happen (None: no limit), so a
 test can say "the first download stalls, the retry goes through". Everything is read at
 each slice, so ``configure()`` changes a running link (tests, the simulator panel).
 
@@ -47,7 +48,7 @@ class LinkProfile:
     stall_s: float = 0.0
     reset_at_bytes: int = 0  # 0: no reset at a byte count
     reset_probability: float = 0.0
-    faults_left: int | None = None  # connections that may still get a stall or reset; None: all
+    faults_left: int | None = None  # stalls and resets that may still happen; None: no limit
 
     @classmethod
     def village(cls) -> LinkProfile:
@@ -84,6 +85,7 @@ class LinkShaper:
     def __init__(self, upstream: tuple[str, int], profile: LinkProfile | None = None) -> None:
         self.upstream = upstream
         self._profile = profile or LinkProfile()
+        self._generation = 0  # bumped by configure(): byte counts for faults start again
         self._lock = threading.Lock()
         self._buckets = {DOWN: TokenBucket(), UP: TokenBucket()}
         self._stop = threading.Event()
@@ -117,6 +119,7 @@ class LinkShaper:
             raise TypeError(f"unknown link settings: {sorted(bad)}")
         with self._lock:
             self._profile = replace(self._profile, **changes)  # type: ignore[arg-type]
+            self._generation += 1
             return self._profile
 
     def counters(self) -> dict[str, int]:
@@ -163,9 +166,6 @@ class LinkShaper:
             with self._lock:
                 self.connections += 1
                 self._conns.update((client, server))
-                conn.faulty = self._profile.faults_left is None or self._profile.faults_left > 0
-                if self._profile.faults_left:
-                    self._profile = replace(self._profile, faults_left=self._profile.faults_left - 1)
             self._pipe(server, client, DOWN, conn)
             self._pipe(client, server, UP, conn)
 
@@ -174,14 +174,17 @@ class LinkShaper:
         slices: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
 
         def read() -> None:
-            sent = 0
+            sent, generation = 0, -1
             try:
                 while not self._stop.is_set() and not conn.closed.is_set():
                     data = src.recv(SLICE)
                     if not data:
                         break
-                    p = self.profile
-                    if direction == DOWN and conn.faulty and self._fault(p, sent, len(data), conn):
+                    with self._lock:
+                        p = self._profile
+                        if generation != self._generation:
+                            sent, generation = 0, self._generation
+                    if direction == DOWN and self._fault(p, sent, len(data), conn):
                         return
                     for i in range(0, len(data), SEGMENT):  # paced a segment at a time, as a link sends packets
                         segment = data[i:i + SEGMENT]
@@ -223,15 +226,24 @@ class LinkShaper:
 
         slices = max(1, n // SLICE)
         if crossed(p.reset_at_bytes) or (p.reset_probability and self._chance(p.reset_probability, slices)):
-            with self._lock:
-                self.resets += 1
-            conn.reset()
-            return True
+            if self._take_fault("resets"):
+                conn.reset()
+                return True
         if p.stall_s and (crossed(p.stall_at_bytes) or (p.stall_probability and self._chance(p.stall_probability, slices))):
-            with self._lock:
-                self.stalls += 1
-            self._stop.wait(p.stall_s)
+            if self._take_fault("stalls"):
+                self._stop.wait(p.stall_s)
         return False
+
+    def _take_fault(self, counter: str) -> bool:
+        """Counts a fault when ``faults_left`` allows one more (and spends it)."""
+        with self._lock:
+            left = self._profile.faults_left
+            if left is not None and left <= 0:
+                return False
+            if left is not None:
+                self._profile = replace(self._profile, faults_left=left - 1)
+            setattr(self, counter, getattr(self, counter) + 1)
+            return True
 
     def _chance(self, p: float, slices: int) -> bool:
         with self._lock:
@@ -243,7 +255,6 @@ class _Connection:
 
     def __init__(self, client: socket.socket, server: socket.socket) -> None:
         self.closed = threading.Event()
-        self.faulty = False
         self._socks = (client, server)
         self._done = 0
         self._lock = threading.Lock()

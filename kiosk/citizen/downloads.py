@@ -62,6 +62,7 @@ class Downloads:
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
+        self.finished_at: float | None = None  # time.monotonic() when the last document ended (done or failed)
 
     def start(self) -> Downloads:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,8 @@ class Downloads:
             self._fail(doc, CentralUnavailable(f"download: {type(exc).__name__}"))
         finally:
             self._events[doc.id].set()
+            if all(e.is_set() for e in self._events.values()):
+                self.finished_at = time.monotonic()
 
     def _fail(self, doc: Document, exc: CentralError) -> None:
         with self._lock:
