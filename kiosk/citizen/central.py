@@ -81,6 +81,12 @@ class ReportNotAcknowledged(CentralUnavailable):
     code = "report-not-acknowledged"
 
 
+class DocumentTooLarge(CentralUnavailable):
+    """Central (or something in its place) sent more than any document can be: not stored, not tried again."""
+
+    code = "document-too-large"
+
+
 class CentralRejected(CentralError):
     """Central refused the kiosk itself (auth, clock, bad request): a technician's problem."""
 
@@ -221,12 +227,19 @@ class CentralClient:
         path = f"/v1/redemptions/{redemption_id}/documents/{doc.id}"
         deadline = deadline if deadline is not None else time.monotonic() + self.timeout_s * (self.retries + 1)
         with open(dest, "w+b") if dest is not None else tempfile.TemporaryFile() as sink:
-            digest = self._stream(path, sink, deadline, cancelled)
+            try:
+                digest = self._stream(path, sink, deadline, cancelled)
+                if doc.medium == "a4" and not hmac.compare_digest(digest, doc.sha256):
+                    raise CentralUnavailable("the document's checksum does not match: not printed")
+            except BaseException:
+                if dest is not None:
+                    dest.unlink(missing_ok=True)  # a partial or wrong document does not stay on disk
+                raise
             sink.seek(0)
             content = sink.read()
         if doc.medium == "a4":
-            if not content.startswith(b"%PDF-") or not hmac.compare_digest(digest, doc.sha256):
-                raise CentralUnavailable("the document's checksum does not match: not printed")
+            if not content.startswith(b"%PDF-"):
+                raise CentralUnavailable("the document is not a PDF: not printed")
             doc.pdf = content
             return doc
         data = self._json(httpx.Response(200, content=content))
@@ -261,7 +274,7 @@ class CentralClient:
                     for chunk in resp.iter_bytes(CHUNK):
                         size += len(chunk)
                         if size > MAX_DOCUMENT_BYTES:
-                            raise CentralRejected(f"a document larger than {MAX_DOCUMENT_BYTES} bytes: refused")
+                            raise DocumentTooLarge(f"a document larger than {MAX_DOCUMENT_BYTES} bytes: refused")
                         if cancelled() or time.monotonic() > deadline:
                             raise CentralUnavailable("the download did not finish in time")
                         hasher.update(chunk)
@@ -269,7 +282,7 @@ class CentralClient:
                 self.last_ok = time.time()
                 self.last_error = ""
                 return hasher.hexdigest()
-            except CentralRejected:
+            except (CentralRejected, DocumentTooLarge):
                 raise
             except (httpx.TransportError, CentralUnavailable) as exc:
                 attempt += 1
