@@ -84,7 +84,7 @@ class LinkShaper:
 
     def __init__(self, upstream: tuple[str, int], profile: LinkProfile | None = None) -> None:
         self.upstream = upstream
-        self._profile = profile or LinkProfile()
+        self._profile = self.initial = profile or LinkProfile()
         self._generation = 0  # bumped by configure(): byte counts for faults start again
         self._lock = threading.Lock()
         self._buckets = {DOWN: TokenBucket(), UP: TokenBucket()}
@@ -119,6 +119,13 @@ class LinkShaper:
             raise TypeError(f"unknown link settings: {sorted(bad)}")
         with self._lock:
             self._profile = replace(self._profile, **changes)  # type: ignore[arg-type]
+            self._generation += 1
+            return self._profile
+
+    def restore(self) -> LinkProfile:
+        """Back to the profile the link started with (the simulator panel's repair)."""
+        with self._lock:
+            self._profile = self.initial
             self._generation += 1
             return self._profile
 

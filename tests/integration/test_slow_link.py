@@ -114,3 +114,19 @@ def test_dropping_link_ends_in_server_unavailable_within_the_bound(slow_kiosk: S
     r = screen.post("/pin", pin=issued.pin)  # the link is back: the same PIN gives the documents
     assert r.location == "/documents"
     assert len(re.findall(r'name="doc" value="', screen.get("/documents").text)) == 3
+
+
+def test_the_simulator_panel_switches_the_link(slow_kiosk: SimulatedKiosk) -> None:
+    import httpx
+
+    panel, link = slow_kiosk.simulator, _link(slow_kiosk)
+    assert {"link-village", "link-drops"} <= set(panel.faults())
+    panel.inject("link-village")
+    with httpx.Client(base_url=link.url) as c:
+        c.get("/v1/health")
+        t = time.monotonic()
+        c.get("/v1/health")
+        rtt = time.monotonic() - t
+    assert 0.29 <= rtt <= 0.5, rtt
+    panel.fix("central")
+    assert link.profile == link.initial
