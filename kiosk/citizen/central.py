@@ -253,8 +253,9 @@ class CentralClient:
         return doc
 
     def _stream(self, path: str, sink: BinaryIO, deadline: float, cancelled: Callable[[], bool]) -> str:
-        """GETs ``path`` into ``sink``, trying again from the start on a dropped link; returns the body's SHA-256."""
-        attempt = 0
+        """GETs ``path`` into ``sink``; returns the body's SHA-256. A dropped link is tried again from the start
+        until the deadline; central answering 5xx (it is there, and says it cannot) only ``retries`` times."""
+        attempt = answered = 0
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or cancelled():
@@ -286,8 +287,9 @@ class CentralClient:
                 raise
             except (httpx.TransportError, CentralUnavailable) as exc:
                 attempt += 1
+                answered += isinstance(exc, CentralUnavailable)
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                if cancelled() or time.monotonic() + 0.1 >= deadline:
+                if cancelled() or time.monotonic() + 0.1 >= deadline or answered > self.retries:
                     raise CentralUnavailable(self.last_error) from exc
                 time.sleep(min(2.0, 0.1 * 2 ** attempt, max(0.0, deadline - time.monotonic())))
 

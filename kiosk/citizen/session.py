@@ -2,7 +2,10 @@
 
 The journal row records each step (masked NIK and a keyed hash only). The personal data a
 session needs (documents, photo, the NIK itself) lives in this object in memory and is
-dropped when the session ends; its rendered files are deleted by the print service.
+dropped when the session ends; its downloaded files go with it (``Downloads.close``), its
+rendered files are deleted by the print service. After the PIN the documents download in
+the background (kiosk/citizen/downloads.py); the screens poll ``downloaded()``, and a failed
+download returns the session to the PIN step with central's "server unavailable".
 
 Concurrency (two taps, two browser tabs, a citizen who cancels while a printer is slow):
 - authenticated -> printing is a check-and-set on the journal row inside one transaction
@@ -223,11 +226,15 @@ class Sessions:
         printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
         if len(printed) == len(redemption.documents):
             raise SessionError(NoDocuments.code, NoDocuments.citizen_message)
-        s.redemption_id = redemption.id
-        s.documents = [d for d in redemption.documents if d.id not in printed]
-        s.downloads = Downloads(self.central, redemption.id, s.documents, self.printing.work_dir / s.id / "downloads",
-                                self.parallel_fetch, self.fetch_bound_s).start()
-        self._set_step(s, Step.AUTHENTICATED)
+        documents = [d for d in redemption.documents if d.id not in printed]
+        downloads = Downloads(self.central, redemption.id, documents,
+                              self.printing.work_dir / s.id / f"downloads-{secrets.token_hex(4)}",
+                              self.parallel_fetch, self.fetch_bound_s)
+        with self._lock:  # two PIN submits at once: the later redemption's downloads replace the earlier's
+            if s.downloads is not None:
+                s.downloads.close()
+            s.redemption_id, s.documents, s.downloads = redemption.id, documents, downloads.start()
+            self._set_step(s, Step.AUTHENTICATED)
         return PinResult(True)
 
     def downloaded(self, sid: str, wait_s: float = 0.0) -> DownloadProgress:
