@@ -139,3 +139,33 @@ def test_closing_stops_the_downloads_between_chunks(central: tuple, tmp_path: Pa
     assert downloads.wait_all(5).failed and time.monotonic() - t0 < 3
     assert not (tmp_path / "dl").exists()
     assert LinkProfile().bandwidth_bps == 0
+
+
+def test_the_session_hands_the_print_service_its_downloads_as_the_ready_hook(kiosk: object,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract with the print service: ``execute(..., ready=...)`` gets ``Downloads.wait``, which returns for a
+    downloaded document and raises ``CentralError`` for one that failed (so that job fails, the PIN stays valid)."""
+    from kiosk.cli.simulation import SimulatedKiosk
+
+    assert isinstance(kiosk, SimulatedKiosk)
+    original = kiosk.printing.execute
+    handed: list[object] = []
+
+    def execute(session_id: str, redemption_id: str, plan: object, progress: object = None,
+                ready: object = None) -> object:
+        handed.append(ready)
+        for doc in plan.documents:  # type: ignore[attr-defined]
+            ready(doc)  # type: ignore[operator]
+        return original(session_id, redemption_id, plan, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kiosk.printing, "execute", execute)
+    issued = kiosk.issue_demo_pins()[1]
+    s = kiosk.sessions.start(issued.nik, "nik")
+    assert kiosk.sessions.submit_pin(s.id, issued.pin).ok
+    assert kiosk.sessions.downloaded(s.id, wait_s=5).finished
+    downloads = s.downloads
+    kiosk.sessions.start_printing(s.id, [d.id for d in s.documents])
+    kiosk.sessions.wait_printed(s.id, 30)
+    assert handed == [downloads.wait]  # type: ignore[union-attr]
+    assert s.outcome is not None and not s.outcome.failed
+    assert len(kiosk.sim.cups.printed_files("a4")) == 2
