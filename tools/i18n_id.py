@@ -372,7 +372,6 @@ ID: dict[str, str] = {
     "Your documents are on their way": "Dokumen Anda sedang diunduh",
     "Please wait. On a slow connection this can take a little while.":
         "Mohon tunggu. Pada koneksi yang lambat, ini bisa memakan waktu sebentar.",
-    "Please wait: your documents are still downloading.": "Mohon tunggu: dokumen Anda masih diunduh.",
     "Link to central: village (1 Mbit/s, 300 ms, stalls)": "Jaringan ke pusat: desa (1 Mbit/s, 300 ms, tersendat)",
     "Link to central: drops mid-download": "Jaringan ke pusat: putus saat mengunduh",
 }

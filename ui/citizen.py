@@ -381,8 +381,10 @@ def print_docs() -> Any:
     try:
         kiosk().sessions.start_printing(s.id, chosen)
     except SessionError as exc:
-        if exc.code in ("wrong-step", "no-session", "downloading"):  # a second tap: the first one prints, this shows it
+        if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
+        if exc.code == "fetch-failed":  # a download failed: back at the PIN step, told why
+            return redirect(url_for("citizen.pin", e="unavailable"))
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
         return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
     return redirect(url_for("citizen.printing"))

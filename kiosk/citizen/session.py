@@ -262,11 +262,11 @@ class Sessions:
     def start_printing(self, sid: str, doc_ids: list[str]) -> None:
         """Moves the session to printing (check-and-set: one print per session, whatever the taps),
         plans from the devices' cached status (raising ``SessionError`` with every reason when the
-        plan cannot complete, and the session back at choosing), then prints in a worker thread."""
+        plan cannot complete, and the session back at choosing), then prints in a worker thread.
+        Documents still downloading are waited for, at most until the download's bound."""
+        self.downloaded(sid, wait_s=self.fetch_bound_s + 1)  # the screen shows it done already; a direct caller waits
         with self._lock:
             s = self._require(sid, Step.AUTHENTICATED)
-            if s.downloads is not None and not s.downloads.progress().finished:
-                raise SessionError("downloading", N_("Please wait: your documents are still downloading."))
             with self.store.tx() as db:
                 moved = db.execute("UPDATE sessions SET state='printing' WHERE id=? AND state='authenticated' "
                                    "AND ended_at IS NULL", (sid,)).rowcount
