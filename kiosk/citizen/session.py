@@ -244,7 +244,8 @@ class Sessions:
         (central's "server unavailable"): the attempt was settled as a success, so no try is spent,
         and central's PIN stays valid until the documents print."""
         s = self._require(sid, Step.AUTHENTICATED)
-        assert s.downloads is not None
+        if s.downloads is None:  # documents handed over whole (nothing to download)
+            return DownloadProgress(len(s.documents), len(s.documents), False, 0.0)
         state = s.downloads.wait_all(wait_s) if wait_s > 0 else s.downloads.progress()
         if state.failed:
             err = s.downloads.error()
