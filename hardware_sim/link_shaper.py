@@ -6,7 +6,8 @@ and back, through
 - a token bucket per direction, shared by every connection (parallel downloads share the
   link's bandwidth as they would on a real one);
 - a one-way delay of half the configured round trip in each direction, applied after the
-  bucket (serialisation first, then propagation);
+  bucket (serialisation first, then propagation), and one more round trip before a new
+  connection's first bytes reach the upstream (the TCP handshake the proxy answers locally);
 - stalls: a pause of ``stall_s`` once a connection has sent ``stall_at_bytes`` towards the
   kiosk (counted from its start or the last ``configure()``), or with ``stall_probability``
   per 16 KiB slice;
@@ -198,7 +199,10 @@ class LinkShaper:
                         self._buckets[direction].take(len(segment), p.bandwidth_bps, self._stop)
                         with self._lock:
                             self.bytes[direction] += len(segment)
-                        slices.put((time.monotonic() + p.rtt_s / 2, segment))
+                        due = time.monotonic() + p.rtt_s / 2
+                        if direction == UP:  # the handshake: a new connection's first bytes leave a round trip late
+                            due = max(due, conn.opened + 1.5 * p.rtt_s)
+                        slices.put((due, segment))
                     sent += len(data)
             except OSError:
                 pass
@@ -262,6 +266,7 @@ class _Connection:
 
     def __init__(self, client: socket.socket, server: socket.socket) -> None:
         self.closed = threading.Event()
+        self.opened = time.monotonic()
         self._socks = (client, server)
         self._done = 0
         self._lock = threading.Lock()

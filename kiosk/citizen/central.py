@@ -15,10 +15,12 @@ answering: nothing is consumed, and the outbox tries again later.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -346,6 +348,17 @@ class CentralClient:
         if not isinstance(nik, str):
             raise CentralUnavailable("central sent a malformed QR identification")
         return nik
+
+    def preconnect(self, connections: int) -> None:
+        """Opens up to ``connections`` more keep-alive connections in the background (health checks), so the
+        documents fetched in parallel right after a redemption do not each pay a TCP handshake over a slow
+        link. Best effort and bounded by ``timeout_s``: a failure only means a fetch connects itself."""
+        def warm() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                self._http.get("/v1/health", timeout=self.timeout_s)
+
+        for _ in range(connections):
+            threading.Thread(target=warm, name="central-preconnect", daemon=True).start()
 
     def ping(self) -> bool:
         try:

@@ -209,6 +209,7 @@ class Sessions:
             if exc.lockout:
                 return PinResult(False, 0, exc.lockout)
             raise SessionError("attempts-pending", N_("Too many wrong PINs. Please wait before trying again.")) from exc
+        self.central.preconnect(self.parallel_fetch - 1)  # warm while central checks the PIN: the fetches follow
         try:
             redemption = self.central.redeem(s.nik.value, pin)
         except (WrongPin, NoDocuments):

@@ -15,6 +15,7 @@ from pathlib import Path
 from hardware_sim import citizens
 from hardware_sim.blanks import seed_first_start
 from hardware_sim.central import CentralServer, CentralSim, IssuedPin
+from hardware_sim.central_keepalive import KeepAliveCentralServer
 from hardware_sim.factory import SimHardware
 from hardware_sim.link_shaper import LinkProfile, LinkShaper
 from hardware_sim.panel import SimulatorPanel
@@ -32,7 +33,7 @@ class SimulatedKiosk(Kiosk):
     """A kiosk over simulated hardware and a simulated central, with the peers it owns."""
 
     def __init__(self, cfg: Config, store: Store, devices: Devices, central: CentralClient, sim: SimHardware | None,
-                 system_sim: SystemSim | None, central_server: CentralServer | None) -> None:
+                 system_sim: SystemSim | None, central_server: CentralServer | KeepAliveCentralServer | None) -> None:
         super().__init__(cfg, store, devices, central)
         self.sim = sim  # the in-process peers (insert a card, show a QR code, jam a queue), or None
         self.system_sim = system_sim  # the real peers of --sim=system, or None
@@ -99,7 +100,9 @@ def simulated_kiosk(cfg: Config) -> SimulatedKiosk:
             key = key or key_file(cfg.data_dir / "central-sim.key")
             central_sim = CentralSim(Path(cfg.sim.state_dir) / "central.db")
             central_sim.register_kiosk(cfg.kiosk.id, key)
-            server = CentralServer(central_sim, cfg.sim.central_port).start()
+            # behind a shaped link, with keep-alive as a real central's front end (werkzeug closes each connection)
+            server_type = KeepAliveCentralServer if cfg.sim.link_shaper else CentralServer
+            server = server_type(central_sim, cfg.sim.central_port).start()
             stops.append(server.stop)
             url = server.url
             if cfg.sim.link_shaper:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hardware_sim.central import CentralServer, CentralSim
+from hardware_sim.central import CentralSim
+from hardware_sim.central_keepalive import KeepAliveCentralServer
 from hardware_sim.citizens import DEMO
 from hardware_sim.link_shaper import LinkProfile, LinkShaper
 from kiosk.citizen import central as central_mod
@@ -32,7 +33,7 @@ KINDS = [DocumentKind.KTP_EL, DocumentKind.KK, DocumentKind.AKTA_KELAHIRAN]
 def central(tmp_path: Path) -> Iterator[tuple[CentralSim, LinkShaper, CentralClient]]:
     sim = CentralSim(tmp_path / "central.db", seed=1)
     sim.register_kiosk("ADM-T", KEY)
-    server = CentralServer(sim).start()
+    server = KeepAliveCentralServer(sim).start()
     link = LinkShaper.for_url(server.url).start()
     client = CentralClient(link.url, "ADM-T", KEY, timeout_s=1.0, retries=1)
     yield sim, link, client

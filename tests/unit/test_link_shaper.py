@@ -91,6 +91,16 @@ def test_round_trip_matches_the_configured_rtt(upstream: tuple[str, int]) -> Non
     assert 0.045 <= faster <= 0.09, faster
 
 
+def test_a_new_connection_pays_the_handshake_round_trip(upstream: tuple[str, int]) -> None:
+    with LinkShaper(upstream, LinkProfile(rtt_s=0.2)) as link:
+        t0 = time.monotonic()
+        with socket.create_connection(("127.0.0.1", link.port), timeout=5) as c:
+            c.sendall(b"ping")
+            c.recv(16)
+        first = time.monotonic() - t0
+    assert 0.39 <= first <= 0.5, f"connect + first exchange took {first:.3f} s, not two round trips"
+
+
 def test_a_stall_pauses_the_transfer_once_per_faulty_connection(upstream: tuple[str, int]) -> None:
     with LinkShaper(upstream, LinkProfile(stall_at_bytes=50_000, stall_s=0.8, faults_left=1)) as link:
         stalled, got = _bulk(link.port, 100_000)
