@@ -190,12 +190,15 @@ class Sessions:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def submit_pin(self, sid: str, pin: str) -> PinResult:
+    def submit_pin(self, sid: str, pin: str, wait_s: float | None = None) -> PinResult:
         """Reserves a PIN attempt (per NIK and per kiosk) before central is asked, then settles it.
 
         A NIK with nothing ready looks and counts exactly like a wrong PIN (the screen must not
         tell a passer-by whether someone has documents waiting); central giving no verdict
         (unreachable, garbage) releases the attempt: the citizen's tries are not spent on it.
+        Then the documents download: this waits ``wait_s`` for them (None: until they are all
+        here, within the download's bound), raising ``SessionError('fetch-failed')`` when one
+        failed; the touchscreen waits a second and then shows the progress (``downloaded()``).
         """
         s = self._require(sid, Step.IDENTIFIED)
         lock = self.pins.lockout(s.nik_hash)
@@ -236,6 +239,7 @@ class Sessions:
                 s.downloads.close()
             s.redemption_id, s.documents, s.downloads = redemption.id, documents, downloads.start()
             self._set_step(s, Step.AUTHENTICATED)
+        self.downloaded(sid, self.fetch_bound_s + 1 if wait_s is None else wait_s)
         return PinResult(True)
 
     def downloaded(self, sid: str, wait_s: float = 0.0) -> DownloadProgress:
@@ -266,7 +270,7 @@ class Sessions:
         plans from the devices' cached status (raising ``SessionError`` with every reason when the
         plan cannot complete, and the session back at choosing), then prints in a worker thread.
         Documents still downloading are waited for, at most until the download's bound."""
-        self.downloaded(sid, wait_s=self.fetch_bound_s + 1)  # the screen shows it done already; a direct caller waits
+        self.downloaded(sid, wait_s=self.fetch_bound_s + 1)  # the screen shows them done already: at once
         with self._lock:
             s = self._require(sid, Step.AUTHENTICATED)
             with self.store.tx() as db:
