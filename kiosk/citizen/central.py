@@ -223,8 +223,9 @@ class CentralClient:
         The body streams to ``dest`` (a temporary file when None), its checksum computed as it
         arrives and its size bounded by ``MAX_DOCUMENT_BYTES``, then is read back once: a
         document is never held whole in memory twice. A connection that drops mid-way starts
-        again from the first byte, until ``deadline`` (``time.monotonic()``; one ``timeout_s``
-        per try when None): past it, ``CentralUnavailable``. ``cancelled`` stops it between chunks.
+        again from the first byte, until ``deadline`` (``time.monotonic()``; ``timeout_s`` for each
+        of ``retries + 1`` tries when None): past it, ``CentralUnavailable``. ``cancelled`` stops it
+        between chunks.
         """
         path = f"/v1/redemptions/{redemption_id}/documents/{doc.id}"
         deadline = deadline if deadline is not None else time.monotonic() + self.timeout_s * (self.retries + 1)
