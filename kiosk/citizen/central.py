@@ -20,9 +20,9 @@ import hashlib
 import hmac
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +39,7 @@ ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 ACKNOWLEDGED = ("accepted", "duplicate")  # docs/central-api.yaml, components/schemas/ReportAck
 MAX_DOCUMENT_BYTES = 16 << 20  # a signed A4 PDF or a card's data with its photo is far smaller
 CHUNK = 64 * 1024
+PRECONNECT_MAX = 4
 
 
 def sign(key: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:
@@ -134,8 +135,10 @@ class CentralClient:
                                   headers={"User-Agent": "adm-kiosk"}, verify=base_url.startswith("https:"))
         self.last_ok: float = 0.0
         self.last_error: str = ""
+        self._warmers = ThreadPoolExecutor(PRECONNECT_MAX, thread_name_prefix="central-preconnect")
 
     def close(self) -> None:
+        self._warmers.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
     # -- transport ----------------------------------------------------------------------
@@ -358,8 +361,8 @@ class CentralClient:
             with contextlib.suppress(httpx.HTTPError):
                 self._http.get("/v1/health", timeout=self.timeout_s)
 
-        for _ in range(connections):
-            threading.Thread(target=warm, name="central-preconnect", daemon=True).start()
+        for _ in range(min(connections, PRECONNECT_MAX)):
+            self._warmers.submit(warm)
 
     def ping(self) -> bool:
         try:

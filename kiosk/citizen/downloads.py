@@ -20,7 +20,7 @@ import logging
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ class DownloadProgress:
 
 class Downloads:
     def __init__(self, central: CentralClient, redemption_id: str, documents: list[Document], work_dir: Path,
-                 parallel: int = 3, bound_s: float = 30.0) -> None:
+                 parallel: int = 3, bound_s: float = 30.0, pool: Executor | None = None) -> None:
         self.central = central
         self.redemption_id = redemption_id
         self.documents = list(documents)
@@ -61,16 +61,28 @@ class Downloads:
         self._errors: dict[str, CentralError] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = pool  # the kiosk's download workers, shared by its sessions; None: threads of its own
+        self._queue = list(enumerate(self.documents))
         self.finished_at: float | None = None  # time.monotonic() when the last document ended (done or failed)
 
     def start(self) -> Downloads:
+        """``parallel`` runners, each taking the next document until none is left (in the documents' order)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="download")
-        for n, doc in enumerate(self.documents):
-            self._pool.submit(self._one, n, doc)
-        self._pool.shutdown(wait=False)  # the workers end with their documents
+        own = self._pool is None
+        pool = self._pool or ThreadPoolExecutor(self.parallel, thread_name_prefix="download")
+        for _ in range(min(self.parallel, len(self.documents))):
+            pool.submit(self._runner)
+        if own:
+            pool.shutdown(wait=False)  # its workers end with the documents
         return self
+
+    def _runner(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                n, doc = self._queue.pop(0)
+            self._one(n, doc)
 
     def _one(self, n: int, doc: Document) -> None:
         try:

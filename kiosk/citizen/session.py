@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from drivers.base import N_, AdmError
@@ -102,6 +103,9 @@ class Sessions:
         self._receipt = receipt
         self.parallel_fetch = parallel_fetch
         self.fetch_bound_s = fetch_bound_s
+        # download workers for all sessions: a fixed few threads, not new ones per citizen (one citizen at a time,
+        # an abandoned session's downloads stop between chunks)
+        self._download_pool = ThreadPoolExecutor(max(4, 2 * parallel_fetch), thread_name_prefix="download")
         self._active: dict[str, ActiveSession] = {}
         self._lock = threading.RLock()
         self.threads: dict[str, threading.Thread] = {}
@@ -233,7 +237,7 @@ class Sessions:
         documents = [d for d in redemption.documents if d.id not in printed]
         downloads = Downloads(self.central, redemption.id, documents,
                               self.printing.work_dir / s.id / f"downloads-{secrets.token_hex(4)}",
-                              self.parallel_fetch, self.fetch_bound_s)
+                              self.parallel_fetch, self.fetch_bound_s, self._download_pool)
         with self._lock:  # two PIN submits at once: the later redemption's downloads replace the earlier's
             if s.downloads is not None:
                 s.downloads.close()
@@ -249,14 +253,15 @@ class Sessions:
         (central's "server unavailable"): the attempt was settled as a success, so no try is spent,
         and central's PIN stays valid until the documents print."""
         s = self._require(sid, Step.AUTHENTICATED)
-        if s.downloads is None:  # documents handed over whole (nothing to download)
+        downloads = s.downloads  # a concurrent call may hand the session back meanwhile: this one reads its own
+        if downloads is None:  # documents handed over whole (nothing to download)
             return DownloadProgress(len(s.documents), len(s.documents), False, 0.0)
-        state = s.downloads.wait_all(wait_s) if wait_s > 0 else s.downloads.progress()
+        state = downloads.wait_all(wait_s) if wait_s > 0 else downloads.progress()
         if state.failed:
-            err = s.downloads.error()
+            err = downloads.error()
             with self._lock:
-                if self._active.get(sid) is s and s.step is Step.AUTHENTICATED:
-                    s.downloads.close()
+                if self._active.get(sid) is s and s.downloads is downloads and s.step is Step.AUTHENTICATED:
+                    downloads.close()
                     s.downloads = None
                     s.documents = []
                     s.redemption_id = ""
