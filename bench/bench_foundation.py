@@ -27,6 +27,15 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+# The peer reads its own VmHWM, in a fresh process. Not ``ru_maxrss``: Linux carries the parent's
+# peak across fork and exec into the child's ``ru_maxrss``, so a child would report this benchmark's peak.
+PEER = "import flask, numpy, cv2, PIL; print(open('/proc/self/status').read())"
+
+
+def vm_hwm_mb(status: str) -> float:
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,11 +116,10 @@ def run_kiosk(port: int, base: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=(base / "kiosk.log").open("wb"))
 
 
-def bench_startup(n: int = 3) -> tuple[list[float], list[float], list[float], float]:
+def bench_startup(n: int = 3) -> tuple[list[float], list[float], list[float], list[float]]:
     import httpx
 
-    starts, rss, peer_start = [], [], []
-    peer_rss = 0.0
+    starts, rss, peer_start, peer_rss = [], [], [], []
     for _ in range(n):
         base = Path(tempfile.mkdtemp(prefix="adm-bench-"))
         port = free_port()
@@ -131,17 +139,15 @@ def bench_startup(n: int = 3) -> tuple[list[float], list[float], list[float], fl
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:  # a citizen's worth of pages
                 for path in ("/", "/nik", "/help", "/static/kiosk.css", "/static/kiosk.js"):
                     c.get(path)
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            rss.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
+            rss.append(vm_hwm_mb(Path(f"/proc/{proc.pid}/status").read_text()))
         finally:
             proc.terminate()
             proc.wait(10)
             shutil.rmtree(base, ignore_errors=True)
         t = time.monotonic()
-        out = subprocess.run([sys.executable, "-c", "import flask, numpy, cv2, PIL; import resource; "
-                              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", PEER], capture_output=True, text=True, check=True)
         peer_start.append((time.monotonic() - t) * 1000)
-        peer_rss = int(out.stdout.strip()) / 1024
+        peer_rss.append(vm_hwm_mb(out.stdout))
     return starts, rss, peer_start, peer_rss
 
 
@@ -149,8 +155,8 @@ def main() -> int:
     rows = []
     pin, floor = bench_pin_to_job()
     rows.append(("PIN submitted -> first job submitted (ms)", statistics.median(pin), pct(pin, 95), "<= 150 p95",
-                 f"{pct(pin, 95) / max(pct(floor, 95), 1e-6):.0f}x one bare HTTP round trip to central "
-                 f"({pct(floor, 95):.1f} ms)"))
+                 f"{statistics.median(pin) / max(statistics.median(floor), 1e-6):.0f}x one bare HTTP round trip "
+                 f"to central ({statistics.median(floor):.1f} ms)"))
     render, png = bench_render()
     rows.append(("card face render, 1011x638 @300 dpi (ms/face)", statistics.median(render), pct(render, 95),
                  "<= 50", f"{statistics.median(render) / statistics.median(png):.1f}x a PNG encode of the same face"))
@@ -158,8 +164,9 @@ def main() -> int:
     rows.append(("start-up to ready, `adm-kiosk run --sim` (ms)", statistics.median(starts), max(starts), "<= 1500",
                  f"{statistics.median(starts) / statistics.median(peer_start):.1f}x `python -c 'import flask, numpy, cv2, PIL'`"))
     rows.append(("peak RSS of `adm-kiosk run --sim` (MB)", statistics.median(rss), max(rss), "<= 150",
-                 f"{statistics.median(rss) / peer_rss:.1f}x the same imports alone ({peer_rss:.0f} MB)"))
-    print(f"{'figure':50} {'median':>8} {'p95/max':>8} {'target':>11}  peer")
+                 f"{statistics.median(rss) / statistics.median(peer_rss):.1f}x the same imports alone in a fresh "
+                 f"process ({statistics.median(peer_rss):.0f} MB)"))
+    print(f"{'figure':50} {'median':>8} {'p95/max':>8} {'target':>11}  peer (medians, same run)")
     for name, med, hi, target, peer in rows:
         print(f"{name:50} {med:8.1f} {hi:8.1f} {target:>11}  {peer}")
     return 0

@@ -10,6 +10,7 @@ packages; without them they say why and the other rows still run.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import tempfile
@@ -54,7 +55,9 @@ def bench_render(n: int) -> list[Row]:
         DocumentKind.KTP_EL, profile.size_px)
     pdf = _time(lambda: card_pdf(f_img, b_img, profile.dpi), n)
     size = f"{profile.size_px[0]}x{profile.size_px[1]} px"
+    png = _time(lambda: f_img.save(io.BytesIO(), "PNG"), n)
     return [(f"card front render, {size} (target <= 50 ms)", _stats(front), ""),
+            ("peer: PNG encode of the same front face", _stats(png), "measured in the same run"),
             (f"card back render, {size} (target <= 50 ms)", _stats(back), ""),
             ("card PDF, both faces", _stats(pdf), f"{len(card_pdf(f_img, b_img, profile.dpi)) // 1024} KiB")]
 

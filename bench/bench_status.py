@@ -76,21 +76,22 @@ def timed(fn: Any, n: int) -> list[float]:
     return out
 
 
-def load_test(url: str, token: str, seconds: float, clients: int) -> tuple[float, float, int]:
-    """Requests per second and median latency (ms) with ``clients`` keep-alive clients, bounded."""
+def load_test(url: str, token: str, seconds: float, clients: int, expect: int = 200) -> tuple[float, float, int]:
+    """Requests per second and median latency (ms) with ``clients`` keep-alive clients, bounded.
+    An empty ``token`` sends none (the peer: the same request refused at once with ``expect`` 401)."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
     def worker() -> None:
-        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=5) as c:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=5) as c:
             while time.monotonic() < stop_at:
                 with lock:
                     if len(latencies) + errors[0] >= MAX_REQUESTS:
                         return
                 t0 = time.perf_counter()
-                ok = c.get(url).status_code == 200
+                ok = c.get(url).status_code == expect
                 with lock:
                     if ok:
                         latencies.append((time.perf_counter() - t0) * 1000)
@@ -172,6 +173,7 @@ def main() -> int:
         kiosks.append((k, listener))
         rps_status = load_test(listener.url + "/api/v1/status", token, args.seconds, args.clients)
         rps_metrics = load_test(listener.url + "/metrics", token, args.seconds, args.clients)
+        rps_peer = load_test(listener.url + "/api/v1/status", "", args.seconds, args.clients, expect=401)
         for i in range(1, args.kiosks):
             ki = bench_kiosk(base / f"k{i:02d}", f"ADM-BENCH-{i:04d}")
             Tokens(ki.store).create("bench", token=token)
@@ -190,7 +192,8 @@ def main() -> int:
         print(f"{'/metrics body (collector + exposition)':44} {stats(metrics)}")
         print()
         print(f"{'endpoint (waitress, 4 threads)':44} {'req/s':>8} {'median':>8} {'errors':>8}")
-        for name, (rps, med, err) in (("GET /api/v1/status", rps_status), ("GET /metrics", rps_metrics)):
+        for name, (rps, med, err) in (("GET /api/v1/status", rps_status), ("GET /metrics", rps_metrics),
+                                      ("peer: the same GET refused, no token (401)", rps_peer)):
             print(f"{name:44} {rps:8.0f} {med:8.2f} {err:8d}")
         print()
         if scrape:

@@ -9,6 +9,9 @@
 3. Time from tapping "Cetak" to the first progress update on the printing screen, in the
    browser: from the tap to the first document row shown in a state past "queued"
    (printing/done/failed), whether the server rendered it or the poll brought it.
+Peers measured in the same run: a static file (kiosk.css) through the same app for the
+server times, and the same browser navigating to a static file of the same server for the
+tap. Medians (and p95 or max), never the best run.
 
 Progress is polled (GET /printing/status every 250 ms) rather than pushed with SSE: the
 measured tap-to-progress time is well under a second either way, and an SSE stream would hold
@@ -63,6 +66,7 @@ def server_times(live: LiveKiosk, n: int) -> list[tuple[str, float, float]]:
     def add(name: str, fn: Callable[[], Any]) -> None:
         rows.append((name, *time_requests(fn, n)))
 
+    add("peer: GET /static/kiosk.css (same app)", lambda: c.get("/static/kiosk.css"))  # the app's floor
     add("GET / (welcome)", lambda: c.get("/"))
     add("GET /poll (welcome's card poll)", lambda: c.get("/poll"))
     add("GET /nik", lambda: c.get("/nik"))
@@ -162,6 +166,22 @@ def tap_to_progress(browser: Any, live: LiveKiosk, runs: int) -> list[tuple[floa
     return out
 
 
+def static_navigation(browser: Any, live: LiveKiosk, runs: int) -> list[float]:
+    """The peer of the tap: ms for the same browser to navigate to a static file of the same server."""
+    ctx = browser.new_context(**kiosk_context_args(live.url))
+    page = ctx.new_page()
+    page.goto("/static/kiosk.css")
+    out = []
+    for _ in range(runs):
+        t0 = page.evaluate("() => performance.timeOrigin + performance.now()")
+        page.goto("/static/kiosk.js", wait_until="domcontentloaded")
+        out.append(page.evaluate("() => performance.timeOrigin + "
+                                 "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd") - t0)
+        page.goto("/static/kiosk.css")
+    ctx.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=300)
@@ -183,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 weights = page_weights(browser, live)
                 progress = tap_to_progress(browser, live, args.print_runs)
+                peer = static_navigation(browser, live, max(5, args.print_runs))
             finally:
                 browser.close()
         print(f"\nBytes per page load, cold cache, assets included (Chromium; target <= {PAGE_KB:.0f} KB)")
@@ -196,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':28s} {'median ms':>10s} {'max ms':>8s}")
         print(f"{'printing screen shown':28s} {statistics.median(painted):10.0f} {max(painted):8.0f}")
         print(f"{'first row past queued':28s} {statistics.median(first):10.0f} {max(first):8.0f}")
+        print(f"{'peer: navigate to a static file':28s} {statistics.median(peer):10.0f} {max(peer):8.0f}"
+              "  (same browser, same server)")
     return 0
 
 

@@ -36,6 +36,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "central-down": ("central", N_("Central: down")),
     "central-slow": ("central", N_("Central: slow (3 s)")),
     "central-503": ("central", N_("Central: next 2 requests fail")),
+    "link-village": ("central", N_("Link to central: village (1 Mbit/s, 300 ms, stalls)")),
+    "link-drops": ("central", N_("Link to central: drops mid-download")),
 }
 CENTRAL_SLOW_S = 3.0
 # --sim=system: which peer serves a device, and the faults its real peer can take
@@ -91,7 +93,8 @@ class SimulatorPanel:
     def faults(self) -> dict[str, tuple[str, str]]:
         """The faults this simulation can inject (hardware ones only with in-process hardware)."""
         return {k: v for k, v in FAULTS.items()
-                if (v[0] == "central" and self.central_faults is not None)
+                if (v[0] == "central" and self.central_faults is not None
+                    and (not k.startswith("link-") or self.kiosk.link is not None))
                 or (v[0] != "central" and self._serves(v[0]) and (self._in_process(v[0]) or k in SYSTEM_FAULTS))}
 
     def _in_process(self, device: str) -> bool:
@@ -275,6 +278,12 @@ class SimulatorPanel:
     def _central_503(self) -> None:
         self.central_faults.fail_next(503, 2)
 
+    def _link_village(self) -> None:  # [sim] link_shaper: the link between kiosk and central
+        self.kiosk.link.configure(bandwidth_bps=1_000_000 / 8, rtt_s=0.3, stall_probability=0.05, stall_s=1.0)
+
+    def _link_drops(self) -> None:
+        self.kiosk.link.configure(reset_at_bytes=2_000)
+
     # -- the physical side of a repair -----------------------------------------------------
 
     def fix(self, device: str) -> None:
@@ -283,6 +292,8 @@ class SimulatorPanel:
         if device == "central":
             if self.central_faults is not None:
                 self.central_faults.clear()
+            if self.kiosk.link is not None:
+                self.kiosk.link.restore()
             return
         if device in ("card_printer", "document_printer") and (ipp := self._ipp(device)) is not None:
             ipp.clear()

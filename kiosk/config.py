@@ -54,6 +54,8 @@ class CentralSection:
     kiosk_key_file: str = ""
     timeout_s: float = 5.0
     retries: int = 2
+    parallel_fetch: int = 3  # documents downloaded at once after the PIN; 1: one after the other
+    fetch_bound_s: float = 30.0  # all of a PIN's documents downloaded within this, or "server unavailable"
 
 
 @dataclass
@@ -129,6 +131,9 @@ class SimSection:
     central_port: int = 0  # 0: any free loopback port
     realistic_timing: bool = False  # printers take their profile's [timing] (else: no time at all)
     timing_scale: float = 1.0  # multiplies every simulated printer time (tests and benchmarks: 0.05)
+    link_shaper: bool = False  # the simulated central behind a shaped link (hardware_sim/link_shaper.py)
+    link_bandwidth_bps: float = 0.0  # bytes/s each way; 0: unlimited (a village link: 125000, 1 Mbit/s)
+    link_rtt_s: float = 0.0  # round trip the link adds (a village link: 0.3)
 
 
 @dataclass
@@ -319,6 +324,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'kiosk.retention_days' must be at least 1")
     if cfg.devices.camera.decoder not in ("zxing", "zbar", "zbar-plain"):
         problems.append(f"'devices.camera.decoder': expected zxing, zbar or zbar-plain, got {cfg.devices.camera.decoder!r}")
+    if not 1 <= cfg.central.parallel_fetch <= 8 or not 1 <= cfg.central.fetch_bound_s <= 300:
+        problems.append("'central.parallel_fetch' must be 1 to 8 and 'central.fetch_bound_s' 1 to 300 s")
     if cfg.session.warn_before_s >= cfg.session.idle_timeout_s:
         problems.append("'session.warn_before_s' must be shorter than 'session.idle_timeout_s'")
     for sec in ("pins", "session"):

@@ -75,7 +75,8 @@ class Kiosk:
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
         self.sessions = Sessions(store, central, self.pins, self.printing, nik_key, cfg.session.idle_timeout_s,
                                  receipt=self.receipts.print_receipt, admit=self._admit,
-                                 hours=self.hours)
+                                 hours=self.hours, parallel_fetch=cfg.central.parallel_fetch,
+                                 fetch_bound_s=cfg.central.fetch_bound_s)
         self.outbox = OutboxSender(store, central)
         self.nearby = NearbyKiosks(central)
         self.card_fallback = CardFallback(store, central, self.sessions, devices, cfg.kiosk)

@@ -500,6 +500,13 @@ ID: dict[str, str] = {
     "Not plugged in": "Tidak terpasang",
     "Plug the headset in": "Pasang headset",
     "Unplug the headset": "Cabut headset",
+    # -- link
+    "Downloading your documents (%(n)s of %(total)s)": "Mengunduh dokumen (%(n)s dari %(total)s)",
+    "Your documents are on their way": "Dokumen Anda sedang diunduh",
+    "Please wait. On a slow connection this can take a little while.":
+        "Mohon tunggu. Pada koneksi yang lambat, ini bisa memakan waktu sebentar.",
+    "Link to central: village (1 Mbit/s, 300 ms, stalls)": "Jaringan ke pusat: desa (1 Mbit/s, 300 ms, tersendat)",
+    "Link to central: drops mid-download": "Jaringan ke pusat: putus saat mengunduh",
 }
 
 

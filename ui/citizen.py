@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from drivers.base import N_, DeviceError
+from kiosk.citizen.central import CentralUnavailable
+from kiosk.citizen.downloads import DownloadProgress
 from kiosk.citizen.session import ActiveSession, SessionError, Step
 from kiosk.model import DocumentKind, InvalidNik
 from kiosk.services import Kiosk
@@ -30,6 +32,7 @@ ENDED_MESSAGE = {
     "card": N_("Your e-KTP was taken off the reader, so we stopped for your safety. Please start again."),
 }
 # Numbers the page's script updates in place, inside translated sentences (so word order stays the translator's).
+CENTRAL_UNAVAILABLE = CentralUnavailable.citizen_message
 IDLE_COUNT = Markup('<strong id="idle-count">0</strong>')
 DIGIT_COUNT = Markup('<strong class="typed-count">0</strong>')
 
@@ -313,7 +316,8 @@ def pin() -> Any:
     s = require(Step.IDENTIFIED)
     if not isinstance(s, ActiveSession):
         return s
-    return page("citizen/pin.html", nik=s.nik.masked, error=None, method=s.method)
+    error = _(CENTRAL_UNAVAILABLE) if request.args.get("e") == "unavailable" else None  # a download failed
+    return page("citizen/pin.html", nik=s.nik.masked, error=error, method=s.method)
 
 
 @bp.post("/pin")
@@ -324,7 +328,8 @@ def pin_submit() -> Any:
     if (refused := out_of_service()) is not None:  # before central is asked: the PIN stays unspent
         return refused
     try:
-        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""))
+        # a second for the documents; longer, and the documents screen shows the download's progress
+        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""), wait_s=1.0)
     except SessionError as exc:
         status = 503 if exc.code in ("central-unavailable", "fetch-failed") else 422
         return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), status
@@ -356,7 +361,33 @@ def documents() -> Any:
     s = require(Step.AUTHENTICATED)
     if not isinstance(s, ActiveSession):
         return s
+    try:
+        state = kiosk().sessions.downloaded(s.id)
+    except SessionError as exc:
+        return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), 503
+    if not state.finished:
+        return page("citizen/downloading.html", text=_download_text(state))
     return page("citizen/documents.html", docs=_doc_rows(s), errors=[])
+
+
+def _download_text(state: DownloadProgress) -> str:
+    return _("Downloading your documents (%(n)s of %(total)s)", n=state.current, total=state.total)
+
+
+@bp.get("/documents/status")
+def documents_status() -> Any:
+    """Polled by the download screen: the progress line, until the documents are here or a download failed."""
+    s = current()
+    if s is None:
+        return jsonify(ended=True), 404
+    if s.step is not Step.AUTHENTICATED:
+        return jsonify(finished=True, url=url_for(STEP_VIEW[s.step]))
+    try:
+        state = kiosk().sessions.downloaded(s.id)
+    except SessionError:
+        return jsonify(finished=True, failed=True, url=url_for("citizen.pin", e="unavailable"))
+    return jsonify(finished=state.finished, failed=False, text=_download_text(state),
+                   url=url_for("citizen.documents"))
 
 
 def _doc_rows(s: ActiveSession) -> list[dict[str, Any]]:
@@ -377,6 +408,8 @@ def print_docs() -> Any:
     except SessionError as exc:
         if exc.code in ("wrong-step", "no-session"):  # a second tap: the first one prints, this one shows it
             return redirect(url_for(STEP_VIEW[s.step]) if kiosk().sessions.get(s.id) else url_for("citizen.welcome"))
+        if exc.code == "fetch-failed":  # a download failed: back at the PIN step, told why
+            return redirect(url_for("citizen.pin", e="unavailable"))
         offer_fallback = screen_hook("plan_refused")
         if exc.code == "plan-refused" and offer_fallback and (fallback := offer_fallback(s, exc)) is not None:
             return fallback

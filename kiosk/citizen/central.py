@@ -15,12 +15,17 @@ answering: nothing is consumed, and the outbox tries again later.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -34,6 +39,9 @@ MAX_CLOCK_SKEW_S = 300
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 ACKNOWLEDGED = ("accepted", "duplicate")  # docs/central-api.yaml, components/schemas/ReportAck
 HEARTBEAT_RECORDED = "recorded"  # docs/central-api.yaml, components/schemas/HeartbeatAck
+MAX_DOCUMENT_BYTES = 16 << 20  # a signed A4 PDF or a card's data with its photo is far smaller
+CHUNK = 64 * 1024
+PRECONNECT_MAX = 4
 
 
 def sign(key: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:
@@ -76,6 +84,12 @@ class ReportNotAcknowledged(CentralUnavailable):
     """Central (or something in its place) answered a report without acknowledging it: not delivered."""
 
     code = "report-not-acknowledged"
+
+
+class DocumentTooLarge(CentralUnavailable):
+    """Central (or something in its place) sent more than any document can be: not stored, not tried again."""
+
+    code = "document-too-large"
 
 
 class CentralRejected(CentralError):
@@ -135,11 +149,23 @@ class Verdict:
     signed_at: str = ""  # ISO 8601
 
 
+def _head(resp: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of a streamed body (an error page), never the whole of a huge one."""
+    out = bytearray()
+    chunks: Iterator[bytes] = resp.iter_bytes(CHUNK)
+    for chunk in chunks:
+        out += chunk
+        if len(out) >= limit:
+            break
+    return bytes(out[:limit])
+
+
 class CentralClient:
     def __init__(self, base_url: str, kiosk_id: str, key: bytes, timeout_s: float = 5.0, retries: int = 2,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.kiosk_id = kiosk_id
         self._key = key
+        self.timeout_s = timeout_s
         self.retries = retries
         # verify only matters for https; building the CA store costs ~150 ms at start-up otherwise
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport,
@@ -147,8 +173,10 @@ class CentralClient:
         self.last_ok: float = 0.0
         self.last_error: str = ""
         self.clock = ClockCheck(MAX_CLOCK_SKEW_S)  # central's Date on every answer, and the heartbeat's server_time
+        self._warmers = ThreadPoolExecutor(PRECONNECT_MAX, thread_name_prefix="central-preconnect")
 
     def close(self) -> None:
+        self._warmers.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
     # -- transport ----------------------------------------------------------------------
@@ -234,19 +262,36 @@ class CentralClient:
             raise CentralUnavailable(f"{self.last_error}: {bad[0][:40]!r}" if bad else self.last_error)
         return redemption
 
-    def fetch(self, redemption_id: str, doc: Document) -> Document:
-        """Fills in the document's content: the signed PDF (checksum verified) or the card data."""
-        resp = self._request("GET", f"/v1/redemptions/{redemption_id}/documents/{doc.id}")
-        if resp.status_code != 200:
-            raise self._fail(resp)
+    def fetch(self, redemption_id: str, doc: Document, dest: Path | None = None, deadline: float | None = None,
+              cancelled: Callable[[], bool] = lambda: False) -> Document:
+        """Fills in the document's content: the signed PDF (checksum verified) or the card data.
+
+        The body streams to ``dest`` (a temporary file when None), its checksum computed as it
+        arrives and its size bounded by ``MAX_DOCUMENT_BYTES``, then is read back once: a
+        document is never held whole in memory twice. A connection that drops mid-way starts
+        again from the first byte, until ``deadline`` (``time.monotonic()``; ``timeout_s`` for each
+        of ``retries + 1`` tries when None): past it, ``CentralUnavailable``. ``cancelled`` stops it
+        between chunks.
+        """
+        path = f"/v1/redemptions/{redemption_id}/documents/{doc.id}"
+        deadline = deadline if deadline is not None else time.monotonic() + self.timeout_s * (self.retries + 1)
+        with open(dest, "w+b") if dest is not None else tempfile.TemporaryFile() as sink:
+            try:
+                digest = self._stream(path, sink, deadline, cancelled)
+                if doc.medium == "a4" and not hmac.compare_digest(digest, doc.sha256):
+                    raise CentralUnavailable("the document's checksum does not match: not printed")
+            except BaseException:
+                if dest is not None:
+                    dest.unlink(missing_ok=True)  # a partial or wrong document does not stay on disk
+                raise
+            sink.seek(0)
+            content = sink.read()
         if doc.medium == "a4":
-            pdf = resp.content
-            digest = hashlib.sha256(pdf).hexdigest()
-            if not pdf.startswith(b"%PDF-") or not hmac.compare_digest(digest, doc.sha256):
-                raise CentralUnavailable("the document's checksum does not match: not printed")
-            doc.pdf = pdf
+            if not content.startswith(b"%PDF-"):
+                raise CentralUnavailable("the document is not a PDF: not printed")
+            doc.pdf = content
             return doc
-        data = self._json(resp)
+        data = self._json(httpx.Response(200, content=content))
         try:
             ident = data["identity"]
             doc.identity = Identity(**{k: str(v) for k, v in ident.items() if k in Identity.__dataclass_fields__})
@@ -255,9 +300,50 @@ class CentralClient:
             chip = data.get("chip")
             if chip is not None:  # a KTP-el's chip image: EF number (2 hex digits) -> the EF's bytes
                 doc.chip = {int(sfi, 16): base64.b64decode(body, validate=True) for sfi, body in dict(chip).items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CentralUnavailable(f"central sent malformed card data: {exc}") from exc
         return doc
+
+    def _stream(self, path: str, sink: BinaryIO, deadline: float, cancelled: Callable[[], bool]) -> str:
+        """GETs ``path`` into ``sink``; returns the body's SHA-256. A dropped link is tried again from the start
+        until the deadline; central answering 5xx (it is there, and says it cannot) only ``retries`` times."""
+        attempt = answered = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or cancelled():
+                raise CentralUnavailable(self.last_error or "the download did not finish in time")
+            sink.seek(0)
+            sink.truncate()
+            hasher = hashlib.sha256()
+            headers = {"Authorization": auth_header(self.kiosk_id, self._key, "GET", path, b"")}
+            try:
+                with self._http.stream("GET", path, headers=headers, timeout=min(self.timeout_s, left)) as resp:
+                    if resp.status_code >= 500:
+                        raise CentralUnavailable(f"central answered {resp.status_code}")
+                    if resp.status_code != 200:
+                        raise self._fail(httpx.Response(resp.status_code, headers=resp.headers,
+                                                        content=_head(resp, 64 * 1024)))
+                    size = 0
+                    for chunk in resp.iter_bytes(CHUNK):
+                        size += len(chunk)
+                        if size > MAX_DOCUMENT_BYTES:
+                            raise DocumentTooLarge(f"a document larger than {MAX_DOCUMENT_BYTES} bytes: refused")
+                        if cancelled() or time.monotonic() > deadline:
+                            raise CentralUnavailable("the download did not finish in time")
+                        hasher.update(chunk)
+                        sink.write(chunk)
+                self.last_ok = time.time()
+                self.last_error = ""
+                return hasher.hexdigest()
+            except (CentralRejected, DocumentTooLarge):
+                raise
+            except (httpx.TransportError, CentralUnavailable) as exc:
+                attempt += 1
+                answered += isinstance(exc, CentralUnavailable)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if cancelled() or time.monotonic() + 0.1 >= deadline or answered > self.retries:
+                    raise CentralUnavailable(self.last_error) from exc
+                time.sleep(min(2.0, 0.1 * 2 ** attempt, max(0.0, deadline - time.monotonic())))
 
     def report(self, payload: dict[str, Any]) -> str:
         """Delivers one outbox report; returns central's acknowledgement (``accepted`` | ``duplicate``).
@@ -379,6 +465,16 @@ class CentralClient:
         if not isinstance(number, str) or not QUEUE_NUMBER_RE.fullmatch(number):
             raise CentralUnavailable("central sent a malformed queue number")
         return number
+    def preconnect(self, connections: int) -> None:
+        """Opens up to ``connections`` more keep-alive connections in the background (health checks), so the
+        documents fetched in parallel right after a redemption do not each pay a TCP handshake over a slow
+        link. Best effort and bounded by ``timeout_s``: a failure only means a fetch connects itself."""
+        def warm() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                self._http.get("/v1/health", timeout=self.timeout_s)
+
+        for _ in range(min(connections, PRECONNECT_MAX)):
+            self._warmers.submit(warm)
 
     def ping(self) -> bool:
         try:

@@ -2,7 +2,10 @@
 
 The journal row records each step (masked NIK and a keyed hash only). The personal data a
 session needs (documents, photo, the NIK itself) lives in this object in memory and is
-dropped when the session ends; its rendered files are deleted by the print service.
+dropped when the session ends; its downloaded files go with it (``Downloads.close``), its
+rendered files are deleted by the print service. After the PIN the documents download in
+the background (kiosk/citizen/downloads.py); the screens poll ``downloaded()``, and a failed
+download returns the session to the PIN step with central's "server unavailable".
 
 Concurrency (two taps, two browser tabs, a citizen who cancels while a printer is slow):
 - authenticated -> printing is a check-and-set on the journal row inside one transaction
@@ -23,10 +26,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from drivers.base import N_, AdmError
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable, NoDocuments, WrongPin
+from kiosk.citizen.downloads import DownloadProgress, Downloads
 from kiosk.journal.attempts import AttemptRefused, Lockout, PinPolicy
 from kiosk.journal.outbox import queue_data_rejected
 from kiosk.journal.store import Store
@@ -69,6 +74,7 @@ class ActiveSession:
     last_activity: float = field(default_factory=time.monotonic)
     redemption_id: str = ""
     documents: list[Document] = field(default_factory=list)
+    downloads: Downloads | None = None
     progress: dict[str, Progress] = field(default_factory=dict)
     reference: str = ""
     outcome: PrintOutcome | None = None
@@ -89,7 +95,8 @@ class PinResult:
 class Sessions:
     def __init__(self, store: Store, central: CentralClient, pins: PinPolicy, printing: PrintService,
                  nik_key: bytes, idle_timeout_s: float, receipt: Callable[[ActiveSession], str] | None = None,
-                 admit: Callable[[], str] | None = None, hours: OpeningHours | None = None) -> None:
+                 admit: Callable[[], str] | None = None, hours: OpeningHours | None = None,
+                 parallel_fetch: int = 3, fetch_bound_s: float = 30.0) -> None:
         self.store = store
         self._admit = admit  # applies a pending mode change; '' when a new session may start, else the msgid why not
         self.central = central
@@ -99,6 +106,11 @@ class Sessions:
         self.idle_timeout_s = idle_timeout_s
         self._receipt = receipt
         self.hours = hours or OpeningHours()
+        self.parallel_fetch = parallel_fetch
+        self.fetch_bound_s = fetch_bound_s
+        # download workers for all sessions: a fixed few threads, not new ones per citizen (one citizen at a time,
+        # an abandoned session's downloads stop between chunks)
+        self._download_pool = ThreadPoolExecutor(max(4, 2 * parallel_fetch), thread_name_prefix="download")
         self._active: dict[str, ActiveSession] = {}
         self._lock = threading.RLock()
         self.threads: dict[str, threading.Thread] = {}
@@ -174,6 +186,8 @@ class Sessions:
         with self.store.tx() as db:
             db.execute("UPDATE sessions SET state='ended', ended_at=?, outcome=CASE WHEN outcome='' THEN ? "
                        "ELSE outcome END, reference=? WHERE id=?", (time.time(), outcome, s.reference, sid))
+        if s.downloads is not None:
+            s.downloads.close()
         s.documents.clear()
         s.progress.clear()
         log.info("session %s ended (%s)", sid[:6], outcome)
@@ -195,12 +209,15 @@ class Sessions:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def submit_pin(self, sid: str, pin: str) -> PinResult:
+    def submit_pin(self, sid: str, pin: str, wait_s: float | None = None) -> PinResult:
         """Reserves a PIN attempt (per NIK and per kiosk) before central is asked, then settles it.
 
         A NIK with nothing ready looks and counts exactly like a wrong PIN (the screen must not
         tell a passer-by whether someone has documents waiting); central giving no verdict
         (unreachable, garbage) releases the attempt: the citizen's tries are not spent on it.
+        Then the documents download: this waits ``wait_s`` for them (None: until they are all
+        here, within the download's bound), raising ``SessionError('fetch-failed')`` when one
+        failed; the touchscreen waits a second and then shows the progress (``downloaded()``).
         """
         s = self._require(sid, Step.IDENTIFIED)
         lock = self.pins.lockout(s.nik_hash)
@@ -214,6 +231,7 @@ class Sessions:
             if exc.lockout:
                 return PinResult(False, 0, exc.lockout)
             raise SessionError("attempts-pending", N_("Too many wrong PINs. Please wait before trying again.")) from exc
+        self.central.preconnect(self.parallel_fetch - 1)  # warm while central checks the PIN: the fetches follow
         try:
             redemption = self.central.redeem(s.nik.value, pin)
         except (WrongPin, NoDocuments):
@@ -231,19 +249,48 @@ class Sessions:
         printed = self.printing.printed_here([d.id for d in redemption.documents])  # central may not know yet
         if len(printed) == len(redemption.documents):
             raise SessionError(NoDocuments.code, NoDocuments.citizen_message)
-        try:
-            docs = [self.central.fetch(redemption.id, d) for d in redemption.documents if d.id not in printed]
-        except CentralError as exc:
-            raise SessionError("fetch-failed", CentralUnavailable.citizen_message) from exc
-        s.redemption_id = redemption.id
-        s.documents = docs
-        self._set_step(s, Step.AUTHENTICATED)
+        documents = [d for d in redemption.documents if d.id not in printed]
+        downloads = Downloads(self.central, redemption.id, documents,
+                              self.printing.work_dir / s.id / f"downloads-{secrets.token_hex(4)}",
+                              self.parallel_fetch, self.fetch_bound_s, self._download_pool)
+        with self._lock:  # two PIN submits at once: the later redemption's downloads replace the earlier's
+            if s.downloads is not None:
+                s.downloads.close()
+            s.redemption_id, s.documents, s.downloads = redemption.id, documents, downloads.start()
+            self._set_step(s, Step.AUTHENTICATED)
+        self.downloaded(sid, self.fetch_bound_s + 1 if wait_s is None else wait_s)
         return PinResult(True)
+
+    def downloaded(self, sid: str, wait_s: float = 0.0) -> DownloadProgress:
+        """How far the session's documents have come (waiting up to ``wait_s``, bounded by the caller).
+
+        A failed download sends the session back to the PIN step with ``SessionError('fetch-failed')``
+        (central's "server unavailable"): the attempt was settled as a success, so no try is spent,
+        and central's PIN stays valid until the documents print."""
+        s = self._require(sid, Step.AUTHENTICATED)
+        downloads = s.downloads  # a concurrent call may hand the session back meanwhile: this one reads its own
+        if downloads is None:  # documents handed over whole (nothing to download)
+            return DownloadProgress(len(s.documents), len(s.documents), False, 0.0)
+        state = downloads.wait_all(wait_s) if wait_s > 0 else downloads.progress()
+        if state.failed:
+            err = downloads.error()
+            with self._lock:
+                if self._active.get(sid) is s and s.downloads is downloads and s.step is Step.AUTHENTICATED:
+                    downloads.close()
+                    s.downloads = None
+                    s.documents = []
+                    s.redemption_id = ""
+                    self._set_step(s, Step.IDENTIFIED)
+            self.store.audit("central", "fetch-failed", error=err.code if err else "")
+            raise SessionError("fetch-failed", CentralUnavailable.citizen_message)
+        return state
 
     def start_printing(self, sid: str, doc_ids: list[str]) -> None:
         """Moves the session to printing (check-and-set: one print per session, whatever the taps),
         plans from the devices' cached status (raising ``SessionError`` with every reason when the
-        plan cannot complete, and the session back at choosing), then prints in a worker thread."""
+        plan cannot complete, and the session back at choosing), then prints in a worker thread.
+        Documents still downloading are waited for, at most until the download's bound."""
+        self.downloaded(sid, wait_s=self.fetch_bound_s + 1)  # the screen shows them done already: at once
         with self._lock:
             s = self._require(sid, Step.AUTHENTICATED)
             with self.store.tx() as db:
@@ -265,10 +312,12 @@ class Sessions:
         s.reference = "ADM-" + secrets.token_hex(4).upper()
         s.progress = {d.id: Progress(d.id, d.kind) for d in plan.documents}
 
+        ready = {"ready": s.downloads.wait} if s.downloads else {}
+
         def run() -> None:
             try:
                 final = self.printing.execute(s.id, s.redemption_id, plan,
-                                              lambda p: s.progress.__setitem__(p.document_id, p))
+                                              lambda p: s.progress.__setitem__(p.document_id, p), **ready)
                 s.outcome = PrintOutcome(s.reference, [k for k, p in final.items() if p.state == "done"],
                                          [k for k, p in final.items() if p.state != "done"])
                 if self._receipt and self.get(s.id) is s:  # a citizen who left gets no receipt for the next one

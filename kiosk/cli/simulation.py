@@ -16,8 +16,10 @@ from hardware_sim import citizens
 from hardware_sim.audio_jack import SimulatedHeadsetJack
 from hardware_sim.blanks import seed_first_start
 from hardware_sim.central import CentralServer, CentralSim, IssuedPin
+from hardware_sim.central_keepalive import KeepAliveCentralServer
 from hardware_sim.chip_pki import csca_file, for_state_dir
 from hardware_sim.factory import ENCODER_READER, SimHardware
+from hardware_sim.link_shaper import LinkProfile, LinkShaper
 from hardware_sim.panel import SimulatorPanel
 from hardware_sim.system import SystemSim
 from kiosk import __version__
@@ -33,11 +35,12 @@ class SimulatedKiosk(Kiosk):
     """A kiosk over simulated hardware and a simulated central, with the peers it owns."""
 
     def __init__(self, cfg: Config, store: Store, devices: Devices, central: CentralClient, sim: SimHardware | None,
-                 system_sim: SystemSim | None, central_server: CentralServer | None) -> None:
+                 system_sim: SystemSim | None, central_server: CentralServer | KeepAliveCentralServer | None) -> None:
         super().__init__(cfg, store, devices, central)
         self.sim = sim  # the in-process peers (insert a card, show a QR code, jam a queue), or None
         self.system_sim = system_sim  # the real peers of --sim=system, or None
         self.central_server = central_server  # the simulated central, or None when a real URL is configured
+        self.link: LinkShaper | None = None  # the shaped link to the simulated central, when [sim] link_shaper
         self.demo_pins: list[IssuedPin] = []
         self.headset_jack = SimulatedHeadsetJack()  # the panel's "plug headset" / "unplug"
         self.attach_headset(self.headset_jack)
@@ -59,6 +62,8 @@ class SimulatedKiosk(Kiosk):
         try:
             super().stop()
         finally:
+            if self.link:
+                self.link.stop()
             if self.central_server:
                 self.central_server.stop()
             if self.system_sim:
@@ -101,18 +106,25 @@ def simulated_kiosk(cfg: Config) -> SimulatedKiosk:
         stops.append(store.close)
         devices, sim = devices_for(cfg, sam_key)
         key = secret(cfg.central.kiosk_key, cfg.central.kiosk_key_file).encode()
-        url, server = cfg.central.url, None
+        url, server, link = cfg.central.url, None, None
         if not url:
             key = key or key_file(cfg.data_dir / "central-sim.key")
             central_sim = CentralSim(Path(cfg.sim.state_dir) / "central.db")
             central_sim.register_kiosk(cfg.kiosk.id, key)
             if not cfg.documents.tte_trust_anchors:  # the simulated kiosk trusts the simulated central's TTE root
                 cfg.documents.tte_trust_anchors = str(central_sim.tte.trust_anchor)
-            server = CentralServer(central_sim, cfg.sim.central_port).start()
+            # behind a shaped link, with keep-alive as a real central's front end (werkzeug closes each connection)
+            server_type = KeepAliveCentralServer if cfg.sim.link_shaper else CentralServer
+            server = server_type(central_sim, cfg.sim.central_port).start()
             stops.append(server.stop)
             url = server.url
+            if cfg.sim.link_shaper:
+                link = LinkShaper.for_url(url, LinkProfile(cfg.sim.link_bandwidth_bps, cfg.sim.link_rtt_s)).start()
+                stops.append(link.stop)
+                url = link.url
         central = CentralClient(url, cfg.kiosk.id, key, cfg.central.timeout_s, cfg.central.retries)
         kiosk = SimulatedKiosk(cfg, store, devices, central, sim, system_sim, server)
+        kiosk.link = link
         kiosk.seed()
     except BaseException:
         for stop in reversed(stops):

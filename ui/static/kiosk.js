@@ -260,4 +260,18 @@
     };
     setTimeout(poll, 100);
   }
+
+  /* Documents downloading over a slow link: the "n of m" line, then the documents (or the PIN screen's error). */
+  var dl = document.getElementById("download-progress");
+  if (dl && dl.dataset.statusUrl) {
+    var dlPoll = function () {
+      getJSON(dl.dataset.statusUrl).then(function (s) {
+        if (s.ended) { goHome(); return; }
+        if (s.text) { dl.textContent = s.text; }
+        if (s.finished) { window.location.assign(s.url); }
+        else { setTimeout(dlPoll, 250); }
+      }).catch(function () { setTimeout(dlPoll, 1000); });
+    };
+    setTimeout(dlPoll, 250);
+  }
 })();
