@@ -16,9 +16,9 @@ import io
 import segno
 from cryptography.hazmat.primitives import serialization
 
+from drivers.pdf_signatures import load_pyhanko
 from hardware_sim.tte_pki import OFFICE, Signer
 from kiosk.model import DocumentKind, Identity
-from kiosk.printing.signatures import load_pyhanko
 
 _FIXED_DATE = dt.datetime(2024, 2, 14, 9, 0, tzinfo=dt.UTC)
 TITLES = {

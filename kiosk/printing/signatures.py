@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from asn1crypto import pem, x509
 
 from drivers.base import N_, AdmError
+from drivers.pdf_signatures import load_pyhanko
 from kiosk.config import ConfigError
 
 if TYPE_CHECKING:
@@ -155,26 +156,6 @@ class DocumentSignatures:
             signed = signed or _signed_by(status)
         assert signed is not None
         return signed
-
-
-def load_pyhanko() -> None:
-    """Imports what ``_validate`` (and the simulated central's signing) needs: a no-op after the first document.
-
-    Importing pyHanko registers its CMS attribute and extension names (``signing_certificate_v2``...) in
-    asn1crypto's OID maps, but asn1crypto caches each map's name-to-OID reverse the first time the type is
-    used: after a chip's security object was parsed (drivers/passive_auth.py), pyHanko's names would stay
-    unknown and signing or validating would fail. So the cached reverses are rebuilt from the maps."""
-    import pyhanko.sign.diff_analysis  # noqa: F401
-    import pyhanko.sign.validation.dss  # noqa: F401
-    import pyhanko_certvalidator  # noqa: F401
-    from asn1crypto import core
-
-    todo = [core.ObjectIdentifier]
-    while todo:
-        oid_type = todo.pop()
-        todo.extend(oid_type.__subclasses__())
-        if oid_type._map is not None and oid_type._reverse_map is not None:  # noqa: SLF001 - asn1crypto's own cache
-            oid_type._reverse_map = {name: oid for oid, name in oid_type._map.items()}  # noqa: SLF001
 
 
 def _verdict(status: PdfSignatureStatus) -> None:
