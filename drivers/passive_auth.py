@@ -87,12 +87,13 @@ def verify_sod(sod: bytes, anchors: TrustAnchors, now: dt.datetime | None = None
     """The signed digests of a DER ContentInfo, after checking its signature, its DS chain and validity.
 
     Whatever the bytes, the answer is a ``VerifiedSod`` or ``PassiveAuthFailed`` (a hostile card's
-    certificate can break cryptography's parsers in ways only a ``ValueError`` reports)."""
+    certificate can break cryptography's parsers in ways only a ``ValueError`` or an ``InvalidVersion`` reports)."""
     try:
         return _verify_sod(sod, anchors, now or dt.datetime.now(dt.UTC))
     except PassiveAuthFailed:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnsupportedAlgorithm,
+            x509.InvalidVersion) as exc:
         raise PassiveAuthFailed("sod-malformed", f"security object: {type(exc).__name__}: {exc}"[:200]) from exc
 
 

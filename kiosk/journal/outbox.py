@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from typing import Any, Protocol
 
@@ -51,6 +52,7 @@ class OutboxSender:
         self.store = store
         self.central = central
         self.max_backoff_s = max_backoff_s
+        self._flushing = threading.Lock()  # one sender at a time: the background tick, a test or the CLI
 
     def backlog(self) -> int:
         return int(self.store.query_one("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0])
@@ -66,7 +68,14 @@ class OutboxSender:
         return str(row[0]) if row else ""
 
     def flush(self, limit: int = 50) -> int:
-        """Sends what is due; returns how many were delivered. Stops at the first network failure."""
+        """Sends what is due; returns how many were delivered. Stops at the first network failure.
+
+        Two flushes at once would both send the same messages (central dedupes reports by key, but
+        heartbeats would arrive out of order): a second caller waits for the first to finish."""
+        with self._flushing:
+            return self._flush(limit)
+
+    def _flush(self, limit: int) -> int:
         sent = 0
         now = time.time()
         for row in self.store.query("SELECT id, kind, payload, attempts FROM outbox WHERE sent_at IS NULL "

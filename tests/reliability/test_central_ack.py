@@ -11,6 +11,7 @@ PIN prints the same documents again at another kiosk).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 
@@ -155,3 +156,28 @@ def test_a_bad_document_id_from_central_is_refused_and_costs_nothing(quiet_kiosk
     assert dict(k.store.query("SELECT state, COUNT(*) FROM blank_cards GROUP BY state")) == blanks
     assert k.store.query_one("SELECT COUNT(*) FROM print_jobs")[0] == 0
     assert "invalid or repeated document ID" in k.sessions.central.last_error
+
+
+def test_two_flushes_at_once_deliver_each_report_once(quiet_kiosk: Kiosk) -> None:
+    """The background tick and a technician's (or a test's) flush at the same moment: central's own
+    delivery records must show each report once, not once per flusher (they used to both send it)."""
+    k = quiet_kiosk
+    sim = k.central_server.sim
+    request_id = print_one(k)
+    pending = k.outbox.backlog()
+    assert pending >= 2
+    start = threading.Barrier(3)
+
+    def flush() -> None:
+        start.wait()
+        k.outbox.flush()
+
+    flushers = [threading.Thread(target=flush) for _ in range(3)]
+    for t in flushers:
+        t.start()
+    for t in flushers:
+        t.join(30)
+    assert k.outbox.backlog() == 0
+    keys = [d.idempotency_key for d in sim.deliveries()]
+    assert len(keys) == len(set(keys)) == pending, keys
+    assert sim.repeats() == 0 and sim.request_state(request_id) == "used"
