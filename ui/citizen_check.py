@@ -5,7 +5,8 @@ rendering (``kiosk.printing.preview``), sent from memory with ``no-store``: neve
 disk, gone with the response. "Data benar, cetak" goes on to printing as before; "Data salah,
 jangan cetak" prints nothing, keeps the PIN, queues a ``data-rejected`` report for central
 and ends the session with where to go instead (the Disdukcapil office counter). A choice
-without a card goes straight to printing: there is no blank to protect.
+without a card goes straight to printing: there is no blank to protect; so does a choice
+whose plan is refused (no blanks, printer down): the refusal, or the card fallback, comes first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import Blueprint, Response, abort, redirect, request, session, url_fo
 from kiosk.citizen.session import ActiveSession, SessionError, Step
 from kiosk.model import Medium
 from kiosk.printing.preview import card_preview_png
+from kiosk.printing.service import PlanRefused
 from ui.citizen import STEP_VIEW, _doc_rows, assist_code, kiosk, out_of_service, page, print_docs, require
 
 bp = Blueprint("citizen_check", __name__)
@@ -30,6 +32,10 @@ def check() -> Any:
     chosen = set(request.form.getlist("doc"))
     cards = [d for d in s.documents if d.id in chosen and d.medium is Medium.CARD]
     if not cards:
+        return print_docs()
+    try:  # a plan that cannot complete (no blanks, printer down): its refusal or the card fallback comes first
+        kiosk().printing.plan([d for d in s.documents if d.id in chosen])
+    except PlanRefused:
         return print_docs()
     kiosk().sessions.touch(s.id)
     return page("citizen/check.html", chosen=[d.id for d in s.documents if d.id in chosen],

@@ -84,6 +84,9 @@ def test_the_whole_flow_with_the_keypad_alone(kiosk_page: Page, live: LiveKiosk)
     assert_focus_visible(page, "print")
     slow_printers(live, 0.3)
     page.keyboard.press("Enter")
+    page.wait_for_url("**/check")  # "Periksa data Anda": the keypad starts on "Data benar, cetak"
+    assert_focus_visible(page, "data-ok")
+    page.keyboard.press("Enter")
     page.wait_for_url("**/done", timeout=30_000)
     expect(page.locator("#result")).to_have_attribute("data-result", "ok")
     assert_focus_visible(page, "finish")
@@ -147,8 +150,8 @@ def test_with_a_headset_every_screen_speaks_and_no_pin_digit_is_said(
     if lang == "en":
         page.locator("#lang").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
-    screens = {"/": "welcome", "/nik": "nik", "/pin": "pin", "/documents": "documents", "/printing": "printing",
-               "/done": "done"}
+    screens = {"/": "welcome", "/nik": "nik", "/pin": "pin", "/documents": "documents", "/check": "check",
+               "/printing": "printing", "/done": "done"}
 
     def heard(path: str) -> list[str]:
         for _ in range(50):
@@ -197,6 +200,10 @@ def test_with_a_headset_every_screen_speaks_and_no_pin_digit_is_said(
     assert heard("/documents")[0] == page.locator("h1").inner_text()
     slow_printers(live, 0.8)
     tab_to(page, "print")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/check")  # "Periksa data Anda" speaks too, and the keypad starts on "Data benar, cetak"
+    assert heard("/check")[0] == page.locator("h1").inner_text()
+    page.wait_for_function("() => document.activeElement.id === 'data-ok'")
     page.keyboard.press("Enter")
     page.wait_for_url("**/printing")
     assert heard("/printing")
