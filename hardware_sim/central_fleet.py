@@ -241,7 +241,10 @@ class FleetSim:
             doc_id = "D" + secrets.token_hex(6).upper()
             kind = DocumentKind.SURAT_KETERANGAN
             number = f"3201-SK-{ident.nik[-6:]}-{secrets.token_hex(2).upper()}"
-            pdf = a4_pdf(kind, number, ident, [], document_qr_payload(self.central.doc_key, kind, number, doc_id))
+            pdf, signed = self.central.tte.sign(a4_pdf(kind, number, ident, [],
+                                                       document_qr_payload(self.central.doc_key, kind, number, doc_id)))
+            db.execute("INSERT INTO document_signatures VALUES (?,?,?,?)",
+                       (doc_id, signed.signer, signed.office, signed.signed_at))
             db.execute("INSERT INTO documents(id, request_id, kind, number, pages, state, sha256, pdf) "
                        "VALUES (?,?,?,?,?,?,?,?)",
                        (doc_id, request_id, kind.value, number, 1, "ready", hashlib.sha256(pdf).hexdigest(), pdf))
