@@ -63,7 +63,8 @@ def _poll(screen: Screen, timeout_s: float) -> tuple[list[str], dict[str, Any]]:
 
 def test_slow_link_shows_progress_then_the_documents_which_print_unchanged(slow_kiosk: SimulatedKiosk) -> None:
     link = _link(slow_kiosk)
-    link.configure(bandwidth_bps=5_000, rtt_s=0.2, stall_at_bytes=2_000, stall_s=0.5)
+    # ~53 KB of signed PDFs and chip data at 15 KB/s: about 4 s, inside the 6 s bound, past the 1 s progress mark
+    link.configure(bandwidth_bps=15_000, rtt_s=0.2, stall_at_bytes=2_000, stall_s=0.5)
     screen, r, _ = _pin(slow_kiosk)
     assert r.location == "/documents"
     page = screen.get("/documents").text
