@@ -527,3 +527,4 @@ class CentralServer:
     def stop(self) -> None:
         self._srv.shutdown()
         self._thread.join(5)
+        self.sim.tte.stop()
