@@ -5,7 +5,8 @@ central's data directory) and signs each A4 document as it is issued, embedding 
 intermediate's current CRL (PAdES-LT style, in the document's DSS) so that a kiosk, which never
 fetches, can still check revocation. The signing itself runs in a process of its own
 (``hardware_sim/tte_sign_worker.py``), started for the first document and stopped when idle:
-in ``run --sim`` this central lives in the kiosk's process, which must not load pyHanko. Its ``mode`` is the fault a test scripts ("central sends
+in ``run --sim`` this central lives in the kiosk's process, which must not load pyHanko.
+Its ``mode`` is the fault a test scripts ("central sends
 an unsigned document", "a byte changed after signing", "an incremental update after signing",
 "signed with an expired certificate", "signed under a foreign root", "the signer's certificate
 revoked in the CRL the document embeds"); it applies to the documents issued while it is set.
