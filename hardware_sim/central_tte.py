@@ -16,12 +16,15 @@ revoked in the CRL the document embeds"); it applies to the documents issued whi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from drivers.worker_process import WorkerProcess
 from hardware_sim.tte_pki import OFFICE, TtePki
+from kiosk.model import DocumentKind, Identity
 
 SIGN_BOUND_S = 30.0  # signing on a loaded two-core machine takes well under a second
 MODES = ("signed", "unsigned", "tampered", "updated", "expired", "foreign", "revoked")
@@ -48,18 +51,29 @@ class CentralTte:
         """``pdf`` as central sends it under the current ``mode``, and the record of its signature.
 
         Raises ``drivers.worker_process.WorkerFailed`` when the signing process fails (central cannot issue)."""
+        return self._issue({}, pdf)
+
+    def issue(self, kind: DocumentKind, number: str, holder: Identity, members: list[Identity],
+              qr_payload: str) -> tuple[bytes, SignedRecord]:
+        """A new A4 document (``documents.a4_pdf``), laid out and signed in the signing process: like ``sign``."""
+        layout = {"kind": kind.value, "number": number, "holder": dataclasses.asdict(holder),
+                  "members": [dataclasses.asdict(m) for m in members], "qr": qr_payload}
+        return self._issue({"layout": layout}, b"")
+
+    def _issue(self, request: dict[str, Any], pdf: bytes) -> tuple[bytes, SignedRecord]:
         if self.mode not in MODES:
             raise ValueError(f"unknown TTE mode {self.mode!r}; one of {', '.join(MODES)}")
-        if self.mode == "unsigned":
-            return pdf, SignedRecord("", OFFICE, "")
-        which = self.mode if self.mode in ("expired", "foreign") else "signer"
+        which = self.mode if self.mode in ("expired", "foreign", "unsigned") else "signer"
+        if which == "unsigned":
+            _, out = self.worker.call({**request, "signer": "none"}, pdf, SIGN_BOUND_S)
+            return out, SignedRecord("", OFFICE, "")
         signer = {"expired": self.pki.expired_signer, "foreign": self.pki.foreign_signer}.get(
             which, lambda: self.pki.signer)()
         at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         crl = self.pki.crl((signer.cert,) if self.mode == "revoked" else ())
         after = self.mode if self.mode in ("tampered", "updated") else "none"
-        _, signed = self.worker.call({"signer": which, "crl": base64.b64encode(crl).decode(), "after": after}, pdf,
-                                     SIGN_BOUND_S)
+        _, signed = self.worker.call({**request, "signer": which, "crl": base64.b64encode(crl).decode(),
+                                      "after": after}, pdf, SIGN_BOUND_S)
         return signed, SignedRecord(signer.name, OFFICE, at)
 
     def stop(self) -> None:
