@@ -14,8 +14,9 @@ A KK or akta is printed only when every embedded signature
 The check runs in a validator process of its own (``kiosk/printing/signature_worker.py``, through
 ``drivers/worker_process.py``): pyHanko adds about 18 MB to the process that imports it, which
 would take the kiosk past its memory budget, so the kiosk's process never imports it. The
-validator starts for the first A4 document (its start, 0.5-1 s, is outside the check's deadline),
-serves the following ones, and stops after ``idle_s`` without work; ``stop`` ends it at shutdown.
+validator starts for the first A4 document (its start, 0.35 s or more on a busy machine, is
+outside the check's deadline), serves the following ones, and stops after ``idle_s`` without
+work; ``stop`` ends it at shutdown.
 
 ``DocumentSignatures.check`` raises ``TteInvalid`` (reason ``tte-invalid:<why>``) and nothing
 else: a PDF that pyHanko cannot parse, a check that does not finish within ``timeout_s`` (the
