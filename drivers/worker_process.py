@@ -16,7 +16,8 @@ What can go wrong, and what the caller gets (``WorkerFailed``, and never a hang)
   and ``WorkerFailed`` says so; the next call starts a fresh one;
 - the caller's process is killed: the child reads end-of-file on stdin and exits.
 Calls are serialised (one child, one request at a time); the deadline counts from when the call
-has the child, and the child's start (Python and the library's imports) has its own bound.
+has the child, and the child's start (Python and the library's imports) has its own bound. A call
+waits for the one before it at most that call's deadline plus a start: past it, a timeout.
 """
 
 from __future__ import annotations
@@ -49,10 +50,14 @@ class WorkerFailed(Exception):
         self.timeout = timeout
 
 
+def encode(header: dict[str, Any], body: bytes = b"") -> bytes:
+    head = json.dumps(header).encode()
+    return struct.pack(">I", len(head)) + head + struct.pack(">I", len(body)) + body
+
+
 def write_message(stream: Any, header: dict[str, Any], body: bytes = b"") -> None:
     """One message on ``stream`` (a binary file object), flushed."""
-    head = json.dumps(header).encode()
-    stream.write(struct.pack(">I", len(head)) + head + struct.pack(">I", len(body)) + body)
+    stream.write(encode(header, body))
     stream.flush()
 
 
@@ -75,13 +80,31 @@ def read_message(stream: Any) -> tuple[dict[str, Any], bytes] | None:
     return header, frames[1]
 
 
-class _Reader:
-    """Reads whole messages from the child's stdout with a deadline (non-blocking, through a selector)."""
+class _Pipes:
+    """Writes requests to the child's stdin and reads whole messages from its stdout, both with a deadline
+    (non-blocking, through a selector): a stopped child fills the pipe and must not block the caller."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, stdin_fd: int, fd: int) -> None:
+        self.stdin_fd = stdin_fd
         self.fd = fd
         self.buffer = bytearray()
+        os.set_blocking(stdin_fd, False)
         os.set_blocking(fd, False)
+
+    def send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.stdin_fd, selectors.EVENT_WRITE)
+            while view:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise WorkerFailed("the request was not taken within the deadline", timeout=True)
+                try:
+                    view = view[os.write(self.stdin_fd, view):]
+                except BlockingIOError:
+                    continue
+                except OSError as exc:  # BrokenPipeError: the child is gone
+                    raise WorkerFailed("the helper process ended") from exc
 
     def _take(self, n: int, deadline: float) -> bytes:
         with selectors.DefaultSelector() as sel:
@@ -123,7 +146,7 @@ class WorkerProcess:
         self.idle_s = idle_s
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._reader: _Reader | None = None
+        self._pipes: _Pipes | None = None
         self._idle: threading.Timer | None = None
         self.starts = 0  # how many children were started: what a test of reuse and restarts counts
 
@@ -134,17 +157,16 @@ class WorkerProcess:
 
     def call(self, header: dict[str, Any], body: bytes, timeout_s: float) -> tuple[dict[str, Any], bytes]:
         """The child's answer to one request within ``timeout_s``; raises ``WorkerFailed`` (the child is then gone)."""
-        with self._lock:
+        if not self._lock.acquire(timeout=timeout_s + START_BOUND_S):
+            raise WorkerFailed("the helper process was busy past the deadline", timeout=True)
+        try:
             if self._idle is not None:
                 self._idle.cancel()
             try:
-                proc, reader = self._started()
-                assert proc.stdin is not None
-                try:
-                    write_message(proc.stdin, header, body)
-                except (BrokenPipeError, OSError) as exc:
-                    raise WorkerFailed("the helper process ended") from exc
-                return reader.message(time.monotonic() + timeout_s)
+                pipes = self._started()
+                deadline = time.monotonic() + timeout_s
+                pipes.send(encode(header, body), deadline)
+                return pipes.message(deadline)
             except WorkerFailed as exc:
                 log.warning("%s: %s; stopped, the next call starts a fresh one", self.command[-1], exc)
                 self._kill()
@@ -154,6 +176,8 @@ class WorkerProcess:
                     self._idle = threading.Timer(self.idle_s, self._stop_if_idle)
                     self._idle.daemon = True
                     self._idle.start()
+        finally:
+            self._lock.release()
 
     def stop(self) -> None:
         """Ends the child (if any) and its idle timer; the next call starts a fresh one."""
@@ -169,26 +193,26 @@ class WorkerProcess:
             finally:
                 self._lock.release()
 
-    def _started(self) -> tuple[subprocess.Popen[bytes], _Reader]:
-        if self._proc is not None and self._proc.poll() is None and self._reader is not None:
-            return self._proc, self._reader
+    def _started(self) -> _Pipes:
+        if self._proc is not None and self._proc.poll() is None and self._pipes is not None:
+            return self._pipes
         self._kill()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))))
-        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env,
+        self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                       start_new_session=True)  # a ^C at the terminal is the caller's to handle
         self.starts += 1
-        assert self._proc.stdout is not None
-        self._reader = _Reader(self._proc.stdout.fileno())
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._pipes = _Pipes(self._proc.stdin.fileno(), self._proc.stdout.fileno())
         try:
-            ready, _ = self._reader.message(time.monotonic() + START_BOUND_S)
+            ready, _ = self._pipes.message(time.monotonic() + START_BOUND_S)
         except WorkerFailed as exc:  # not the request's deadline: the helper itself is broken
             raise WorkerFailed(f"the helper process did not start: {exc}") from exc
         if ready.get("ready") is not True:
             raise WorkerFailed("the helper process did not start")
-        return self._proc, self._reader
+        return self._pipes
 
     def _kill(self) -> None:
-        proc, self._proc, self._reader = self._proc, None, None
+        proc, self._proc, self._pipes = self._proc, None, None
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout):

@@ -79,6 +79,21 @@ def test_a_hanging_validator_is_killed_at_the_deadline_and_the_next_document_che
         check.stop()
 
 
+def test_a_hanging_validator_cannot_block_the_caller_on_a_full_pipe(pki: TtePki, signed: bytes) -> None:
+    """A document larger than the pipe's buffer, sent to a validator that stopped reading: still the deadline."""
+    check = _checker(pki, timeout_s=1.0)
+    try:
+        check.check(signed)
+        pid = check.worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        t = time.monotonic()
+        assert _why(check, signed + b"%" * (4 << 20)) == "timeout"
+        assert time.monotonic() - t < 3.0 and _gone(pid)
+    finally:
+        check.stop()
+
+
 def test_a_validator_that_dies_mid_check_refuses_the_document(pki: TtePki, signed: bytes) -> None:
     check = _checker(pki, timeout_s=30.0)
     try:
