@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from hardware_sim import citizens
 from hardware_sim.documents import a4_pdf, sign_pdf
 from hardware_sim.tte_pki import SIGNER_NAME, TtePki
 from kiosk.cli.simulation import SimulatedKiosk
+from kiosk.config import ConfigError, load
 from kiosk.model import DocumentKind
 from kiosk.printing.signatures import DocumentSignatures, TteInvalid
 from tests.unit.test_flow import Citizen
@@ -178,3 +180,10 @@ def test_the_kiosk_process_never_imports_pyhanko_printing_a_kk() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"rows": ["done"], "printed": 1, "pyhanko": []}
+
+
+def test_the_idle_stop_is_configured(make_kiosk: Any) -> None:
+    with pytest.raises(ConfigError, match="documents.tte_worker_idle_s"):
+        load(env={}, overrides={"sim.mode": "inprocess", "documents.tte_worker_idle_s": 0})
+    kiosk = make_kiosk(start=False, **{"documents.tte_worker_idle_s": 7.5})
+    assert kiosk.printing.signatures.worker.idle_s == 7.5
