@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from drivers.base import AdmError
+
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 MAX_HEADER = 1 << 20
@@ -42,11 +44,14 @@ MAX_BODY = 64 << 20
 START_BOUND_S = 30.0  # Python plus pyHanko's imports on a busy two-core machine take 1-2 s
 
 
-class WorkerFailed(Exception):
-    """The helper process did not give an answer; ``timeout`` when it was past the deadline."""
+class WorkerFailed(AdmError):
+    """The helper process did not give an answer; ``timeout`` when it was past the deadline. Its callers turn it
+    into their own refusal (the TTE check: ``tte-invalid:timeout`` or ``tte-invalid:checker-failed``)."""
+
+    code = "worker-failed"
 
     def __init__(self, message: str, timeout: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(message, code="worker-timeout" if timeout else None)
         self.timeout = timeout
 
 
