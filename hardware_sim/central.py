@@ -36,7 +36,7 @@ from hardware_sim.central_help import CentralHelp, add_routes, queue_print_confi
 from hardware_sim.central_reports import CentralBlankReports, add_blank_report_routes
 from hardware_sim.central_tte import CentralTte
 from hardware_sim.chip_pki import for_state_dir
-from hardware_sim.documents import a4_pdf, document_qr_payload
+from hardware_sim.documents import document_qr_payload
 from kiosk.citizen.central import AUTH_SCHEME, MAX_CLOCK_SKEW_S, sign
 from kiosk.model import DocumentKind, Identity, mask_nik
 
@@ -200,8 +200,8 @@ class CentralSim:
         else:
             number = citizens.KK_NUMBER if kind is DocumentKind.KK else f"3201-LT-{ident.nik[-6:]}-{kind.value[:4].upper()}"
             members = [self.identity(i.nik) or i for i, _ in citizens.DEMO[:3]] if kind is DocumentKind.KK else []
-            pdf, signed = self.tte.sign(a4_pdf(kind, number, ident, members,
-                                               document_qr_payload(self.doc_key, kind, number, doc_id)))
+            pdf, signed = self.tte.issue(kind, number, ident, members,
+                                         document_qr_payload(self.doc_key, kind, number, doc_id))
             pages, digest = 1, hashlib.sha256(pdf).hexdigest()
             self._db.execute("INSERT INTO document_signatures VALUES (?,?,?,?)",
                              (doc_id, signed.signer, signed.office, signed.signed_at))
@@ -527,3 +527,4 @@ class CentralServer:
     def stop(self) -> None:
         self._srv.shutdown()
         self._thread.join(5)
+        self.sim.tte.stop()

@@ -120,6 +120,7 @@ class DocumentsSection:
 
     tte_trust_anchors: str = ""  # PEM file of the TTE root CAs (BSrE); empty: every A4 document is refused
     tte_check_timeout_s: float = 5.0  # a signature check past this is a refusal
+    tte_worker_idle_s: float = 60.0  # the validator process (pyHanko, ~18 MB) stops after this long without work
 
 
 @dataclass
@@ -352,6 +353,8 @@ def _check(cfg: Config, problems: list[str]) -> None:
         problems.append("'central.url' is required outside simulation")
     if not 0 < cfg.documents.tte_check_timeout_s <= 60:
         problems.append("'documents.tte_check_timeout_s' must be between 0 and 60 s")
+    if not 0 < cfg.documents.tte_worker_idle_s <= 86400:
+        problems.append("'documents.tte_worker_idle_s' must be above 0 and at most a day")
 
 
 def _check_location(cfg: Config, problems: list[str]) -> None:

@@ -69,7 +69,8 @@ class Kiosk:
         self.printing = PrintService(store, devices, self.monitor, cfg.kiosk.id, cfg.data_dir / "work",
                                      cfg.session.print_timeout_s, DocumentSignatures.from_files(
                                          [cfg.documents.tte_trust_anchors] if cfg.documents.tte_trust_anchors else [],
-                                         cfg.documents.tte_check_timeout_s), parallel=cfg.printing.parallel)
+                                         cfg.documents.tte_check_timeout_s, cfg.documents.tte_worker_idle_s),
+                                     parallel=cfg.printing.parallel)
         self.receipts = ReceiptService(store, devices, cfg.kiosk)
         self.hours = OpeningHours.parse(cfg.kiosk.opening_hours)
         nik_key = key_file(Path(cfg.kiosk.secret_file or cfg.data_dir / "kiosk.key"))
@@ -123,6 +124,7 @@ class Kiosk:
             self.sessions.wait_printed(s.id, SHUTDOWN_PRINT_BOUND_S)
             self.sessions.end(s.id, "shutdown")
         self.monitor.stop()
+        self.printing.signatures.stop()
         self.outbox.flush()
         self.central.close()
         self.store.close()

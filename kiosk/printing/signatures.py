@@ -11,47 +11,46 @@ A KK or akta is printed only when every embedded signature
   OCSP responses). The kiosk never fetches revocation data: it must not go to the network,
   so a document without any is checked without.
 
+The check runs in a validator process of its own (``kiosk/printing/signature_worker.py``, through
+``drivers/worker_process.py``): pyHanko adds about 18 MB to the process that imports it, which
+would take the kiosk past its memory budget, so the kiosk's process never imports it. The
+validator starts for the first A4 document (its start, 0.35 s or more on a busy machine, is
+outside the check's deadline), serves the following ones, and stops after ``idle_s`` without
+work; ``stop`` ends it at shutdown.
+
 ``DocumentSignatures.check`` raises ``TteInvalid`` (reason ``tte-invalid:<why>``) and nothing
-else: a PDF that pyHanko cannot parse, a check that does not finish within ``timeout_s``
-(it runs on a worker thread: a pathological PDF cannot hold the print worker), a document
-over ``max_bytes`` and no trust anchor configured are all refusals.
+else: a PDF that pyHanko cannot parse, a check that does not finish within ``timeout_s`` (the
+validator is killed, so a pathological PDF holds neither the print worker nor a CPU, and the next
+document gets a fresh one), a validator that dies or answers garbage (``checker-failed``), a
+document over ``max_bytes`` and no trust anchor configured are all refusals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from asn1crypto import pem, x509
 
 from drivers.base import N_, AdmError
-from drivers.pdf_signatures import load_pyhanko
+from drivers.worker_process import WorkerFailed, WorkerProcess
 from kiosk.config import ConfigError
 
-if TYPE_CHECKING:
-    from pyhanko.sign.validation.status import PdfSignatureStatus
-
 log = logging.getLogger(__name__)
-logging.getLogger("pyhanko").setLevel(logging.ERROR)  # a refused document is ours to log, once, without a traceback
 MAX_BYTES = 20 << 20
 SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
-# pyHanko's AdES sub-indications (pyhanko.sign.ades.report), by name: pyHanko itself (0.4 s and 30 MB to import)
-# is loaded by the first check, not when the kiosk starts
-_EXPIRED = {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"}
-_REVOKED = {"REVOKED", "REVOKED_NO_POE", "REVOKED_CA_NO_POE"}
-_CONSTRAINTS = {"CHAIN_CONSTRAINTS_FAILURE", "SIG_CONSTRAINTS_FAILURE"}
+VERDICTS = frozenset({"unsigned", "unreadable", "modified", "untrusted", "expired", "revoked", "constraints",
+                      "invalid"})  # what the validator may answer; anything else from it is garbage
+WORKER_MODULE = "kiosk.printing.signature_worker"
 
 
 class TteInvalid(AdmError):
     """The document's electronic signature did not pass: it is not printed. ``why`` is a short stable reason:
     unsigned | unreadable | modified | untrusted | expired | revoked | constraints | invalid | too-large |
-    timeout | no-trust-anchor."""
+    timeout | checker-failed | no-trust-anchor."""
 
     code = "tte-invalid"
     citizen_message = N_("This document's electronic signature (TTE) could not be verified, so it was not printed. "
@@ -85,18 +84,23 @@ def load_anchors(paths: Sequence[str | Path]) -> list[x509.Certificate]:
 
 
 class DocumentSignatures:
-    """Validates A4 documents against fixed trust anchors; safe to share between threads."""
+    """Validates A4 documents against fixed trust anchors in a validator process; safe to share between threads
+    (checks are served one at a time). ``worker`` replaces the validator process (a test's faulty one)."""
 
-    def __init__(self, anchors: Sequence[x509.Certificate], timeout_s: float = 5.0, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, anchors: Sequence[x509.Certificate], timeout_s: float = 5.0, max_bytes: int = MAX_BYTES,
+                 idle_s: float = 60.0, worker: WorkerProcess | None = None) -> None:
         self.anchors = list(anchors)
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
+        self.worker = worker or WorkerProcess(WORKER_MODULE, idle_s=idle_s)
+        self._pem = "".join(pem.armor("CERTIFICATE", a.dump()).decode() for a in self.anchors)
 
     @classmethod
-    def from_files(cls, paths: Sequence[str | Path], timeout_s: float = 5.0) -> DocumentSignatures:
+    def from_files(cls, paths: Sequence[str | Path], timeout_s: float = 5.0, idle_s: float = 60.0
+                   ) -> DocumentSignatures:
         """Raises ``ConfigError`` when an anchor file cannot be read or holds no certificate."""
         try:
-            return cls(load_anchors(paths), timeout_s)
+            return cls(load_anchors(paths), timeout_s, idle_s=idle_s)
         except (OSError, ValueError) as exc:
             raise ConfigError([f"'documents.tte_trust_anchors': {exc}"]) from exc
 
@@ -106,84 +110,32 @@ class DocumentSignatures:
             raise TteInvalid("no-trust-anchor")
         if len(pdf) > self.max_bytes:
             raise TteInvalid("too-large")
-        load_pyhanko()  # the first time: 0.4 s or more on a busy machine, outside the check's deadline
-        outcome: list[SignedBy | TteInvalid] = []
+        try:
+            answer, _ = self.worker.call({"anchors": self._pem}, pdf, self.timeout_s)
+        except WorkerFailed as exc:
+            if exc.timeout:
+                log.warning("TTE check did not finish within %.1f s", self.timeout_s)
+                raise TteInvalid("timeout") from exc
+            raise TteInvalid("checker-failed") from exc
+        return _answer(answer)
 
-        def work() -> None:
+    def stop(self) -> None:
+        """Ends the validator process (at shutdown); a later check starts a fresh one."""
+        self.worker.stop()
+
+
+def _answer(answer: dict[str, object]) -> SignedBy:
+    """The validator's answer as a verdict: ``SignedBy`` or the refusal; anything malformed is ``checker-failed``."""
+    why = answer.get("why")
+    if why is not None:
+        if why in VERDICTS:
+            raise TteInvalid(str(why))
+    else:
+        signer, office, at = answer.get("signer"), answer.get("office"), answer.get("signed_at")
+        if isinstance(signer, str) and isinstance(office, str) and (at is None or isinstance(at, str)):
             try:
-                outcome.append(self._validate(pdf))
-            except TteInvalid as exc:
-                outcome.append(exc)
-            except Exception as exc:  # noqa: BLE001 - whatever pyHanko makes of a hostile PDF is a refusal
-                log.info("TTE check could not read the document: %s", type(exc).__name__)
-                outcome.append(TteInvalid("unreadable"))
-
-        worker = threading.Thread(target=work, name="tte-check", daemon=True)
-        worker.start()
-        worker.join(self.timeout_s)
-        if not outcome:
-            log.warning("TTE check did not finish within %.1f s", self.timeout_s)
-            raise TteInvalid("timeout")
-        result = outcome[0]
-        if isinstance(result, TteInvalid):
-            raise result
-        return result
-
-    def _validate(self, pdf: bytes) -> SignedBy:
-        from pyhanko.pdf_utils.reader import PdfFileReader
-        from pyhanko.sign.validation import validate_pdf_signature
-        from pyhanko.sign.validation.dss import DocumentSecurityStore
-        from pyhanko.sign.validation.errors import SignatureValidationError
-        from pyhanko.sign.validation.settings import KeyUsageConstraints
-        from pyhanko_certvalidator import ValidationContext
-
-        usage = KeyUsageConstraints(key_usage=set(SIGNING_USAGES), match_all_key_usages=True)
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        signatures = reader.embedded_signatures
-        if not signatures:
-            raise TteInvalid("unsigned")
-        kwargs: dict[str, Any] = {"trust_roots": self.anchors, "allow_fetching": False, "revocation_mode": "soft-fail"}
-        dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
-        signed: SignedBy | None = None
-        for embedded in signatures:
-            context = dss.as_validation_context(kwargs) if dss else ValidationContext(**kwargs)
-            try:
-                status = validate_pdf_signature(embedded, context, key_usage_settings=usage)
-            except SignatureValidationError as exc:
-                log.info("TTE signature not valid: %s", exc)
-                raise TteInvalid("invalid") from exc
-            _verdict(status)
-            signed = signed or _signed_by(status)
-        assert signed is not None
-        return signed
-
-
-def _verdict(status: PdfSignatureStatus) -> None:
-    from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-
-    if not status.intact or not status.valid:
-        raise TteInvalid("modified" if not status.intact else "invalid")
-    later_updates_harmless = (status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
-                              and status.modification_level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES))
-    if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE and not later_updates_harmless:
-        raise TteInvalid("modified")
-    indic = status.trust_problem_indic.name if status.trust_problem_indic else ""
-    if status.revoked or indic in _REVOKED:
-        raise TteInvalid("revoked")
-    if not status.trusted:
-        if indic in _EXPIRED:
-            raise TteInvalid("expired")
-        if indic in _CONSTRAINTS:
-            raise TteInvalid("constraints")  # the signer's key usage, or a CA's basic constraints
-        raise TteInvalid("untrusted")  # no chain to an anchor, or one pyHanko could not build
-    cert = status.signing_cert
-    when = status.signer_reported_dt
-    if when is not None and not cert.not_valid_before <= when <= cert.not_valid_after:
-        raise TteInvalid("expired")
-
-
-def _signed_by(status: PdfSignatureStatus) -> SignedBy:
-    subject = status.signing_cert.subject.native
-    return SignedBy(str(subject.get("common_name", "")), str(subject.get("organizational_unit_name", "")),
-                    status.signer_reported_dt)
+                return SignedBy(signer, office, dt.datetime.fromisoformat(at) if at else None)
+            except ValueError:
+                pass
+    log.warning("the TTE validator answered garbage: %.200r", answer)
+    raise TteInvalid("checker-failed")
