@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from flask import Flask, jsonify, render_template_string, request
 
 from hardware_sim import citizens
-from hardware_sim.documents import a4_pdf, document_qr_payload
+from hardware_sim.documents import document_qr_payload
 from kiosk.model import DocumentKind, Identity
 
 
@@ -241,8 +241,8 @@ class FleetSim:
             doc_id = "D" + secrets.token_hex(6).upper()
             kind = DocumentKind.SURAT_KETERANGAN
             number = f"3201-SK-{ident.nik[-6:]}-{secrets.token_hex(2).upper()}"
-            pdf, signed = self.central.tte.sign(a4_pdf(kind, number, ident, [],
-                                                       document_qr_payload(self.central.doc_key, kind, number, doc_id)))
+            pdf, signed = self.central.tte.issue(kind, number, ident, [],
+                                                 document_qr_payload(self.central.doc_key, kind, number, doc_id))
             db.execute("INSERT INTO document_signatures VALUES (?,?,?,?)",
                        (doc_id, signed.signer, signed.office, signed.signed_at))
             db.execute("INSERT INTO documents(id, request_id, kind, number, pages, state, sha256, pdf) "
