@@ -328,8 +328,8 @@ def pin_submit() -> Any:
     if (refused := out_of_service()) is not None:  # before central is asked: the PIN stays unspent
         return refused
     try:
-        # a second for the documents; longer, and the documents screen shows the download's progress
-        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""), wait_s=1.0)
+        # no wait for the downloads: the documents screen lists them at once, each "downloading" until it is here
+        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""), wait_s=0.0)
     except SessionError as exc:
         status = 503 if exc.code in ("central-unavailable", "fetch-failed") else 422
         return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), status

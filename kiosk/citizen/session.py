@@ -220,7 +220,7 @@ class Sessions:
         (unreachable, garbage) releases the attempt: the citizen's tries are not spent on it.
         Then the documents download: this waits ``wait_s`` for them (None: until they are all
         here, within the download's bound), raising ``SessionError('fetch-failed')`` when one
-        failed; the touchscreen waits a second and then shows the progress (``downloaded()``).
+        failed; the touchscreen waits for none (its documents screen lists them while they download).
         """
         s = self._require(sid, Step.IDENTIFIED)
         lock = self.pins.lockout(s.nik_hash)
