@@ -45,3 +45,14 @@ def test_dropping_link_ends_on_the_pin_screen_with_server_unavailable(kiosk_page
     kiosk_page.wait_for_url("**/pin?e=unavailable", timeout=10_000)
     expect(kiosk_page.locator("#pin-error")).to_contain_text("Server Dukcapil sedang tidak tersedia")
     assert time.monotonic() - t0 < 5.0 + 4, "the citizen waited past the bound"
+
+
+def test_the_data_check_waits_for_the_card_then_shows_its_face(kiosk_page: Page, live: LiveKiosk) -> None:
+    _to_pin(kiosk_page, live, {"bandwidth_bps": 15_000, "rtt_s": 0.2})
+    kiosk_page.wait_for_url("**/documents", timeout=10_000)
+    kiosk_page.locator("#print").click()  # at once, while the card data is still on its way
+    expect(kiosk_page.locator("#download-progress")).to_contain_text("Mengunduh dokumen")
+    expect(kiosk_page.locator("#data-ok")).to_be_visible(timeout=15_000)  # the page came back by itself
+    face = kiosk_page.locator("figure.card-check img").first
+    expect(face).to_be_visible()
+    assert face.evaluate("img => img.complete && img.naturalWidth > 0")
