@@ -507,6 +507,9 @@ ID: dict[str, str] = {
         "Mohon tunggu. Pada koneksi yang lambat, ini bisa memakan waktu sebentar.",
     "Link to central: village (1 Mbit/s, 300 ms, stalls)": "Jaringan ke pusat: desa (1 Mbit/s, 300 ms, tersendat)",
     "Link to central: drops mid-download": "Jaringan ke pusat: putus saat mengunduh",
+    # -- stream
+    "Ready": "Siap",
+    "Downloading...": "Sedang diunduh...",
 }
 
 

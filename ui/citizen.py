@@ -328,8 +328,8 @@ def pin_submit() -> Any:
     if (refused := out_of_service()) is not None:  # before central is asked: the PIN stays unspent
         return refused
     try:
-        # a second for the documents; longer, and the documents screen shows the download's progress
-        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""), wait_s=1.0)
+        # no wait for the downloads: the documents screen lists them at once, each "downloading" until it is here
+        result = kiosk().sessions.submit_pin(s.id, request.form.get("pin", ""), wait_s=0.0)
     except SessionError as exc:
         status = 503 if exc.code in ("central-unavailable", "fetch-failed") else 422
         return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), status
@@ -358,16 +358,21 @@ def locked() -> Any:
 
 @bp.get("/documents")
 def documents() -> Any:
+    """The documents as soon as central's redemption answers: each row "downloading" or "ready", "Cetak" at once
+    (each print lane waits for its own document); the progress line while any is still downloading."""
     s = require(Step.AUTHENTICATED)
     if not isinstance(s, ActiveSession):
         return s
+    return _documents_page(s, [])
+
+
+def _documents_page(s: ActiveSession, errors: list[str], status: int = 200) -> Any:
     try:
         state = kiosk().sessions.downloaded(s.id)
-    except SessionError as exc:
+    except SessionError as exc:  # a download failed before "Cetak": the PIN step, told why
         return page("citizen/pin.html", nik=s.nik.masked, error=_(exc.citizen_message), method=s.method), 503
-    if not state.finished:
-        return page("citizen/downloading.html", text=_download_text(state))
-    return page("citizen/documents.html", docs=_doc_rows(s), errors=[])
+    return page("citizen/documents.html", docs=_doc_rows(s, state), errors=errors,
+                download_text="" if state.finished else _download_text(state)), status
 
 
 def _download_text(state: DownloadProgress) -> str:
@@ -376,7 +381,8 @@ def _download_text(state: DownloadProgress) -> str:
 
 @bp.get("/documents/status")
 def documents_status() -> Any:
-    """Polled by the download screen: the progress line, until the documents are here or a download failed."""
+    """Polled while documents download (the documents screen, the data check's wait): the progress line and each
+    document's state, until they (or those named by ``doc``) are here, or a download failed."""
     s = current()
     if s is None:
         return jsonify(ended=True), 404
@@ -386,13 +392,20 @@ def documents_status() -> Any:
         state = kiosk().sessions.downloaded(s.id)
     except SessionError:
         return jsonify(finished=True, failed=True, url=url_for("citizen.pin", e="unavailable"))
-    return jsonify(finished=state.finished, failed=False, text=_download_text(state),
+    wanted = set(request.args.getlist("doc")) or {d.id for d in s.documents}
+    return jsonify(finished=state.finished or wanted <= state.ready, failed=False, text=_download_text(state),
+                   docs={r["id"]: {"state": r["state"], "label": r["label"]} for r in _doc_rows(s, state)},
                    url=url_for("citizen.documents"))
 
 
-def _doc_rows(s: ActiveSession) -> list[dict[str, Any]]:
-    return [{"id": d.id, "title": _(d.kind.title), "medium": _(MEDIUM_LABEL[d.medium.value]), "pages": d.pages,
-             "icon": d.medium.value} for d in s.documents]
+def _doc_rows(s: ActiveSession, state: DownloadProgress | None = None) -> list[dict[str, Any]]:
+    labels = {"ready": _("Ready"), "downloading": _("Downloading...")}
+    rows = []
+    for d in s.documents:
+        st = "ready" if state is None or d.id in state.ready else "downloading"
+        rows.append({"id": d.id, "title": _(d.kind.title), "medium": _(MEDIUM_LABEL[d.medium.value]),
+                     "pages": d.pages, "icon": d.medium.value, "state": st, "label": labels[st]})
+    return rows
 
 
 @bp.post("/print")
@@ -414,7 +427,7 @@ def print_docs() -> Any:
         if exc.code == "plan-refused" and offer_fallback and (fallback := offer_fallback(s, exc)) is not None:
             return fallback
         reasons = [_(r) for r in exc.info.get("reasons", [exc.citizen_message])]  # type: ignore[union-attr]
-        return page("citizen/documents.html", docs=_doc_rows(s), errors=reasons), 409
+        return _documents_page(s, reasons, 409)
     return redirect(url_for("citizen.printing"))
 
 

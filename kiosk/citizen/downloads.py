@@ -4,9 +4,11 @@ A village link is slow and drops. After the PIN is accepted the documents downlo
 small pool (``parallel`` at a time, sharing the link), each streamed to the session's work
 directory with its checksum verified as it arrives (``CentralClient.fetch``), all within one
 bound (``bound_s`` from the PIN's acceptance): a dropped connection is tried again inside
-it, and past it every unfinished document fails with ``CentralUnavailable``. Requests never
-wait on the link: the screens poll ``progress()``, and ``wait()`` (the print service's
-``ready`` hook) blocks at most until the bound.
+it, and past it every unfinished document fails with ``CentralUnavailable``. The card
+documents go first (the card printer is the slowest lane, and the data check shows the card
+face before printing). Requests never wait on the link: the screens poll ``progress()`` (which
+documents are ready), and ``wait()`` (the print service's ``ready`` hook, one document in its
+print lane while the others still arrive) blocks at most until the bound.
 
 What can go wrong: central unreachable or garbage (that document fails, the citizen is told
 the server is unavailable and the PIN stays valid); the session ends mid-download
@@ -20,12 +22,13 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.citizen.central import CentralClient, CentralError, CentralUnavailable
-from kiosk.model import Document
+from kiosk.model import Document, Medium
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,9 @@ log = logging.getLogger(__name__)
 class DownloadProgress:
     done: int
     total: int
-    failed: bool  # at least one document failed: the set cannot be shown
+    failed: bool  # at least one document failed
     elapsed_s: float
+    ready: frozenset[str] = frozenset()  # the ids of the documents downloaded
 
     @property
     def finished(self) -> bool:
@@ -62,7 +66,8 @@ class Downloads:
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._pool = pool  # the kiosk's download workers, shared by its sessions; None: threads of its own
-        self._queue = list(enumerate(self.documents))
+        # cards first, each keeping its number in the session's order (its file's name)
+        self._queue = sorted(enumerate(self.documents), key=lambda item: item[1].medium is not Medium.CARD)
         self.finished_at: float | None = None  # time.monotonic() when the last document ended (done or failed)
 
     def start(self) -> Downloads:
@@ -108,8 +113,8 @@ class Downloads:
     def progress(self) -> DownloadProgress:
         with self._lock:
             failed = bool(self._errors)
-        done = sum(1 for d in self.documents if self._events[d.id].is_set() and d.id not in self._errors)
-        return DownloadProgress(done, len(self.documents), failed, time.monotonic() - self.started)
+            ready = frozenset(d.id for d in self.documents if self._events[d.id].is_set() and d.id not in self._errors)
+        return DownloadProgress(len(ready), len(self.documents), failed, time.monotonic() - self.started, ready)
 
     def error(self) -> CentralError | None:
         with self._lock:
@@ -129,10 +134,13 @@ class Downloads:
         if exc is not None:
             raise exc
 
-    def wait_all(self, timeout_s: float) -> DownloadProgress:
-        """Waits up to ``timeout_s`` for every document (or the first failure); returns the progress then."""
+    def wait_all(self, timeout_s: float, doc_ids: Collection[str] | None = None) -> DownloadProgress:
+        """Waits up to ``timeout_s`` for every document (or only those of ``doc_ids``), or the first failure;
+        returns the progress then."""
         end = time.monotonic() + timeout_s
-        for event in self._events.values():
+        for doc_id, event in self._events.items():
+            if doc_ids is not None and doc_id not in doc_ids:
+                continue
             if self.progress().failed or not event.wait(max(0.0, end - time.monotonic())):
                 break
         return self.progress()

@@ -4,8 +4,11 @@ The journal row records each step (masked NIK and a keyed hash only). The person
 session needs (documents, photo, the NIK itself) lives in this object in memory and is
 dropped when the session ends; its downloaded files go with it (``Downloads.close``), its
 rendered files are deleted by the print service. After the PIN the documents download in
-the background (kiosk/citizen/downloads.py); the screens poll ``downloaded()``, and a failed
-download returns the session to the PIN step with central's "server unavailable".
+the background (kiosk/citizen/downloads.py). The citizen may choose and print at once (the
+plan needs only what the redemption said: kind, pages); each print lane waits for its own
+document's download. Until "Cetak" the screens poll ``downloaded()``, and a failed download
+returns the session to the PIN step with central's "server unavailable"; after it, a failed
+download fails that document's job only (``fetch-failed``: no blank, no paper, central told).
 
 Concurrency (two taps, two browser tabs, a citizen who cancels while a printer is slow):
 - authenticated -> printing is a check-and-set on the journal row inside one transaction
@@ -25,7 +28,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -217,7 +220,7 @@ class Sessions:
         (unreachable, garbage) releases the attempt: the citizen's tries are not spent on it.
         Then the documents download: this waits ``wait_s`` for them (None: until they are all
         here, within the download's bound), raising ``SessionError('fetch-failed')`` when one
-        failed; the touchscreen waits a second and then shows the progress (``downloaded()``).
+        failed; the touchscreen waits for none (its documents screen lists them while they download).
         """
         s = self._require(sid, Step.IDENTIFIED)
         lock = self.pins.lockout(s.nik_hash)
@@ -261,8 +264,9 @@ class Sessions:
         self.downloaded(sid, self.fetch_bound_s + 1 if wait_s is None else wait_s)
         return PinResult(True)
 
-    def downloaded(self, sid: str, wait_s: float = 0.0) -> DownloadProgress:
-        """How far the session's documents have come (waiting up to ``wait_s``, bounded by the caller).
+    def downloaded(self, sid: str, wait_s: float = 0.0, doc_ids: Collection[str] | None = None) -> DownloadProgress:
+        """How far the session's documents have come (waiting up to ``wait_s``, bounded by the caller, for all of
+        them or only ``doc_ids``: the data check waits for the cards alone).
 
         A failed download sends the session back to the PIN step with ``SessionError('fetch-failed')``
         (central's "server unavailable"): the attempt was settled as a success, so no try is spent,
@@ -270,8 +274,8 @@ class Sessions:
         s = self._require(sid, Step.AUTHENTICATED)
         downloads = s.downloads  # a concurrent call may hand the session back meanwhile: this one reads its own
         if downloads is None:  # documents handed over whole (nothing to download)
-            return DownloadProgress(len(s.documents), len(s.documents), False, 0.0)
-        state = downloads.wait_all(wait_s) if wait_s > 0 else downloads.progress()
+            return DownloadProgress(len(s.documents), len(s.documents), False, 0.0, frozenset(d.id for d in s.documents))
+        state = downloads.wait_all(wait_s, doc_ids) if wait_s > 0 else downloads.progress()
         if state.failed:
             err = downloads.error()
             with self._lock:
@@ -289,8 +293,10 @@ class Sessions:
         """Moves the session to printing (check-and-set: one print per session, whatever the taps),
         plans from the devices' cached status (raising ``SessionError`` with every reason when the
         plan cannot complete, and the session back at choosing), then prints in a worker thread.
-        Documents still downloading are waited for, at most until the download's bound."""
-        self.downloaded(sid, wait_s=self.fetch_bound_s + 1)  # the screen shows them done already: at once
+        The plan is made from what the redemption said; documents still downloading are waited for in their
+        print lane (the ``ready`` hook), at most until the download's bound. A download failed already (before
+        the tap) raises ``SessionError('fetch-failed')`` like the documents screen's poll."""
+        self.downloaded(sid)  # never waits: a request thread does not hold on the link
         with self._lock:
             s = self._require(sid, Step.AUTHENTICATED)
             with self.store.tx() as db:
@@ -301,7 +307,7 @@ class Sessions:
             s.step = Step.PRINTING
         chosen = [d for d in s.documents if d.id in set(doc_ids)]
         try:
-            plan = self.printing.plan(chosen)
+            plan = self.printing.plan(chosen, content_follows=s.downloads is not None)
         except PlanRefused as exc:
             self._back_to_choosing(s)
             self.store.audit("print", "plan-refused", codes=exc.codes)

@@ -78,6 +78,17 @@ class PlanRefused(AdmError):
         self.codes = codes
 
 
+class NotDownloaded(AdmError):
+    """A planned document whose content never arrived (its ``ready`` hook returned without it)."""
+
+    code = "not-downloaded"
+    citizen_message = NOT_PRINTED
+
+
+def _has_content(doc: Document) -> bool:
+    return (doc.identity if doc.medium is Medium.CARD else doc.pdf) is not None
+
+
 @dataclass
 class PrintPlan:
     documents: list[Document]
@@ -149,8 +160,13 @@ class PrintService:
 
     # -- plan -----------------------------------------------------------------------------
 
-    def plan(self, documents: list[Document]) -> PrintPlan:
-        """Checks devices, blanks and every consumable for every document; raises ``PlanRefused`` with every reason."""
+    def plan(self, documents: list[Document], content_follows: bool = False) -> PrintPlan:
+        """Checks devices, blanks and every consumable for every document; raises ``PlanRefused`` with every reason.
+
+        Made from the documents' metadata (kind, medium, pages: what central's redemption says). A document's
+        content (the signed PDF, the card data) may still be downloading when ``content_follows``: then
+        ``execute``'s ``ready`` hook waits for it in the document's lane, and a document still without content
+        after it fails its job alone; otherwise a document without content is refused here."""
         plan = PrintPlan(list(documents))
         reasons: list[str] = []
         codes: list[str] = []
@@ -168,10 +184,9 @@ class PrintService:
         for doc in documents:
             if doc.medium is Medium.CARD:
                 plan.blanks_needed[doc.kind.value] = plan.blanks_needed.get(doc.kind.value, 0) + 1
-                if doc.identity is None:
-                    refuse("no-card-data", N_("The document data is incomplete. Your PIN is still valid."))
-            elif doc.pdf is None:
-                refuse("no-pdf", N_("The document data is incomplete. Your PIN is still valid."))
+            if not content_follows and not _has_content(doc):
+                refuse("no-card-data" if doc.medium is Medium.CARD else "no-pdf",
+                       N_("The document data is incomplete. Your PIN is still valid."))
             name = PRINTER_FOR[doc.medium]
             prints[name] = prints.get(name, 0) + (1 if doc.medium is Medium.CARD else doc.pages)
         self._capacity(prints, plan.blanks_needed, refuse)
@@ -235,8 +250,9 @@ class PrintService:
 
         ``ready(doc)`` is called in the document's lane right before it is rendered (from the lanes' threads,
         so for two documents at once); it may wait (a download still arriving) and must bound that wait. When
-        it raises an ``AdmError`` (``CentralError``: the download failed), that job fails ``fetch-failed``
-        before anything is consumed and the other lanes go on. ``progress`` sees each change of each
+        it raises an ``AdmError`` (``CentralError``: the download failed), or returns with the document still
+        without its content, that job fails ``fetch-failed`` before anything is consumed (central is told it
+        was not printed; the PIN stays valid for it) and the other lanes go on. ``progress`` sees each change of each
         document, one call at a time."""
         crash_point("planned")
         jobs = plan.jobs or self.journal_plan(session_id, redemption_id, plan)
@@ -256,6 +272,8 @@ class PrintService:
         def prepare(item: tuple[Document, JobRecord]) -> None:
             doc, job = item
             ready(doc)
+            if not _has_content(doc):
+                raise NotDownloaded("the document's content did not arrive")
             if doc.medium is Medium.CARD:  # the face renders while the lane's current card prints
                 self._render_ahead(doc, session_dir / f"{job.uuid}.pdf", self.devices.profiles[job.printer])
 
@@ -285,7 +303,7 @@ class PrintService:
         """A document whose ``ready`` failed: its job fails before it is rendered, no blank or paper taken."""
         if isinstance(error, AdmError):
             log.warning("job %s: document not ready (%s)", job.id, error.code)
-            self._fail_safely(job, "fetch-failed")
+            self._fail_safely(job, "fetch-failed", tell_central=True)
             return False, error.citizen_message or NOT_PRINTED
         log.error("job %s: preparing the document failed unexpectedly", job.id, exc_info=error)
         self._fail_safely(job, "error: unexpected")
@@ -393,9 +411,9 @@ class PrintService:
         record = self.jobs.get(job.id)
         return record is not None and record.state is JobState.FAILED
 
-    def _fail_safely(self, job: JobRecord, error: str) -> None:
+    def _fail_safely(self, job: JobRecord, error: str, tell_central: bool = False) -> None:
         try:
-            self.jobs.finish(job.id, False, error)
+            self.jobs.finish(job.id, False, error, tell_central=tell_central)
         except Exception:  # noqa: BLE001 - a journal that cannot be written: the job stays open for recovery
             log.exception("cannot journal the end of job %s; recovery will settle it", job.id)
 

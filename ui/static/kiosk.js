@@ -261,15 +261,23 @@
     setTimeout(poll, 100);
   }
 
-  /* Documents downloading over a slow link: the "n of m" line, then the documents (or the PIN screen's error). */
+  /* Documents downloading over a slow link: the "n of m" line and each document's state. On the documents screen
+     (data-stay) the line goes once all are here; the data check's wait (data-submit) sends its form once the cards
+     are; a failed download goes to the PIN screen's error. */
   var dl = document.getElementById("download-progress");
   if (dl && dl.dataset.statusUrl) {
     var dlPoll = function () {
       getJSON(dl.dataset.statusUrl).then(function (s) {
         if (s.ended) { goHome(); return; }
         if (s.text) { dl.textContent = s.text; }
-        if (s.finished) { window.location.assign(s.url); }
-        else { setTimeout(dlPoll, 250); }
+        Object.keys(s.docs || {}).forEach(function (id) {
+          var cell = document.querySelector('[data-doc-state="' + id + '"]');
+          if (cell) { cell.textContent = s.docs[id].label; cell.className = "doc-state state-" + s.docs[id].state; }
+        });
+        if (!s.finished) { setTimeout(dlPoll, 250); }
+        else if (s.failed || !(("stay" in dl.dataset) || dl.dataset.submit)) { window.location.assign(s.url); }
+        else if (dl.dataset.submit) { document.getElementById(dl.dataset.submit).submit(); }
+        else { dl.remove(); }
       }).catch(function () { setTimeout(dlPoll, 1000); });
     };
     setTimeout(dlPoll, 250);
