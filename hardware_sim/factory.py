@@ -66,7 +66,7 @@ class SimHardware:
         self.camera = SimFrameSource()
         self.pki = chip_pki.for_state_dir(cfg.sim.state_dir)
         self.cards = VirtualCards(sam_key, self.pki)
-        self.chips = ChipHopper(self.cups.spool_dir / "card-chips.json", sam_key, self._reject_from_hopper)
+        self.chips = ChipHopper(self.cups.spool_dir / "card.chips", sam_key, self._reject_from_hopper)
         self.encoder_slot = self.pcsc.add_slot(EncoderSlot(ENCODER_READER, self.chips))
 
     def register(self, registry: TransportRegistry) -> None:

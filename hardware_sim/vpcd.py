@@ -378,7 +378,7 @@ def start_card_process(port: int, control: Path, sam_key: bytes, work: Path, ins
            "--sam-key-file", str(key_file), "--min-photo-bytes", str(min_photo_bytes)]
     cmd += ["--pki-dir", str(pki_dir or work / "chip-pki")]
     if encoder:
-        cmd += ["--encoder-port", str(port + 1), "--hopper-file", str(work / "card-chips.json")]
+        cmd += ["--encoder-port", str(port + 1), "--hopper-file", str(work / "card.chips")]
     if insert:
         cmd += ["--insert", insert]
     with open(work / "vcard.log", "ab") as logf:
