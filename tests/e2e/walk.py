@@ -290,7 +290,7 @@ def walk_accessibility_screens(page: Page, live: LiveKiosk, lang: str, visit: Ca
     enter_pin(page, live.pins[SITI].pin)
     page.wait_for_url("**/documents")
     at("documents-contrast")
-    page.locator("#print").tap()
+    tap_print(page)
     page.wait_for_url("**/done", timeout=30_000)
     at("done-contrast")
     page.locator("#finish").tap()
