@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import threading
+from collections.abc import Callable
 
 import segno
 from cryptography.hazmat.primitives import serialization
@@ -104,8 +106,27 @@ def sign_pdf(pdf: bytes, signer: Signer) -> bytes:
                                         reason="Tanda tangan elektronik dokumen kependudukan",
                                         location=OFFICE, name=signer.name)
     out = io.BytesIO()
-    signers.PdfSigner(meta, simple).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+    _outside_any_event_loop(lambda: signers.PdfSigner(meta, simple).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out))
     return out.getvalue()
+
+
+def _outside_any_event_loop(work: Callable[[], object]) -> None:
+    """Runs ``work`` on a thread of its own: pyHanko's synchronous API calls ``asyncio.run``, which refuses to
+    run where an event loop is already running (a test process after Playwright's sync API, for one)."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            failed.append(exc)
+
+    t = threading.Thread(target=run, name="pyhanko-sign")
+    t.start()
+    t.join()
+    if failed:
+        raise failed[0]
 
 
 def with_revocation_info(signed: bytes, crl_der: bytes) -> bytes:
@@ -114,7 +135,8 @@ def with_revocation_info(signed: bytes, crl_der: bytes) -> bytes:
     from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     out = io.BytesIO(signed)
-    DocumentSecurityStore.add_dss(out, None, crls=[crl.CertificateList.load(crl_der)], embed_roots=False)
+    _outside_any_event_loop(lambda: DocumentSecurityStore.add_dss(out, None, crls=[crl.CertificateList.load(crl_der)],
+                                                                  embed_roots=False))
     return out.getvalue()
 
 

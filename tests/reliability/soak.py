@@ -45,9 +45,9 @@ from typing import Any
 import psutil
 
 from drivers.base import DeviceError, DeviceState
-from hardware_sim import central as central_sim
 from hardware_sim import citizens
 from hardware_sim.central import IssuedPin
+from hardware_sim.central_tte import CentralTte
 from kiosk.citizen.session import SessionError
 from kiosk.cli.composition import build_kiosk
 from kiosk.services import Kiosk
@@ -57,8 +57,9 @@ from tests.reliability import ledger
 
 Inject = Callable[[Kiosk], None]
 TECH = "soak-technician"
-# Realistic seconds per job: a duplex KTP-el with its chip personalised; an A4 page's first page out.
-TIMING_S = {"card_printer": 25.0, "document_printer": 6.0}
+# Realistic seconds per job (printer_profiles' [timing]): a duplex KTP-el from standby (26 s with its chip
+# personalised); an A4 page from a laser in standby (8 s to the first page, 2 s a page after).
+TIMING_S = {"card_printer": 26.0, "document_printer": 10.0}
 
 
 def _queue(device: str) -> Callable[[Kiosk], Any]:
@@ -195,29 +196,30 @@ def set_timing(k: Kiosk, scale: float) -> None:
 
 @contextmanager
 def fast_central() -> Iterator[None]:
-    """The simulated central renders each A4 PDF (0.2 s with fpdf) and portrait once, not per request.
+    """The simulated central lays out and signs each A4 PDF (fpdf and pyHanko, in its signing process) and
+    renders each portrait once, not per request.
 
-    That cost is central's, not the kiosk's; without the cache it is half the soak's time.
+    That cost is central's, not the kiosk's; without the cache it is most of the soak's time.
     Portraits are deterministic per NIK, so caching them changes nothing; a cached A4 PDF
-    is the same document for every request of that citizen and kind (the kiosk checks each
-    against the checksum central sends with it, as always).
+    is the same signed document for every request of that citizen and kind (the kiosk checks
+    each against the checksum central sends with it, and its signature, as always).
     """
-    saved = central_sim.a4_pdf, citizens.photo_jpeg, citizens.signature_png
-    pdfs: dict[tuple[str, str], bytes] = {}
+    saved = CentralTte.issue, citizens.photo_jpeg, citizens.signature_png
+    pdfs: dict[tuple[str, str, str], tuple[bytes, Any]] = {}
 
-    def a4_pdf(kind: Any, number: str, *args: Any, **kw: Any) -> bytes:
-        key = (kind.value, number)
+    def issue(self: CentralTte, kind: Any, number: str, *args: Any, **kw: Any) -> tuple[bytes, Any]:
+        key = (self.mode, kind.value, number)
         if key not in pdfs:
-            pdfs[key] = saved[0](kind, number, *args, **kw)
+            pdfs[key] = saved[0](self, kind, number, *args, **kw)
         return pdfs[key]
 
-    central_sim.a4_pdf = a4_pdf  # type: ignore[assignment]
+    CentralTte.issue = issue  # type: ignore[method-assign]
     citizens.photo_jpeg = functools.lru_cache(maxsize=16)(saved[1])  # type: ignore[assignment]
     citizens.signature_png = functools.lru_cache(maxsize=16)(saved[2])  # type: ignore[assignment]
     try:
         yield
     finally:
-        central_sim.a4_pdf, citizens.photo_jpeg, citizens.signature_png = saved  # type: ignore[assignment]
+        CentralTte.issue, citizens.photo_jpeg, citizens.signature_png = saved  # type: ignore[method-assign,assignment]
 
 
 class Technician:

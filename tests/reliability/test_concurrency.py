@@ -332,8 +332,8 @@ def test_a_session_that_ends_while_its_plan_is_made_prints_nothing(kiosk: Kiosk,
     docs = citizen.authenticated(issued)
     plan = kiosk.printing.plan
 
-    def plan_then_timeout(documents: Any) -> Any:
-        made = plan(documents)
+    def plan_then_timeout(documents: Any, **kw: Any) -> Any:
+        made = plan(documents, **kw)
         kiosk.sessions.end(kiosk.sessions.active()[0].id, "timeout")  # the reaper, a new session, a cancel
         return made
 

@@ -124,6 +124,7 @@ def test_a_closed_kiosk_reports_closed_to_the_fleet_and_its_metrics(closing_kios
     kid = k.cfg.kiosk.id
     assert f'adm_kiosk_open{{kiosk="{kid}"}} 0.0' in metrics
     assert re.search(rf'adm_kiosk_next_open_timestamp_seconds{{kiosk="{kid}"}} [1-9]', metrics)
+    k.background.stop()  # its own heartbeat, at the real time of day, must not replace this one in the outbox
     k.telemetry._last_heartbeat = 0.0
     k.telemetry.heartbeat_tick(today_at(16))
     k.outbox.flush()
