@@ -454,10 +454,17 @@ class PrintService:
         work = self.work_dir / f"test-{job.uuid}"
         with self._running(job):
             try:
-                serial = self.jobs.submit(job.id, kinds)
+                if self.personaliser and "ktp-el" in kinds:  # the card the printer feeds is the one at the encoder
+                    serial = self.personaliser.take_blank(
+                        job, lambda s: self.jobs.submit(job.id, ["ktp-el"], serial=s))
+                else:
+                    serial = self.jobs.submit(job.id, kinds)
             except NoBlank:
                 self.jobs.finish(job.id, False, "no blank card in stock")
                 return TestPrint(False, "no-blank", job=job)
+            except ChipRefused as exc:  # no blank of ours reached the encoder, or it did not answer
+                self._fail_safely(job, f"encoder: {exc.code}")
+                return TestPrint(False, "no-blank", str(exc), job=job)
             crash_point("blank-taken")
             try:
                 work.mkdir(parents=True, exist_ok=True)

@@ -119,7 +119,9 @@ def test_sigkill_at_every_step_of_the_print_transaction(tmp_path: Path) -> None:
                         for name, r in results.items()},
     })
     assert not failures, json.dumps(failures, indent=1)
-    assert len(both) >= len(results) // 2, f"only {both} were killed with both lanes at their printers"
+    # the card's data downloads first and the A4 lane waits for its PDF, so fewer kills find both printers busy
+    # than before downloads overlapped printing (7 to 10 of 17 seen): the guard is that lanes really overlap
+    assert len(both) >= len(results) // 3, f"only {both} were killed with both lanes at their printers"
 
 
 def test_sigkill_during_a_card_self_test_is_settled_by_recovery(tmp_path: Path) -> None:
