@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drivers.card_reader import CardReader, PyscardSystem  # noqa: E402
 from drivers.passive_auth import TrustAnchors  # noqa: E402
 from hardware_sim import citizens  # noqa: E402
-from hardware_sim.pcscd import DEFAULT_PORT, VirtualReaderRig, missing_requirements, running_pcscd  # noqa: E402
+from hardware_sim.pcscd import DEFAULT_PORT, VirtualReaderRig, unavailable  # noqa: E402
 
 TARGET_MS, TARGET_APDUS = 50.0, 8
 
@@ -51,7 +51,7 @@ def main() -> int:
     ap.add_argument("--reads", type=int, default=30)
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = ap.parse_args()
-    reason = missing_requirements() or (f"another pcscd is running (pid {running_pcscd()})" if running_pcscd() else "")
+    reason = unavailable()
     if reason:
         print(f"bench skipped: {reason}")
         return 0

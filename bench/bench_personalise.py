@@ -30,7 +30,7 @@ from drivers.passive_auth import TrustAnchors  # noqa: E402
 from hardware_sim import citizens  # noqa: E402
 from hardware_sim.chip_pki import ChipPki  # noqa: E402
 from hardware_sim.ektp_card import chip_image, demo_fingerprints  # noqa: E402
-from hardware_sim.pcscd import DEFAULT_PORT, VirtualReaderRig, missing_requirements, running_pcscd  # noqa: E402
+from hardware_sim.pcscd import DEFAULT_PORT, VirtualReaderRig, unavailable  # noqa: E402
 from hardware_sim.vpcd import realistic_photo  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = ap.parse_args()
-    reason = missing_requirements() or (f"another pcscd is running (pid {running_pcscd()})" if running_pcscd() else "")
+    reason = unavailable()
     if reason:
         print(f"bench skipped: {reason}")
         return 0

@@ -56,6 +56,13 @@ def running_pcscd() -> int | None:
     return pid
 
 
+def unavailable() -> str:
+    """Why a real-pcscd sandbox cannot start now ("" when it can): the requirements, and pcscd's one slot per
+    machine already taken. For pytest.skip and the benchmarks."""
+    other = running_pcscd()
+    return missing_requirements() or (f"another pcscd is running on this machine (pid {other})" if other else "")
+
+
 def _listening(port: int) -> bool:
     out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=False).stdout
     return "LISTEN" in out

@@ -21,7 +21,7 @@ from drivers.base import DeviceState
 from drivers.card_reader import CardReader, CardRemoved, CardState, CardUnreadable, PyscardSystem, SamRejected
 from drivers.passive_auth import PassiveAuthFailed, TrustAnchors
 from hardware_sim import citizens
-from hardware_sim.pcscd import VirtualReaderRig, missing_requirements, running_pcscd
+from hardware_sim.pcscd import VirtualReaderRig, unavailable
 from kiosk.supervise import SupervisedLoop
 from tests.conftest import REAL_DEVICES_TOML
 
@@ -29,9 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 ROOT = Path(__file__).resolve().parents[2]
 KEY = os.urandom(16)
 NIKS = [ident.nik for ident, _ in citizens.DEMO]
-_reason = missing_requirements()
-if not _reason and running_pcscd():
-    _reason = "another pcscd is running on this machine"
+_reason = unavailable()
 if _reason:
     pytest.skip(f"real PC/SC unavailable: {_reason}", allow_module_level=True)
 

@@ -22,15 +22,13 @@ from drivers.passive_auth import TrustAnchors
 from hardware_sim import citizens
 from hardware_sim.chip_pki import ChipPki
 from hardware_sim.ektp_card import chip_image, demo_fingerprints
-from hardware_sim.pcscd import VirtualReaderRig, missing_requirements, running_pcscd
+from hardware_sim.pcscd import VirtualReaderRig, unavailable
 from hardware_sim.vpcd import realistic_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 KEY = os.urandom(16)
 CITIZEN = citizens.DEMO[1][0]
-_reason = missing_requirements()
-if not _reason and running_pcscd():
-    _reason = "another pcscd is running on this machine"
+_reason = unavailable()
 if _reason:
     pytest.skip(f"real PC/SC unavailable: {_reason}", allow_module_level=True)
 

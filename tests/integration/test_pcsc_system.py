@@ -10,13 +10,13 @@ import pytest
 
 from drivers.base import DeviceState
 from hardware_sim import citizens
-from hardware_sim.pcscd import missing_requirements, running_pcscd
+from hardware_sim.pcscd import running_pcscd, unavailable
 from hardware_sim.system import SystemSim
 from kiosk.config import load
 from kiosk.devices.builder import DEVICE_NAMES, build_devices, real_transports
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-_reason = missing_requirements() or ("another pcscd is running on this machine" if running_pcscd() else "")
+_reason = unavailable()
 if _reason:
     pytest.skip(f"real PC/SC unavailable: {_reason}", allow_module_level=True)
 

@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from hardware_sim.cupsd import missing as cups_missing
-from hardware_sim.pcscd import missing_requirements, running_pcscd
+from hardware_sim.pcscd import running_pcscd, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(180)
@@ -124,8 +124,7 @@ def test_sigterm_during_a_print_finishes_it_and_reports_it(tmp_path: Path) -> No
     assert len(list((tmp_path / "sim" / "output").glob("*/*.pdf"))) == count  # and came out of the printers
 
 
-system_reason = (missing_requirements() or ("another pcscd is running" if running_pcscd() else "")
-                 or ", ".join(cups_missing()))
+system_reason = unavailable() or ", ".join(cups_missing())
 
 
 @pytest.mark.integration

@@ -11,12 +11,11 @@ import pytest
 
 from hardware_sim.cupsd import missing as cups_missing
 from hardware_sim.panel import SimulatorPanel
-from hardware_sim.pcscd import missing_requirements, running_pcscd
+from hardware_sim.pcscd import unavailable
 from kiosk.cli.simulation import SimulatedKiosk
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-_reason = (missing_requirements() or ("another pcscd is running" if running_pcscd() else "")
-           or ", ".join(cups_missing()))
+_reason = unavailable() or ", ".join(cups_missing())
 if _reason:
     pytest.skip(f"system peers unavailable: {_reason}", allow_module_level=True)
 
