@@ -102,6 +102,26 @@ class ChipHopper:
             self._save()
             self.take_from_hopper()
 
+    def load(self, serials: Sequence[str]) -> None:
+        """A technician's hands: a batch of blank KTP-el cards behind the cards still in the hopper."""
+        with self._lock:
+            self.chips.extend(VirtualEktp(self.sam_key, serial) for serial in serials)
+            self._save()
+
+    def remove(self, serial: str) -> bool:
+        """A technician took the card ``serial`` out of the hopper (found damaged); False when it is not there."""
+        with self._lock:
+            for i, chip in enumerate(self.chips):
+                if chip.serial == serial:
+                    del self.chips[i]
+                    self._save()
+                    return True
+            return False
+
+    def serials(self) -> list[str]:
+        with self._lock:
+            return [c.serial for c in self.chips]
+
     def put_on_top(self, chip: VirtualEktp, add_to_hopper: Callable[[], None]) -> None:
         """A technician's hand: a card (a foreign blank) put on top of the stack."""
         with self._lock:

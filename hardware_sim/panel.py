@@ -9,7 +9,7 @@ hardware the technician's hands do that part.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,17 +339,24 @@ class SimulatorPanel:
         if supply == "paper":
             q.state_reasons[:] = [r for r in q.state_reasons if not r.startswith("media-empty")]
 
-    def blanks_loaded(self, count: int) -> None:
-        """The loaded blanks go into the simulated hopper."""
+    def blanks_loaded(self, kind: str, serials: Sequence[str]) -> None:
+        """The loaded blanks go into the simulated hopper (a KTP-el's chip into the chip hopper too)."""
         if self.hardware is None or "card_printer" not in self.kiosk.devices.by_name or not self._in_process("card_printer"):
             return
         q = self._queue("card_printer")
         if q.hopper is not None:
-            q.hopper += count
+            q.hopper += len(serials)
+        if kind == "ktp-el":
+            self.hardware.chips.load(serials)
 
-    def blank_removed(self) -> None:
+    def blank_removed(self, serial: str) -> None:
         """A technician took a damaged blank out of the simulated hopper."""
-        self.blanks_loaded(-1)
+        if self.hardware is None or "card_printer" not in self.kiosk.devices.by_name or not self._in_process("card_printer"):
+            return
+        q = self._queue("card_printer")
+        if q.hopper is not None:
+            q.hopper -= 1
+        self.hardware.chips.remove(serial)
 
     def clear_all(self) -> None:
         for device in ("card_printer", "document_printer", "receipt_printer", "card_reader", "central"):

@@ -59,10 +59,11 @@ class BlankNotInStock(AdmError):
 
     code = "blank-not-in-stock"
 
-    def __init__(self, serial: str, why: str) -> None:
+    def __init__(self, serial: str, why: str, state: str | None = None) -> None:
         super().__init__(f"blank {serial}: {why}")
         self.serial = serial
         self.why = why
+        self.state = state  # the journal's state of that blank (``consumed``: an open job's card); None: unknown serial
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ class BlankCards:
         row = db.execute("SELECT kind, state FROM blank_cards WHERE serial=?", (serial,)).fetchone()
         if row is None or row[0] != kind or row[1] != BlankState.STOCK.value:
             raise BlankNotInStock(serial, "not in any loaded batch" if row is None else
-                                  f"a {row[0]} blank" if row[0] != kind else f"already {row[1]}")
+                                  f"a {row[0]} blank" if row[0] != kind else f"already {row[1]}",
+                                  None if row is None else row[1])
         self._move(db, serial, BlankState.STOCK, BlankState.CONSUMED, "", job_id=job_id)
         return TakenBlank(serial, kind)
 

@@ -21,6 +21,14 @@ after journaling, with the citizen's message; the PIN stays valid because the jo
   serial (and central told the job failed), the card ejected, no face printed.
 Every encoder call runs on one long-lived worker with a deadline (pyscard keeps a PC/SC
 context per thread); while a call hangs, the next job is refused at once.
+
+The station holds one card at a time, from the moment a job reads its serial until the printer
+has fed it or the station ejected it (``station``): every card job of the printer (KTP-el, KIA,
+test cards) holds it for that long. Without it, a second session's job (the first citizen
+cancelled while her card printed) read the serial of *her* card still at the station, was
+refused it and ejected it: her card in the reject bin, and a card gone that the journal
+never heard of. A card at the station that an open job consumed (a print the printer has
+not confirmed) is never ejected either: the next job fails with nothing taken.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -47,6 +56,8 @@ ENCODE_FAILED = N_("The chip of your KTP-el could not be written, so the card wa
 BLANK_SET_ASIDE = N_("The blank card in the printer is not one this kiosk was loaded with. It was set aside; "
                      "your PIN is still valid. Please ask the staff.")
 NO_CHIP_DATA = N_("The document data is incomplete. Your PIN is still valid.")
+STATION_BUSY = N_("The card printer is still busy with an earlier card. Your PIN is still valid; "
+                  "please try again in a few minutes.")
 
 
 class Encoder(Protocol):
@@ -79,9 +90,22 @@ class Personaliser:
         self.store = store
         self.deadline_s = deadline_s
         self._lock = threading.Lock()
+        self._station = threading.Lock()  # one card at the station, from its serial read to its feed or ejection
         self._current: _Call | None = None
         self._queue: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="card-encoder", daemon=True).start()
+
+    @contextmanager
+    def station(self, job: JobRecord, wait_s: float) -> Iterator[None]:
+        """The station for ``job``'s card until the block ends (its print confirmed, failed or unconfirmed).
+        Waits at most ``wait_s`` for the card before it (it is printing); then the job fails with nothing taken."""
+        if not self._station.acquire(timeout=wait_s):
+            self.jobs.finish(job.id, False, "encoder: station-busy", reached_printer=False)
+            raise ChipRefused(f"another card held the station for {wait_s:g} s", STATION_BUSY)
+        try:
+            yield
+        finally:
+            self._station.release()
 
     def blank_serial(self, job: JobRecord) -> str:
         """The serial of the blank at the station; on failure the job fails with nothing taken."""
@@ -106,6 +130,11 @@ class Personaliser:
                 submit(serial)
                 return serial
             except BlankNotInStock as exc:
+                if exc.state == "consumed":  # an open job's card, its print not confirmed: it may yet feed
+                    self.store.audit("print", "station-busy", job=job.id, serial=exc.serial)
+                    self.jobs.finish(job.id, False, "encoder: card of an open job at the station",
+                                     reached_printer=False)
+                    raise ChipRefused(str(exc), STATION_BUSY) from exc
                 ejected = self._reject()
                 self.store.audit("print", "blank-set-aside", job=job.id, serial=exc.serial, reason=exc.why,
                                  ejected=ejected)

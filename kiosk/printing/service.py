@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -341,35 +342,45 @@ class PrintService:
                 log.exception("render failed for job %s", job.id)
                 self.jobs.finish(job.id, False, f"render: {type(exc).__name__}")
                 return False, N_("The document data is incomplete. Your PIN is still valid.")
-            chip = self.personaliser if doc.kind is DocumentKind.KTP_EL else None  # KIA: no chip
-            kinds = [doc.kind.value] if doc.medium is Medium.CARD else []
             try:
-                if chip:  # the blank at the encoder, and no other, is the one taken
-                    serial: str | None = chip.take_blank(job, lambda s: self.jobs.submit(job.id, kinds, serial=s))
-                else:
-                    serial = self.jobs.submit(job.id, kinds)
+                with self._station(job, doc.medium):
+                    return self._submit_and_print(job, doc, path)
             except ChipRefused as exc:
                 return False, exc.citizen_message
-            except SessionEnded:
-                self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
-                return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
-            except NoBlank:
-                self.jobs.finish(job.id, False, "no blank card in stock")
-                return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
-            crash_point("blank-taken")
-            if chip and serial:
-                try:
-                    chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
-                except ChipRefused as exc:
-                    return False, exc.citizen_message
-            ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
-            if chip and serial and not ok and self._failed(job):  # unconfirmed: the printer may still feed it
-                chip.after_failed_print(job, serial)
-            return ok, msg
         except Exception:  # noqa: BLE001 - whatever broke, this job fails and the next document gets its turn
             log.exception("print job %s failed unexpectedly", job.id)
             self._fail_safely(job, "error: unexpected")
             return False, NOT_PRINTED
+
+    def _station(self, job: JobRecord, medium: Medium) -> AbstractContextManager[None]:
+        """A card job holds the card printer's encoder station from its blank to its feed (personalise.py)."""
+        if medium is Medium.CARD and self.personaliser is not None:
+            return self.personaliser.station(job, self.job_timeout_s)
+        return nullcontext()
+
+    def _submit_and_print(self, job: JobRecord, doc: Document, path: Path) -> tuple[bool, str]:
+        """Takes the job's blank (a KTP-el's: the one at the encoder, personalised), then prints; raises
+        ``ChipRefused`` (journaled) when the chip stops it."""
+        chip = self.personaliser if doc.kind is DocumentKind.KTP_EL else None  # KIA: no chip
+        kinds = [doc.kind.value] if doc.medium is Medium.CARD else []
+        try:
+            if chip:  # the blank at the encoder, and no other, is the one taken
+                serial: str | None = chip.take_blank(job, lambda s: self.jobs.submit(job.id, kinds, serial=s))
+            else:
+                serial = self.jobs.submit(job.id, kinds)
+        except SessionEnded:
+            self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
+            return False, N_("Printing was stopped because the session ended. Your PIN is still valid.")
+        except NoBlank:
+            self.jobs.finish(job.id, False, "no blank card in stock")
+            return False, N_("This kiosk has run out of blank cards. Your PIN is still valid.")
+        crash_point("blank-taken")
+        if chip and serial:
+            chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
+        ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
+        if chip and serial and not ok and self._failed(job):  # unconfirmed: the printer may still feed it
+            chip.after_failed_print(job, serial)
+        return ok, msg
 
     def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None,
                     left_hopper: bool = False) -> tuple[bool, str, str]:
@@ -451,36 +462,43 @@ class PrintService:
         if card and not kinds:
             return TestPrint(False, "no-blank")
         job = self.jobs.plan_test(purpose, printer_name, kinds[0] if card else TEST_PAGE, pages)
+        try:
+            with self._running(job), self._station(job, Medium.CARD if card else Medium.A4):
+                return self._test_print(job, printer, kinds, write_pdf, timeout_s)
+        except ChipRefused as exc:  # the station stayed busy with a citizen's card
+            return TestPrint(False, "station-busy", str(exc), job=job)
+
+    def _test_print(self, job: JobRecord, printer: CupsPrinter, kinds: list[str],
+                    write_pdf: Callable[[Path, str | None], None], timeout_s: float | None) -> TestPrint:
         work = self.work_dir / f"test-{job.uuid}"
-        with self._running(job):
+        try:
+            if self.personaliser and "ktp-el" in kinds:  # the card the printer feeds is the one at the encoder
+                serial = self.personaliser.take_blank(
+                    job, lambda s: self.jobs.submit(job.id, ["ktp-el"], serial=s))
+            else:
+                serial = self.jobs.submit(job.id, kinds)
+        except NoBlank:
+            self.jobs.finish(job.id, False, "no blank card in stock")
+            return TestPrint(False, "no-blank", job=job)
+        except ChipRefused as exc:  # no blank of ours reached the encoder, or it did not answer
+            self._fail_safely(job, f"encoder: {exc.code}")
+            return TestPrint(False, "no-blank", str(exc), job=job)
+        crash_point("blank-taken")
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+            path = work / f"{job.uuid}.pdf"
             try:
-                if self.personaliser and "ktp-el" in kinds:  # the card the printer feeds is the one at the encoder
-                    serial = self.personaliser.take_blank(
-                        job, lambda s: self.jobs.submit(job.id, ["ktp-el"], serial=s))
-                else:
-                    serial = self.jobs.submit(job.id, kinds)
-            except NoBlank:
-                self.jobs.finish(job.id, False, "no blank card in stock")
-                return TestPrint(False, "no-blank", job=job)
-            except ChipRefused as exc:  # no blank of ours reached the encoder, or it did not answer
-                self._fail_safely(job, f"encoder: {exc.code}")
-                return TestPrint(False, "no-blank", str(exc), job=job)
-            crash_point("blank-taken")
-            try:
-                work.mkdir(parents=True, exist_ok=True)
-                path = work / f"{job.uuid}.pdf"
-                try:
-                    write_pdf(path, serial)
-                except Exception as exc:  # noqa: BLE001 - a test page that cannot render never left the hopper
-                    log.exception("test page for job %s did not render", job.id)
-                    self.jobs.finish(job.id, False, f"render: {type(exc).__name__}", reached_printer=False)
-                    return TestPrint(False, "error", type(exc).__name__, job, serial)
-                ok, reason, _msg = self._on_printer(job, path, timeout_s)
-            except Exception:
-                self._fail_safely(job, "error: unexpected")
-                raise
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                write_pdf(path, serial)
+            except Exception as exc:  # noqa: BLE001 - a test page that cannot render never left the hopper
+                log.exception("test page for job %s did not render", job.id)
+                self.jobs.finish(job.id, False, f"render: {type(exc).__name__}", reached_printer=False)
+                return TestPrint(False, "error", type(exc).__name__, job, serial)
+            ok, reason, _msg = self._on_printer(job, path, timeout_s)
+        except Exception:
+            self._fail_safely(job, "error: unexpected")
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         final = self.jobs.get(job.id)
         code = "" if ok else "unconfirmed" if final and final.state.value == "submitted" else "not-printed"
         return TestPrint(ok, code, reason, final, serial,

@@ -272,7 +272,7 @@ class Maintenance:
         except SerialsKnown as exc:
             raise MaintenanceError("overlap", n=len(exc.known), first=exc.known[0]) from exc
         if self.sim.available:
-            self.sim.blanks_loaded(n)
+            self.sim.blanks_loaded(kind, serials)
         return n
 
     def supplies(self) -> list[dict[str, Any]]:
@@ -310,7 +310,7 @@ class Maintenance:
         except BlankStateError as exc:
             raise MaintenanceError("not-in-stock", serial=serial) from exc
         if self.sim.available:
-            self.sim.blank_removed()
+            self.sim.blank_removed(serial)
 
     def reconciliation(self) -> Reconciliation:
         return from_store(self.store, self.kiosk.cfg.kiosk.id)

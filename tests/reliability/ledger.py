@@ -19,7 +19,8 @@ violation with a message a person can act on, and counts as *lost* or *doubled*:
   test print (self-test, ``adm-kiosk print-test``) spoils its blank whether it printed or not;
 - a blank still ``consumed`` or a job still open after recovery;
 - a hopper count that disagrees with the journal's stock (cards gone unrecorded, or cards
-  journaled used that never left the hopper);
+  journaled used that never left the hopper); and, card by card, the KTP-el chips still in the
+  printer against the journal's KTP-el stock (the serials that went astray);
 - a card or sheet out of a printer without a kiosk job, or whose job the journal does not call
   printed; a printed job with no paper;
 - a document on paper more than once (doubled);
@@ -64,6 +65,7 @@ class Blank:
     serial: str
     state: str
     job_id: str | None = None
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Witnesses:
     deliveries: list[Report] = field(default_factory=list)  # every report central received, repeats included
     central_printed: set[str] = field(default_factory=set)  # documents central marks printed
     hopper: int | None = None  # blanks in the simulated hopper now; None: not known (e.g. after a crash)
+    chips: list[str] | None = None  # serials of the KTP-el chips in the simulated printer's hopper; None: not known
 
 
 @dataclass
@@ -153,17 +156,33 @@ def check(journal: JournalView, seen: Witnesses, settled: bool = True, delivered
             lost(f"blank {b.serial} is journaled spoiled, but its job {job.id} is {job.state}")
         elif b.state == "consumed" and settled:
             lost(f"blank {b.serial} left 'consumed' after recovery (job {b.job_id or 'none'})")
+    astray = ""  # the KTP-el serials behind a disagreement, card by card
+    gone: list[str] = []
+    stayed: list[str] = []
+    if seen.chips is not None:
+        in_hopper = set(seen.chips)
+        gone = sorted(b.serial for b in journal.blanks.values()
+                      if b.kind == "ktp-el" and b.state == "stock" and b.serial not in in_hopper)
+        stayed = sorted(s for s in in_hopper if s in journal.blanks and (
+            journal.blanks[s].state in ("printed", "spoiled") or (settled and journal.blanks[s].state == "consumed")))
+        astray = "".join([f"; KTP-el in stock, not in the hopper: {', '.join(gone[:5])}" if gone else "",
+                          f"; KTP-el journaled used, still in the hopper: {', '.join(stayed[:5])}" if stayed else ""])
+    counted = False
     if seen.hopper is not None:
         stock = led.blanks.get("stock", 0)
         in_flight = 0 if settled else led.blanks.get("consumed", 0)
         led.hopper_gap = seen.hopper - stock if seen.hopper < stock or seen.hopper > stock + in_flight else 0
         if seen.hopper < stock:
             lost(f"the hopper holds {seen.hopper} blank(s), the journal says {stock} in stock: "
-                 f"{stock - seen.hopper} left the hopper without a journal record", stock - seen.hopper)
+                 f"{stock - seen.hopper} left the hopper without a journal record{astray}", stock - seen.hopper)
+            counted = True
         elif seen.hopper > stock + in_flight:
             extra = seen.hopper - stock - in_flight
             lost(f"the hopper holds {seen.hopper} blank(s), the journal says {stock} in stock: {extra} blank(s) "
-                 "journaled printed or spoiled never left the hopper", extra)
+                 f"journaled printed or spoiled never left the hopper{astray}", extra)
+            counted = True
+    if astray and not counted:  # the counts agree, the cards do not (one went astray, another stayed)
+        lost(f"the KTP-el chips in the hopper disagree with the journal{astray}", len(gone) + len(stayed))
 
     # -- paper against the journal ---------------------------------------------------------------
     copies: Counter[str] = Counter()  # document -> cards or sheets on paper
@@ -247,8 +266,8 @@ def read_journal(journal_db: Path) -> JournalView:
         for jid, state, doc, kind, serial, sid, uuid, purpose in j.execute(
                 "SELECT id, state, document_id, kind, blank_serial, session_id, uuid, purpose FROM print_jobs"):
             view.jobs[str(jid)] = Job(str(jid), state, doc or "", kind, serial, sid or "", uuid, purpose)
-        for serial, state, jid in j.execute("SELECT serial, state, job_id FROM blank_cards"):
-            view.blanks[serial] = Blank(serial, state, None if jid is None else str(jid))
+        for serial, state, jid, kind in j.execute("SELECT serial, state, job_id, kind FROM blank_cards"):
+            view.blanks[serial] = Blank(serial, state, None if jid is None else str(jid), kind)
         for (detail,) in j.execute("SELECT detail FROM audit WHERE event='blank-spoiled'"):
             view.technician_spoiled.add(str(json.loads(detail).get("serial", "")))
         for key, payload, sent in j.execute("SELECT idem_key, payload, sent_at FROM outbox WHERE kind='report'"):
@@ -294,16 +313,27 @@ def read_hopper(output_dir: Path, card_queue: str = "card") -> int | None:
     return int(path.read_text()) if path.exists() else None
 
 
+def read_chips(output_dir: Path, card_queue: str = "card") -> list[str] | None:
+    """The serials of the KTP-el chips the simulated printer holds (hardware_sim/blanks.py ``ChipHopper``)."""
+    path = output_dir / ".spool" / f"{card_queue}.chips"
+    try:
+        return [str(s) for s in json.loads(path.read_text())["chips"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def audit(data_dir: Path, output_dir: Path, central_db: Path, kiosk_id: str, settled: bool = True,
-          delivered: bool = True, hopper: int | bool | None = None, queues: tuple[str, ...] = ("card", "a4")) -> Ledger:
+          delivered: bool = True, hopper: int | bool | None = None, queues: tuple[str, ...] = ("card", "a4"),
+          chips: list[str] | None = None) -> Ledger:
     """Reads journal, paper and central from disk and checks them. ``hopper``: the simulated hopper's count
-    when the caller has the live simulator, or True to read the count the spool left on disk."""
+    when the caller has the live simulator, or True to read the count (and the chips) the spool left on disk."""
     if hopper is True:
         hopper = read_hopper(output_dir, queues[0])
+        chips = read_chips(output_dir, queues[0]) if chips is None else chips
     elif hopper is False:
         hopper = None
     deliveries, central_printed = read_central(central_db, kiosk_id)
-    seen = Witnesses(read_paper(output_dir, queues), deliveries, central_printed, hopper)
+    seen = Witnesses(read_paper(output_dir, queues), deliveries, central_printed, hopper, chips)
     return check(read_journal(data_dir / "journal.sqlite3"), seen, settled, delivered)
 
 
@@ -312,5 +342,6 @@ def audit_kiosk(k: Any, settled: bool = True, delivered: bool = True) -> Ledger:
     cfg = k.cfg
     hardware = k.sim
     hopper = hardware.queue("card_printer").hopper if hardware is not None else None
+    chips = hardware.chips.serials() if hardware is not None else None
     return audit(Path(cfg.data_dir), Path(cfg.sim.output_dir), Path(cfg.sim.state_dir) / "central.db", cfg.kiosk.id,
-                 settled, delivered, hopper, (cfg.devices.card_printer.queue, cfg.devices.document_printer.queue))
+                 settled, delivered, hopper, (cfg.devices.card_printer.queue, cfg.devices.document_printer.queue), chips)

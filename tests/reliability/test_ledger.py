@@ -36,11 +36,12 @@ def consistent() -> tuple[JournalView, Witnesses]:
     journal = JournalView(
         jobs={"1": Job("1", "printed", "D-KTP", "ktp-el", "B1", "S1", uuid(1)),
               "2": Job("2", "printed", "D-KK", "kk", None, "S1", uuid(2))},
-        blanks={"B1": Blank("B1", "printed", "1"), "B2": Blank("B2", "stock"), "B3": Blank("B3", "stock")},
+        blanks={"B1": Blank("B1", "printed", "1", "ktp-el"), "B2": Blank("B2", "stock", kind="ktp-el"),
+                "B3": Blank("B3", "stock", kind="ktp-el")},
         reports_sent=[Report(KEY_CARD, "D-KTP", "printed"), Report(KEY_KK, "D-KK", "printed")])
     seen = Witnesses(paper=[Paper("card", title(1)), Paper("a4", title(2))],
                      deliveries=[Report(KEY_CARD, "D-KTP", "printed"), Report(KEY_KK, "D-KK", "printed")],
-                     central_printed={"D-KTP", "D-KK"}, hopper=2)
+                     central_printed={"D-KTP", "D-KK"}, hopper=2, chips=["B2", "B3"])
     return journal, seen
 
 
@@ -133,6 +134,14 @@ def _selftest_card_not_journaled(j: JournalView, s: Witnesses) -> None:
     s.hopper = 1
 
 
+def _chip_swapped(j: JournalView, s: Witnesses) -> None:
+    s.chips = ["B2", "B9"]  # the counts agree: B3 left unrecorded, a card nobody loaded took its place
+
+
+def _printed_chip_still_in_hopper(j: JournalView, s: Witnesses) -> None:
+    s.chips = ["B1", "B2"]  # B1's card never went (another card left in its stead)
+
+
 # name -> (doctoring, words the violation must contain, counted as "lost" or "doubled")
 CASES: dict[str, tuple[Callable[[JournalView, Witnesses], None], str, str]] = {
     "blank spoiled without a job": (_blank_spoiled_without_job, "spoiled without a job", "lost"),
@@ -151,6 +160,8 @@ CASES: dict[str, tuple[Callable[[JournalView, Witnesses], None], str, str]] = {
     "delivered by the journal, never received": (_delivered_but_never_received, "central never received it", "lost"),
     "blank consumed after recovery": (_consumed_after_recovery, "left 'consumed'", "lost"),
     "spoiled blank of a printed job": (_spoiled_for_printed_job, "its job 1 is printed", "lost"),
+    "chip gone, counts agree": (_chip_swapped, "in stock, not in the hopper: B3", "lost"),
+    "printed chip still in the hopper": (_printed_chip_still_in_hopper, "journaled used, still in the hopper: B1", "lost"),
     "self-test card without its blank": (_selftest_card_not_journaled, "a test card on blank B3", "lost"),
 }
 
@@ -176,7 +187,7 @@ def test_a_technician_spoiled_blank_is_accounted() -> None:
     journal, seen = consistent()
     journal.blanks["B2"] = Blank("B2", "spoiled")
     journal.technician_spoiled.add("B2")
-    seen.hopper = 1
+    seen.hopper, seen.chips = 1, ["B3"]  # the technician took it out of the printer
     assert ledger.check(journal, seen).violations == []
 
 
@@ -213,6 +224,10 @@ def test_doctored_witnesses_of_a_real_kiosk(make_kiosk: Callable[..., Kiosk], tm
     k.sim.queue("card_printer").hopper -= 1
     assert any("left the hopper without a journal record" in v for v in ledger.audit_kiosk(k).violations)
     k.sim.queue("card_printer").hopper += 1
+    chips = list(k.sim.chips.chips)
+    k.sim.chips.chips[0] = type(chips[0])(k.sim.sam_key, "KTP-ELSEWHERE-1")  # a card swapped: the count still agrees
+    assert any("in stock, not in the hopper" in v for v in ledger.audit_kiosk(k).violations)
+    k.sim.chips.chips[:] = chips
 
     card_doc = k.store.query_one("SELECT document_id FROM print_jobs WHERE kind='ktp-el'")[0]
     key = next(d.idempotency_key for d in k.central_server.sim.deliveries() if d.document_id == card_doc)

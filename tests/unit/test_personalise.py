@@ -17,6 +17,7 @@ from hardware_sim.ektp_card import VirtualEktp
 from hardware_sim.factory import ENCODER_READER
 from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.model import DocumentKind
+from kiosk.staff.maintenance import Maintenance
 from tests.reliability.ledger import audit_kiosk
 from tests.unit.test_flow import Citizen
 from ui import create_app
@@ -217,3 +218,38 @@ def test_the_simulator_panel_taps_the_card_just_printed_and_injects_chip_faults(
     assert kiosk.printing.personaliser is not None and kiosk.sim.encoder_slot.plugged is False
     panel.fix("card_printer")
     assert kiosk.sim.encoder_slot.plugged is True
+
+
+def _printing(kiosk: SimulatedKiosk, within_s: float = 10) -> bool:
+    """Whether the card printer has a job at work (its own word, as the soak asks)."""
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        if kiosk.sim.cups.getPrinterAttributes("card")["printer-state"] == 4:  # IPP processing
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_card_job_waits_while_another_card_is_at_the_station(kiosk: SimulatedKiosk) -> None:
+    """Soak-found: a citizen cancelled while her KTP-el printed, and the next citizen's job read the serial of the
+    card still at the station (hers, personalised), was refused it and ejected it: her card went to the reject
+    bin and the printer's hopper lost a card the journal never heard of. One card at the station at a time."""
+    kiosk.sim.queue("card_printer").seconds_per_job = 1.0
+    issued = kiosk.central_server.sim.issue_pin(BUDI, KTP)
+    first = Citizen(create_app(kiosk).test_client())
+    first.get("/")
+    first.post("/nik", nik=issued.nik)
+    first.post("/pin", pin=issued.pin)
+    first.post("/print", doc=first.documents())
+    assert _printing(kiosk)
+    first.post("/cancel")  # she walks away; her card is at the printer and still comes out
+    status, _c, _r = print_ktp(kiosk, DEWI)  # the next citizen, at once
+    assert status["rows"][0]["state"] == "done", status
+    end = time.monotonic() + 10
+    while kiosk.printing.in_flight() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert kiosk.sim.chips.rejected == []  # nobody's card in the reject bin
+    serials = [r[0] for r in kiosk.store.query("SELECT blank_serial FROM print_jobs ORDER BY id")]
+    assert [c.serial for c in kiosk.sim.chips.output] == serials and all(c.locked for c in kiosk.sim.chips.output)
+    assert [r[0] for r in kiosk.store.query("SELECT state FROM print_jobs ORDER BY id")] == ["printed", "printed"]
+    balanced(kiosk)
