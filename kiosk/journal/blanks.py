@@ -133,10 +133,26 @@ class BlankCards:
         """A blank its job consumed without a citizen's card to show: jammed, failed, or a test card."""
         self._move(db, serial, BlankState.CONSUMED, BlankState.SPOILED, note, job_id=job_id)
 
-    def returned(self, db: sqlite3.Connection, serial: str, job_id: int) -> None:
-        """Back to stock: the job never reached the printer, so the card is still in the hopper."""
+    def returned(self, db: sqlite3.Connection, serial: str, job_id: int) -> BlankState:
+        """Back to stock: the job never reached the printer, so the card is still in the hopper; unless its chip
+        was written (``chip_written``): that card holds a citizen's data and is spoiled. Returns the new state."""
+        row = db.execute("SELECT chip_written_at FROM blank_cards WHERE serial=?", (serial,)).fetchone()
+        if row is not None and row[0] is not None:
+            self._move(db, serial, BlankState.CONSUMED, BlankState.SPOILED,
+                       f"chip written for job {job_id}, never printed: not back to stock", job_id=job_id)
+            return BlankState.SPOILED
         self._move(db, serial, BlankState.CONSUMED, BlankState.STOCK,
                    f"back to stock: job {job_id} never reached the printer", job_id=job_id, release=True)
+        return BlankState.STOCK
+
+    def chip_written(self, serial: str, job_id: int) -> None:
+        """Written down *before* the encoder writes the chip of the blank ``job_id`` consumed: from then on the
+        blank never goes back to stock (a crash mid-write, recovery, a re-check, a technician's settle)."""
+        with self.store.tx() as db:
+            cur = db.execute("UPDATE blank_cards SET chip_written_at=?, updated_at=? WHERE serial=? AND state=? "
+                             "AND job_id=?", (time.time(), time.time(), serial, BlankState.CONSUMED.value, job_id))
+            if cur.rowcount != 1:
+                raise BlankStateError(f"blank {serial} is not consumed by job {job_id}")
 
     def damaged(self, serial: str, actor: str, reason: str) -> None:
         """A blank found damaged in the hopper, taken out by a technician: spoiled, with why."""

@@ -250,6 +250,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE technicians ADD COLUMN role TEXT NOT NULL DEFAULT 'technician'
         CHECK (role IN ('technician', 'operator'));
     """,
+    # 9: when a KTP-el blank's chip began to be written (kiosk/journal/blanks.py ``chip_written``): such a
+    # blank holds a citizen's data and never goes back to stock, whoever settles its job (recovery included)
+    """
+    ALTER TABLE blank_cards ADD COLUMN chip_written_at REAL;
+    """,
 ]
 
 

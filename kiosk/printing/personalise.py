@@ -15,7 +15,10 @@ after journaling, with the citizen's message; the PIN stays valid because the jo
   events API shows it), and the next blank is tried (``take_blank``; after three, the job fails);
 - once the chip is written the card has left the hopper for good: a print that then fails, even
   before the printer fed it, spoils that blank (a chip holding one citizen's data never goes
-  back to stock);
+  back to stock). The journal knows it (``BlankCards.chip_written``, journaled before the
+  write), so the rule holds for whoever settles the job: the print, a re-check, a technician,
+  start-up recovery after a crash. A crash after that mark and before the write spoils a
+  blank whose chip is still empty: the safe side;
 - a write that fails or stops halfway, a lock refused, a read-back that differs or fails
   passive authentication, or the station past its deadline: the blank is spoiled with its
   serial (and central told the job failed), the card ejected, no face printed.
@@ -150,6 +153,7 @@ class Personaliser:
         try:
             if not files:
                 raise DeviceError("no-chip-data", "central sent no chip image for this KTP-el")
+            self.jobs.blanks.chip_written(serial, job.id)  # before the write: a crash mid-write never restocks it
             done = self._bounded(lambda: self.encoder.personalise(files, serial))
         except DeviceError as exc:
             ejected = self._reject()

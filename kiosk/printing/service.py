@@ -377,16 +377,14 @@ class PrintService:
         crash_point("blank-taken")
         if chip and serial:
             chip.personalise(job, doc, serial)  # written, locked and read back, or the blank is spoiled
-        ok, _reason_text, msg = self._on_printer(job, path, left_hopper=bool(chip))
+        ok, _reason_text, msg = self._on_printer(job, path)
         if chip and serial and not ok and self._failed(job):  # unconfirmed: the printer may still feed it
             chip.after_failed_print(job, serial)
         return ok, msg
 
-    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None,
-                    left_hopper: bool = False) -> tuple[bool, str, str]:
-        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid).
-        ``left_hopper``: the card is out of the hopper whatever the printer says (a KTP-el whose chip was
-        personalised for this citizen): a failure spoils it, never returns it to stock."""
+    def _on_printer(self, job: JobRecord, path: Path, timeout_s: float | None = None) -> tuple[bool, str, str]:
+        """A submitted job to its printer and back: (printed, the printer's reason, the citizen's msgid). A KTP-el
+        whose chip was written is spoiled on failure whatever the printer says (the blank owner's rule)."""
         printer: CupsPrinter = self.devices.get(job.printer)
         try:
             printer_job = printer.submit(str(path), job.title)
@@ -395,7 +393,7 @@ class PrintService:
             verdict = "unseen" if exc.code == "offline" else self.ask_printer(job)
             if verdict not in ("unseen", "failed"):  # it has the job after all, or cannot say: not known yet
                 return self._unconfirmed(job, exc.code)
-            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed" or left_hopper)
+            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed")
             return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
         self.jobs.printer_job(job.id, printer_job)
@@ -408,7 +406,7 @@ class PrintService:
         if result.state == "timeout":  # cupsd cannot be asked even now: the job may yet come out
             return self._unconfirmed(job, _reason(result))
         reason = "" if result.ok else _reason(result)
-        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed or left_hopper)
+        self.jobs.finish(job.id, result.ok, reason, reached_printer=result.fed)
         crash_point("finished")
         return result.ok, reason, "" if result.ok else NOT_PRINTED
 

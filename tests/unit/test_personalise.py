@@ -253,3 +253,33 @@ def test_a_card_job_waits_while_another_card_is_at_the_station(kiosk: SimulatedK
     assert [c.serial for c in kiosk.sim.chips.output] == serials and all(c.locked for c in kiosk.sim.chips.output)
     assert [r[0] for r in kiosk.store.query("SELECT state FROM print_jobs ORDER BY id")] == ["printed", "printed"]
     balanced(kiosk)
+
+
+def test_a_crash_after_the_chip_was_written_never_puts_that_blank_back_in_stock(make_kiosk: Any, tmp_path: Any) -> None:
+    """Killed after personalising, before the printer received the job: recovery finds the job unseen by the
+    printer, which used to mean "back to stock"; the card holds a citizen's locked chip, so it is spoiled, and
+    the next citizen's job ejects it from the station and prints on the next blank."""
+    from tests.unit.test_printing import crash
+
+    k = make_kiosk(tmp_path / "k")
+    issued = k.central_server.sim.issue_pin(BUDI, KTP)
+    s = k.sessions.start(issued.nik, "nik")
+    assert k.sessions.submit_pin(s.id, issued.pin).ok
+    plan = k.printing.plan(s.documents)
+    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    chip = k.printing.personaliser
+    serial = chip.take_blank(job, lambda sn: k.printing.jobs.submit(job.id, ["ktp-el"], serial=sn))
+    chip.personalise(job, plan.documents[0], serial)
+    assert k.sim.chips.top().locked  # written and locked, at the station: then the power cut
+    crash(k)
+    k2 = make_kiosk(tmp_path / "k", start=False)
+    k2.printing.recover()
+    state, note = k2.store.query_one("SELECT state, note FROM blank_cards WHERE serial=?", (serial,))
+    assert state == "spoiled" and "chip written" in note
+    assert k2.printing.blanks_in_stock("ktp-el") == 79
+    k2.start()
+    status, _c, _r = print_ktp(k2, DEWI)
+    assert status["rows"][0]["state"] == "done"
+    assert k2.sim.chips.rejected == [serial]  # the written card went to the reject bin, not to Dewi
+    assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE state='printed'")[0] != serial
+    balanced(k2)
