@@ -518,7 +518,8 @@ class CentralServer:
         self._srv: BaseWSGIServer = make_server("127.0.0.1", port, create_app(sim), threaded=True,
                                                 request_handler=clock_handler(sim))
         self.url = f"http://127.0.0.1:{self._srv.server_port}"
-        self._thread = threading.Thread(target=self._srv.serve_forever, name="central-sim", daemon=True)
+        self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="central-sim", daemon=True)  # shutdown() waits one poll
 
     def start(self) -> CentralServer:
         self._thread.start()

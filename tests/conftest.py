@@ -41,6 +41,20 @@ def sim_config(base: Path, **overrides: Any) -> Config:
     return load(env={}, overrides=values)
 
 
+# Modules that start the machine's one pcscd (a private one, or through ``--sim=system``): under pytest-xdist they
+# share one worker, one after another; any other module runs whole on one worker (its module-scoped peers and its
+# figures for tests/reliability/results.py stay together).
+ONE_PCSCD = {"test_cups.py", "test_hung_peers.py", "test_pcsc.py", "test_pcsc_personalise.py", "test_pcsc_system.py",
+             "test_shutdown.py", "test_simulator_panel_system.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "pcscd" if Path(module).name in ONE_PCSCD and "integration" in module else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def make_kiosk(tmp_path: Path) -> Iterator[Callable[..., SimulatedKiosk]]:
     """Builds and starts simulated kiosks; stops them at the end of the test."""

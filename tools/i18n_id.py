@@ -467,6 +467,8 @@ ID: dict[str, str] = {
         "Kartu ini tidak dapat dipastikan sebagai KTP-el asli. Silakan ketik NIK Anda, atau hubungi petugas.",
     "The chip of your KTP-el could not be written, so the card was not printed. Your PIN is still valid.":
         "Chip KTP-el Anda tidak dapat ditulis, sehingga kartu tidak dicetak. PIN Anda tetap berlaku.",
+    "The card printer is still busy with an earlier card. Your PIN is still valid; please try again in a few minutes.":
+        "Printer kartu masih memproses kartu sebelumnya. PIN Anda tetap berlaku; silakan coba lagi beberapa menit lagi.",
     "The card printer cannot write the KTP-el chip right now. Your PIN is still valid.":
         "Printer kartu tidak dapat menulis chip KTP-el saat ini. PIN Anda tetap berlaku.",
     "The blank card in the printer is not one this kiosk was loaded with. It was set aside; your PIN is still "

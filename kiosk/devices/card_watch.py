@@ -5,6 +5,8 @@ pcscd fill every server thread (and then even the maintenance login stopped answ
 The watch blocks in the reader's own change wait (PC/SC ``SCardGetStatusChange`` with a
 timeout) on its supervised thread, so a change shows within milliseconds, and a reader
 that stops answering reads as "no card" once its answer is older than ``stale_after_s``.
+Each wait is short (``wait_s``): stopping the kiosk waits for the wait in progress, and
+every wait starts by asking the state as it is, so nothing changes unseen between two.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from kiosk.supervise import SupervisedLoop
 
 
 class CardWatch:
-    def __init__(self, reader: CardReader, wait_s: float = 1.0, stale_after_s: float = 2.5) -> None:
+    def __init__(self, reader: CardReader, wait_s: float = 0.25, stale_after_s: float = 2.5) -> None:
         self.reader = reader
         self.wait_s = wait_s
         self.stale_after_s = stale_after_s

@@ -27,7 +27,8 @@ context per thread); while a call hangs, the next job is refused at once.
 
 The station holds one card at a time, from the moment a job reads its serial until the printer
 has fed it or the station ejected it (``station``): every card job of the printer (KTP-el, KIA,
-test cards) holds it for that long. Without it, a second session's job (the first citizen
+test cards) holds it for that long, in this process and in any other of this kiosk (an
+``adm-kiosk print-test card`` beside it: an ``flock`` on ``card-station.lock`` beside the journal). Without it, a second session's job (the first citizen
 cancelled while her card printed) read the serial of *her* card still at the station, was
 refused it and ejected it: her card in the reject bin, and a card gone that the journal
 never heard of. A card at the station that an open job consumed (a print the printer has
@@ -36,12 +37,16 @@ not confirmed) is never ejected either: the next job fails with nothing taken.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from drivers.base import N_, AdmError, DeviceError
@@ -86,6 +91,42 @@ class _Call:
     outcome: Any = None
 
 
+class StationLock:
+    """One holder of the card station at a time: threads of this process, and other processes of this kiosk (an
+    ``adm-kiosk print-test card`` beside the running kiosk) through an ``flock`` on a file beside the journal.
+    The lock goes with the process that held it, so a killed holder never leaves the station locked."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._thread = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        if not self._thread.acquire(timeout=max(0.0, wait_s)):
+            return False
+        if self.path is None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    self._thread.release()
+                    return False
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+        self._thread.release()
+
+
 class Personaliser:
     def __init__(self, encoder: Encoder, jobs: PrintJobs, store: Store, deadline_s: float = 30.0) -> None:
         self.encoder = encoder
@@ -93,7 +134,7 @@ class Personaliser:
         self.store = store
         self.deadline_s = deadline_s
         self._lock = threading.Lock()
-        self._station = threading.Lock()  # one card at the station, from its serial read to its feed or ejection
+        self._station = StationLock(store.path.parent / "card-station.lock" if store.path.name != ":memory:" else None)
         self._current: _Call | None = None
         self._queue: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="card-encoder", daemon=True).start()
@@ -102,7 +143,7 @@ class Personaliser:
     def station(self, job: JobRecord, wait_s: float) -> Iterator[None]:
         """The station for ``job``'s card until the block ends (its print confirmed, failed or unconfirmed).
         Waits at most ``wait_s`` for the card before it (it is printing); then the job fails with nothing taken."""
-        if not self._station.acquire(timeout=wait_s):
+        if not self._station.acquire(wait_s):
             self.jobs.finish(job.id, False, "encoder: station-busy", reached_printer=False)
             raise ChipRefused(f"another card held the station for {wait_s:g} s", STATION_BUSY)
         try:

@@ -64,7 +64,7 @@ def serve(base: Path, **overrides: Any) -> Iterator[LiveKiosk]:
         pins = {p.nik: p for p in kiosk.issue_demo_pins()}
         app = create_app(kiosk)
         srv = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=srv.serve_forever, name="e2e-http", daemon=True)
+        thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, name="e2e-http", daemon=True)
         thread.start()
         yield LiveKiosk(kiosk, f"http://127.0.0.1:{srv.server_port}", pins, app)
     finally:

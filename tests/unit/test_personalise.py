@@ -283,3 +283,29 @@ def test_a_crash_after_the_chip_was_written_never_puts_that_blank_back_in_stock(
     assert k2.sim.chips.rejected == [serial]  # the written card went to the reject bin, not to Dewi
     assert k2.store.query_one("SELECT blank_serial FROM print_jobs WHERE state='printed'")[0] != serial
     balanced(k2)
+
+
+def test_another_process_at_the_station_makes_the_job_wait_then_fail_with_nothing_taken(kiosk: SimulatedKiosk) -> None:
+    """``adm-kiosk print-test card`` in another process holds the station (its flock beside the journal): the
+    citizen's job waits for it, within the bound, and then fails without taking a blank."""
+    import fcntl
+    import os
+
+    path = kiosk.store.path.parent / "card-station.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as the other process does; released when it exits
+    kiosk.printing.job_timeout_s = 0.5
+    try:
+        status, _c, request_id = print_ktp(kiosk)
+    finally:
+        os.close(fd)
+    assert status["rows"][0]["state"] == "failed" and "busy" in status["rows"][0]["message"]
+    assert kiosk.printing.blanks_in_stock("ktp-el") == 80 and kiosk.sim.chips.count() == 80
+    assert kiosk.store.query_one("SELECT error FROM print_jobs")[0] == "encoder: station-busy"
+    kiosk.outbox.flush()
+    assert kiosk.central_server.sim.document_states(request_id) == {"ktp-el": "ready"}
+    balanced(kiosk)
+    kiosk.printing.job_timeout_s = 30
+    status, _c, _r = print_ktp(kiosk)  # the other process is gone: the same PIN prints
+    assert status["rows"][0]["state"] == "done"
+    balanced(kiosk)
