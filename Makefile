@@ -11,6 +11,10 @@ APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-
 # Headers needed to build pyscard and pycups (the `hardware` extra).
 HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
 PYTEST_ARGS ?=
+# Test modules run on workers side by side (pytest-xdist; tests/conftest.py keeps each module, and every module
+# that needs the machine's one pcscd, on one worker): most of the suite waits on printers, peers and browsers, not
+# on the CPU. PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 3
 
 .PHONY: help run test unit bench screens soak lint system-deps venv clean speech
 
@@ -72,7 +76,7 @@ system-deps:
 # The import-linter contracts first (ARCHITECTURE.md section 1): a broken layer fails in a second, before the suite.
 test: system-deps $(VENV)/.test speech
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 unit: $(VENV)/.test speech
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -168,6 +168,7 @@ def test_a_job_recovery_cannot_ask_about_is_settled_once_the_printer_answers(mak
     serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
     path = tmp_path / "face.pdf"
     path.write_bytes(b"%PDF-1.4\n")
+    k.sim.queue("card_printer").seconds_per_job = 0  # it prints at once (the test must not race the printer)
     k.sim.cups.printFile("card", str(path), job.title, {})  # at the printer, then a power cut
     crash(k)
     k2 = make_kiosk(tmp_path / "c", start=False)
