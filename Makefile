@@ -11,8 +11,8 @@ APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev libzbar0 cups-daemon cups-
 # Headers needed to build pyscard and pycups (the `hardware` extra).
 HW_HEADERS := /usr/include/PCSC/winscard.h /usr/include/cups/cups.h
 PYTEST_ARGS ?=
-# Test modules run on workers side by side (pytest-xdist; tests/conftest.py keeps each module, and every module
-# that needs the machine's one pcscd, on one worker): most of the suite waits on printers, peers and browsers, not
+# Test modules run on workers side by side (pytest-xdist, a module whole on one worker; the modules that need the
+# machine's one pcscd take turns, tests/conftest.py): most of the suite waits on printers, peers and browsers, not
 # on the CPU. PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 3
 
@@ -76,7 +76,7 @@ system-deps:
 # The import-linter contracts first (ARCHITECTURE.md section 1): a broken layer fails in a second, before the suite.
 test: system-deps $(VENV)/.test speech
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: $(VENV)/.test speech
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

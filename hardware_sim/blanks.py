@@ -64,14 +64,31 @@ class ChipHopper:
             state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             state = {"chips": first_serials("ktp-el"), "rejected": []}
-        self.chips = [VirtualEktp(self.sam_key, serial) for serial in state["chips"]]
+        self.chips = [self._chip(entry) for entry in state["chips"]]
         self.rejected = list(state.get("rejected", []))
         self._save()
 
+    def _chip(self, entry: str | dict[str, object]) -> VirtualEktp:
+        """A chip from its saved entry: a serial (a blank), or a locked chip's serial and files (a card personalised
+        and not yet fed: a kiosk killed then finds it still at the station, as a printer keeps it)."""
+        if isinstance(entry, str):
+            chip = VirtualEktp(self.sam_key, entry)
+        else:
+            files = {int(sfi): bytes.fromhex(str(body)) for sfi, body in dict(entry["files"]).items()}  # type: ignore[call-overload]
+            chip = VirtualEktp(self.sam_key, str(entry["serial"]), files=files, locked=True)
+        return self._watch(chip)
+
+    def _watch(self, chip: VirtualEktp) -> VirtualEktp:
+        chip.on_locked = lambda _c: self._save()  # a lock is what decides the feed: on disk at once
+        return chip
+
     def _save(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"chips": [c.serial for c in self.chips], "rejected": self.rejected}))
-        os.replace(tmp, self.state_file)
+        with self._lock:
+            chips = [{"serial": c.serial, "files": {str(k): v.hex() for k, v in c.files.items()}} if c.locked
+                     else c.serial for c in self.chips]
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"chips": chips, "rejected": self.rejected}))
+            os.replace(tmp, self.state_file)
 
     def top(self) -> VirtualEktp | None:
         with self._lock:
@@ -105,7 +122,7 @@ class ChipHopper:
     def load(self, serials: Sequence[str]) -> None:
         """A technician's hands: a batch of blank KTP-el cards behind the cards still in the hopper."""
         with self._lock:
-            self.chips.extend(VirtualEktp(self.sam_key, serial) for serial in serials)
+            self.chips.extend(self._watch(VirtualEktp(self.sam_key, serial)) for serial in serials)
             self._save()
 
     def remove(self, serial: str) -> bool:
@@ -125,6 +142,6 @@ class ChipHopper:
     def put_on_top(self, chip: VirtualEktp, add_to_hopper: Callable[[], None]) -> None:
         """A technician's hand: a card (a foreign blank) put on top of the stack."""
         with self._lock:
-            self.chips.insert(0, chip)
+            self.chips.insert(0, self._watch(chip))
             self._save()
             add_to_hopper()

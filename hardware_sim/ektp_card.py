@@ -15,6 +15,7 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -102,6 +103,7 @@ class VirtualEktp:
     max_le: int = 65536  # what the card returns at most per READ BINARY
     files: dict[int, bytes] = field(default_factory=dict)
     locked: bool = False
+    on_locked: Callable[[VirtualEktp], None] | None = field(default=None, repr=False, compare=False)  # the hopper saves
 
     def __post_init__(self) -> None:
         self.reset()
@@ -256,6 +258,8 @@ class VirtualEktp:
         if any(not self.files.get(sfi) for sfi in WRITABLE):
             return SW_NOT_FOUND
         self.locked = True
+        if self.on_locked is not None:
+            self.on_locked(self)
         return SW_OK
 
 

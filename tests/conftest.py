@@ -7,7 +7,9 @@ simulated central, ``issue_demo_pins()`` the demo citizens' PINs.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,10 @@ from kiosk.cli.simulation import SimulatedKiosk
 from kiosk.config import Config, load
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(ROOT / "var" / "cache" / "escpos"))
+# python-escpos writes its capabilities pickle on first use without a temporary file: one directory per xdist
+# worker, so no worker reads the pickle another is still writing
+os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR",
+                      str(ROOT / "var" / "cache" / "escpos" / os.environ.get("PYTEST_XDIST_WORKER", "main")))
 
 
 # A config file's device sections for real hardware: outside simulation every device names a real transport.
@@ -41,18 +46,36 @@ def sim_config(base: Path, **overrides: Any) -> Config:
     return load(env={}, overrides=values)
 
 
-# Modules that start the machine's one pcscd (a private one, or through ``--sim=system``): under pytest-xdist they
-# share one worker, one after another; any other module runs whole on one worker (its module-scoped peers and its
-# figures for tests/reliability/results.py stay together).
+# Modules that start the machine's one pcscd (a private one, or through ``--sim=system``). `make test` runs modules on
+# pytest-xdist workers side by side (``--dist loadfile``: a module whole on one worker), so each of these holds a
+# machine-wide lock from its first test's setup to its last test's teardown: one such module at a time, and the next
+# finds pcscd's socket gone (``hardware_sim.pcscd.unavailable()`` would otherwise skip it, not fail it).
 ONE_PCSCD = {"test_cups.py", "test_hung_peers.py", "test_pcsc.py", "test_pcsc_personalise.py", "test_pcsc_system.py",
              "test_shutdown.py", "test_simulator_panel_system.py"}
+PCSCD_LOCK = Path("/tmp/adm-pcscd.lock")
+PCSCD_WAIT_S = 240.0  # the other pcscd modules take about 2 minutes together; under pytest-timeout's 300 s
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        group = "pcscd" if Path(module).name in ONE_PCSCD and "integration" in module else module
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.fixture(scope="module", autouse=True)
+def _one_pcscd_module_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    path = Path(str(request.node.path))
+    if path.name not in ONE_PCSCD or path.parent.name != "integration":
+        yield
+        return
+    fd = os.open(PCSCD_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + PCSCD_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another test module held {PCSCD_LOCK} (the machine's one pcscd) for {PCSCD_WAIT_S:g} s")
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
 
 
 @pytest.fixture

@@ -55,4 +55,6 @@ def test_the_data_check_waits_for_the_card_then_shows_its_face(kiosk_page: Page,
     expect(kiosk_page.locator("#data-ok")).to_be_visible(timeout=15_000)  # the page came back by itself
     face = kiosk_page.locator("figure.card-check img").first
     expect(face).to_be_visible()
-    assert face.evaluate("img => img.complete && img.naturalWidth > 0")
+    kiosk_page.wait_for_function(  # the face renders on request: under load it arrives a moment after the page
+        "() => { const i = document.querySelector('figure.card-check img'); return i && i.complete && i.naturalWidth > 0 }",
+        timeout=15_000)

@@ -317,7 +317,7 @@ def read_chips(output_dir: Path, card_queue: str = "card") -> list[str] | None:
     """The serials of the KTP-el chips the simulated printer holds (hardware_sim/blanks.py ``ChipHopper``)."""
     path = output_dir / ".spool" / f"{card_queue}.chips"
     try:
-        return [str(s) for s in json.loads(path.read_text())["chips"]]
+        return [str(s["serial"]) if isinstance(s, dict) else str(s) for s in json.loads(path.read_text())["chips"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
