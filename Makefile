@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Test modules run on workers side by side (pytest-xdist, a module whole on one worker; the modules that need the
 # machine's one pcscd take turns, tests/conftest.py): most of the suite waits on printers, peers and browsers, not
 # on the CPU. PYTEST_WORKERS=0 runs everything in this process.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 
 .PHONY: help run test unit bench screens soak lint system-deps venv clean speech
 

@@ -66,7 +66,9 @@ def test_the_card_and_the_a4_documents_print_at_the_same_time(kiosk: Kiosk) -> N
     a4 = kiosk.sim.cups.timeline("a4")
     assert [o for *_x, o in card] == ["completed"] and [o for *_x, o in a4] == ["completed"] * 2
     card_at = (card[0][1], card[0][2])
-    assert overlap(card_at, (a4[0][1], a4[-1][2])) > 0.5  # the A4 printer worked while the card printed
+    # the A4 printer worked while the card printed (in turn, the KK would start only after the card ended; how
+    # long they overlap depends on how soon the KK's signature check ends, so on the machine's load)
+    assert overlap(card_at, (a4[0][1], a4[-1][2])) > 0
     profile = kiosk.devices.profiles["card_printer"]
     assert card_at[1] - card_at[0] == pytest.approx(SCALE * profile.job_s(2), abs=0.02)  # the profile's own time
     assert a4[0][2] <= a4[1][1]  # one lane per printer: the KK, then the akta, never two at once
