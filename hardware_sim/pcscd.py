@@ -68,6 +68,12 @@ def _listening(port: int) -> bool:
     return "LISTEN" in out
 
 
+def _holders(port: int) -> str:
+    """Who listens on ``port`` (``ss -p``): for the error when a port is still taken."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=False).stdout
+    return " ".join(out.split()) or "nobody"
+
+
 @dataclass
 class PcscdSandbox:
     """pcscd with a private reader.conf (vpcd in server mode on ``port``) under ``work``."""
@@ -100,6 +106,12 @@ class PcscdSandbox:
         if other is not None:
             raise SandboxError(f"another pcscd is running (pid {other}); stop it first "
                                "(systemctl stop pcscd.socket pcscd.service)")
+        deadline = time.monotonic() + timeout_s  # the last sandbox's pcscd may still be letting its ports go
+        while (_listening(self.port) or _listening(self.port + 1)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _listening(self.port) or _listening(self.port + 1):
+            raise SandboxError(f"vpcd's ports {self.port}-{self.port + 1} are still taken: "
+                               f"{_holders(self.port)}; {_holders(self.port + 1)}")
         conf = self.work / "reader.conf.d"
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "vpcd").write_text(f'FRIENDLYNAME "{FRIENDLY_NAME}"\nDEVICENAME   /dev/null:{self.port}\n'
@@ -130,8 +142,9 @@ class PcscdSandbox:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(grace_s)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and (_listening(self.port) or running_pcscd() == proc.pid):
+        deadline = time.monotonic() + 3 * grace_s  # a loaded machine takes its time to let the ports go
+        while time.monotonic() < deadline and (_listening(self.port) or _listening(self.port + 1)
+                                               or running_pcscd() == proc.pid):
             time.sleep(0.05)
 
     def restart(self) -> None:

@@ -50,8 +50,8 @@ def test_frozen_pcscd_and_cupsd_leave_the_ui_and_login_answering(tmp_path: Path)
     proc, url = start_kiosk(tmp_path, "system")
     peers = psutil.Process(proc.pid).children(recursive=True)
     frozen = [p for p in peers if p.name() in ("pcscd", "cupsd")]
-    assert {p.name() for p in frozen} == {"pcscd", "cupsd"}
     try:
+        assert {p.name() for p in frozen} == {"pcscd", "cupsd"}, (tmp_path / "console.log").read_text()[-3000:]
         with httpx.Client(base_url=url, timeout=30) as c:
             c.get("/poll")
             for p in frozen:

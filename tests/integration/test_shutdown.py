@@ -134,7 +134,8 @@ def test_sigterm_stops_every_peer_of_a_system_simulation(tmp_path: Path) -> None
     peers = psutil.Process(proc.pid).children(recursive=True)
     try:
         names = {p.name() for p in peers}
-        assert {"pcscd", "cupsd"} <= names and any(n.startswith("ippeveprinter") for n in names), names
+        assert {"pcscd", "cupsd"} <= names and any(n.startswith("ippeveprinter") for n in names), \
+            (names, (tmp_path / "console.log").read_text()[-3000:])
         stop_with_sigterm(proc, tmp_path)
         _gone, alive = psutil.wait_procs(peers, timeout=10)
         assert alive == [], f"left running: {[p.name() for p in alive]}"
