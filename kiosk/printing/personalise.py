@@ -28,11 +28,12 @@ context per thread); while a call hangs, the next job is refused at once.
 The station holds one card at a time, from the moment a job reads its serial until the printer
 has fed it or the station ejected it (``station``): every card job of the printer (KTP-el, KIA,
 test cards) holds it for that long, in this process and in any other of this kiosk (an
-``adm-kiosk print-test card`` beside it: an ``flock`` on ``card-station.lock`` beside the journal). Without it, a second session's job (the first citizen
-cancelled while her card printed) read the serial of *her* card still at the station, was
-refused it and ejected it: her card in the reject bin, and a card gone that the journal
-never heard of. A card at the station that an open job consumed (a print the printer has
-not confirmed) is never ejected either: the next job fails with nothing taken.
+``adm-kiosk print-test card`` beside it: an ``flock`` on ``card-station.lock`` beside the
+journal). Without it, a second session's job (the first citizen cancelled while her card
+printed) read the serial of *her* card still at the station, was refused it and ejected it:
+her card in the reject bin, and a card gone that the journal never heard of. A card at the
+station that an open job consumed (a print the printer has not confirmed) is never ejected
+either: the next job fails with nothing taken.
 """
 
 from __future__ import annotations

@@ -462,12 +462,12 @@ class PrintService:
         job = self.jobs.plan_test(purpose, printer_name, kinds[0] if card else TEST_PAGE, pages)
         try:
             with self._running(job), self._station(job, Medium.CARD if card else Medium.A4):
-                return self._test_print(job, printer, kinds, write_pdf, timeout_s)
+                return self._test_print(job, kinds, write_pdf, timeout_s)
         except ChipRefused as exc:  # the station stayed busy with a citizen's card
             return TestPrint(False, "station-busy", str(exc), job=job)
 
-    def _test_print(self, job: JobRecord, printer: CupsPrinter, kinds: list[str],
-                    write_pdf: Callable[[Path, str | None], None], timeout_s: float | None) -> TestPrint:
+    def _test_print(self, job: JobRecord, kinds: list[str], write_pdf: Callable[[Path, str | None], None],
+                    timeout_s: float | None) -> TestPrint:
         work = self.work_dir / f"test-{job.uuid}"
         try:
             if self.personaliser and "ktp-el" in kinds:  # the card the printer feeds is the one at the encoder
