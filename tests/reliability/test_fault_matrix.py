@@ -98,8 +98,12 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
 
 
 def message(html: str) -> str:
-    m = re.search(r'role="alert">([^<]+)<', html) or re.search(r'class="lead">([^<]+)<', html)
-    return m.group(1).strip() if m else ""
+    """What the page tells the citizen; it fails the case when there is nothing (a page that says nothing, or
+    markup this reading no longer finds: ``data-speak`` once hid every out-of-service message from it)."""
+    m = re.search(r'role="alert"[^>]*>([^<]+)<', html) or re.search(r'class="lead"[^>]*>([^<]+)<', html)
+    said = m.group(1).strip() if m else ""
+    assert said, f"the citizen is told nothing: {html[-1500:]}"
+    return said
 
 
 @dataclass
