@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 PRINTER_FOR = {Medium.CARD: "card_printer", Medium.A4: "document_printer"}
 NOT_PRINTED = N_("The document was not printed. Your PIN is still valid.")
 NOT_READY = N_("The printer is not ready. Your PIN is still valid.")
+BLANK_UNUSED = ("unseen", "unfed")  # ``ask_printer`` verdicts after which the job's card is still in the hopper
 UNCONFIRMED = N_("The printer did not confirm this document. If it does not come out, your PIN is still valid.")
 SUPPLY_MESSAGES = {"ribbon": N_("The card printer needs a new ribbon. Your PIN is still valid."),
                    "paper": N_("The document printer is out of paper. Your PIN is still valid.")}
@@ -391,9 +392,9 @@ class PrintService:
         except DeviceError as exc:
             # "offline": cupsd could not be reached, so nothing was sent; else ask whether it ever got the job
             verdict = "unseen" if exc.code == "offline" else self.ask_printer(job)
-            if verdict not in ("unseen", "failed"):  # it has the job after all, or cannot say: not known yet
+            if verdict not in ("unseen", "unfed", "failed"):  # it has the job after all, or cannot say: not known yet
                 return self._unconfirmed(job, exc.code)
-            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict == "failed")
+            self.jobs.finish(job.id, False, exc.code, reached_printer=verdict not in BLANK_UNUSED)
             return False, exc.code, exc.citizen_message or NOT_PRINTED
         crash_point("submitted")
         self.jobs.printer_job(job.id, printer_job)
@@ -506,7 +507,9 @@ class PrintService:
 
     def ask_printer(self, job: JobRecord, wait_s: float = 0.0) -> str:
         """What became of a submitted job: ``printed``, ``failed``, ``unseen`` (the printer never received
-        it: its blank is still in the hopper) or ``unknown`` (unreachable, or still at work after ``wait_s``)."""
+        it), ``unfed`` (it aborted the job before its feed: an empty hopper, a printer stopped as it began; as
+        with ``unseen``, the blank is still in the hopper: ``BLANK_UNUSED``) or ``unknown`` (unreachable, or
+        still at work after ``wait_s``)."""
         printer: CupsPrinter | None = self.devices.get(job.printer)
         if printer is None:
             return "unknown"
@@ -514,13 +517,15 @@ class PrintService:
             pjid = job.printer_job_id or printer.find_job(job.title)
             if not pjid:
                 return "unseen"
-            state, _ = printer.job_state(int(pjid))
+            state, reasons = printer.job_state(int(pjid))
             if state in FINAL:
-                return "printed" if state == COMPLETED else "failed"
+                return "printed" if state == COMPLETED else "failed" if media_taken(state, reasons, "") else "unfed"
             if wait_s <= 0:
                 return "unknown"
             result = printer.wait(int(pjid), wait_s)
-            return "unknown" if result.state == "timeout" else ("printed" if result.ok else "failed")
+            if result.state == "timeout":
+                return "unknown"
+            return "printed" if result.ok else "failed" if result.fed else "unfed"
         except (RuntimeError, DeviceError) as exc:
             log.warning("cannot ask %s about job %s: %s", job.printer, job.id, exc)
             return "unknown"
@@ -543,7 +548,9 @@ class PrintService:
                 continue
             settled += self.settle(job.id, verdict == "printed", {
                 "printed": "", "failed": f"{job.error}; then the printer reported it not printed",
-                "unseen": f"{job.error}; the printer never received it"}[verdict], blank_unused=verdict == "unseen")
+                "unseen": f"{job.error}; the printer never received it",
+                "unfed": f"{job.error}; then the printer reported it stopped before the feed"}[verdict],
+                blank_unused=verdict in BLANK_UNUSED)
         return settled
 
     def recover(self) -> int:
@@ -559,8 +566,9 @@ class PrintService:
                 self.jobs.unconfirmed(job.id, "printer not answering at start-up")
                 continue
             self.settle(job.id, verdict == "printed", {"printed": "", "failed": "interrupted: printer reports not printed",
-                                                       "unseen": "interrupted before the printer received it"}[verdict],
-                        blank_unused=verdict == "unseen")
+                                                       "unseen": "interrupted before the printer received it",
+                                                       "unfed": "interrupted: the printer stopped it before the feed"}[verdict],
+                        blank_unused=verdict in BLANK_UNUSED)
             settled += 1
             crash_point("recovery-settled")
         settled += self.blanks.settle_orphans()

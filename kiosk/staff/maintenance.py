@@ -31,7 +31,7 @@ from kiosk.journal.outbox import OutboxSender
 from kiosk.journal.reconciliation import Reconciliation, from_store
 from kiosk.journal.store import Store
 from kiosk.journal.supplies import SupplyError
-from kiosk.printing.service import PrintService
+from kiosk.printing.service import BLANK_UNUSED, PrintService
 from kiosk.staff.blank_report import BlankReport, DailyBlankReports, report_receipt
 from kiosk.staff.diagnostics import RecentLogs, bundle, status_snapshot
 from kiosk.staff.selftests import SelfTestResult, SelfTests
@@ -421,7 +421,7 @@ class Maintenance:
             return "pending"
         printed = verdict == "printed"
         if not printing.settle(job.id, printed, "" if printed else f"settled by technician {tech}",
-                               blank_unused=verdict == "unseen"):
+                               blank_unused=verdict in BLANK_UNUSED):
             final = printing.jobs.get(job.id)
             return final.state.value if final else "failed"  # it ended while the printer was asked
         outcome = "printed" if printed else "failed"
@@ -435,7 +435,7 @@ class Maintenance:
         printer = self.kiosk.devices.get(job.printer)
         if printer is not None and job.printer_job_id:
             printer.cancel(int(job.printer_job_id))
-        unseen = job.state.value == "submitted" and self.kiosk.printing.ask_printer(job) == "unseen"
+        unseen = job.state.value == "submitted" and self.kiosk.printing.ask_printer(job) in BLANK_UNUSED
         self.kiosk.printing.settle(job.id, False, f"cancelled by technician {tech}", blank_unused=unseen)
         self.store.audit("maintenance", "job-cancelled", actor=tech, job=job_id, serial=job.blank_serial or "")
 

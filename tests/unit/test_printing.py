@@ -183,6 +183,44 @@ def test_a_job_recovery_cannot_ask_about_is_settled_once_the_printer_answers(mak
     assert len(k2.sim.cups.printed_files("card")) == 1  # the witness: the card came out
 
 
+@pytest.mark.parametrize("settled_by", ["background re-check", "technician", "recovery"])
+def test_an_unconfirmed_job_the_printer_stopped_before_the_feed_returns_its_blank(
+        make_kiosk: Callable[..., Kiosk], tmp_path: Path, settled_by: str) -> None:
+    """Soak-found: cupsd was lost while the card printer refused a job as it began (its hopper read empty), so the
+    job stayed unconfirmed; whoever settled it later heard "failed" and spoiled the blank, while the card was still
+    in the hopper (the hopper one card over the journal). The printer's own word on the feed decides."""
+    from kiosk.staff.maintenance import Maintenance
+    from tests.reliability.ledger import audit_kiosk
+
+    k = make_kiosk(tmp_path / "u", **{"status.heartbeat_interval_s": 0})
+    k.background.stop()
+    s, _ = authenticated(k)
+    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
+    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
+    path = tmp_path / "face.pdf"
+    path.write_bytes(b"%PDF-1.4\n")
+    q = k.sim.queue("card_printer")
+    q.seconds_per_job = 0
+    q.jam_on(1, "media-empty")  # refused as it begins: no card moves
+    pjid = k.sim.cups.printFile("card", str(path), job.title, {})
+    k.printing.jobs.printer_job(job.id, pjid)
+    k.printing.jobs.unconfirmed(job.id, "cupsd-unreachable")  # what the print saw: cupsd gone before its verdict
+    hopper = q.hopper
+    if settled_by == "background re-check":
+        assert k.printing.recheck_unconfirmed() == 1
+    elif settled_by == "technician":
+        assert Maintenance(k).recheck_job("T-01", job.id) == "failed"
+    else:
+        assert k.printing.recover() >= 1
+    assert k.store.query_one("SELECT state FROM print_jobs WHERE id=?", (job.id,))[0] == "failed"
+    assert k.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))[0] == "stock"
+    assert q.hopper == hopper  # the witness: the printer's hopper still holds that card
+    k.outbox.flush()
+    led = audit_kiosk(k)
+    assert led.hopper_gap == 0 and not [v for v in led.violations if "hopper" in v], led.violations
+
+
 def test_a_refused_submit_returns_the_blank(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:
     s, _ = authenticated(kiosk)
     card = [d for d in s.documents if d.medium.value == "card"]
