@@ -92,7 +92,7 @@ class SimHardware:
         return None
 
     def _reject_from_hopper(self) -> None:
-        self.queue("card_printer").hopper -= 1
+        self.queue("card_printer").add_to_hopper(-1)
 
     def _cups_printer(self, spec: DeviceSpec) -> Device:
         from drivers.printers import CupsPrinter

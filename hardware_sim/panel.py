@@ -345,7 +345,7 @@ class SimulatorPanel:
             return
         q = self._queue("card_printer")
         if q.hopper is not None:
-            q.hopper += len(serials)
+            q.add_to_hopper(len(serials))
         if kind == "ktp-el":
             self.hardware.chips.load(serials)
 
@@ -355,7 +355,7 @@ class SimulatorPanel:
             return
         q = self._queue("card_printer")
         if q.hopper is not None:
-            q.hopper -= 1
+            q.add_to_hopper(-1)
         self.hardware.chips.remove(serial)
 
     def clear_all(self) -> None:

@@ -27,6 +27,7 @@ same spool keeps the count it had, whatever the profile's capacity says.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import math
@@ -74,6 +75,7 @@ class SimQueue:
     on_feed: Callable[[str], None] | None = None  # told each job title whose card left the hopper (the chip hopper)
     _jam_countdown: list[int] = field(default_factory=list)
     _fail_reason: dict[int, str] = field(default_factory=dict)
+    _hopper_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def hopper(self) -> int | None:
@@ -93,6 +95,17 @@ class SimQueue:
         tmp = self.hopper_file.with_suffix(".tmp")
         tmp.write_text(str(int(value)))
         os.replace(tmp, self.hopper_file)
+
+    def add_to_hopper(self, delta: int) -> None:
+        """Cards into (+) or out of (-) the hopper, as one read-modify-write: a card fed at the printer, one ejected
+        at the encoder and a batch a technician loads can happen at once (a cancelled citizen's card still printing
+        while the next batch goes in), and a lost update would leave the count one card off the truth. Across
+        threads and processes (``adm-kiosk print-test``): an ``flock`` on a file beside the count."""
+        if self.hopper_file is None:
+            return
+        with self._hopper_lock, open(self.hopper_file.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.hopper = (self.hopper or 0) + delta
 
     def jam_on(self, nth: int = 1, reason: str = "media-jam") -> None:
         """The ``nth`` job from now aborts with ``reason`` (media-jam, media-empty, other)."""
@@ -243,7 +256,7 @@ class SimCups:
             if reason in ("media-jam", "media-empty") and f"{reason}-error" not in q.state_reasons:
                 q.state_reasons.append(f"{reason}-error")
             if reason not in ("media-empty", "stopped") and q.hopper is not None:
-                q.hopper -= 1  # the card was picked (jammed, or half printed when ribbon or printer failed): spoiled
+                q.add_to_hopper(-1)  # the card was picked (jammed, or half printed when ribbon or printer failed): spoiled
                 if q.on_feed:
                     q.on_feed(job.title)
             self._finished(job)
@@ -251,7 +264,7 @@ class SimCups:
         dest = self.output_dir / job.queue / f"{job.id:05d}-{job.title}{job.path.suffix}"
         shutil.copyfile(job.path, dest)
         if q.hopper is not None:
-            q.hopper -= 1
+            q.add_to_hopper(-1)
             if q.on_feed:
                 q.on_feed(job.title)
         job.state = COMPLETED

@@ -239,3 +239,24 @@ def test_an_aborted_job_says_whether_the_printer_took_a_card(tmp_path: Path, fau
     result = printer.wait(printer.submit(str(doc), "adm-job-1"), 5, poll_s=0.01)
     assert (result.state, result.fed) == ("aborted", fed)
     assert q.hopper == (9 if fed else 10) and cups.printed_files("card") == []
+
+
+def test_the_simulated_hopper_count_loses_no_update_when_cards_move_at_once(tmp_path: Path) -> None:
+    """Soak-found (2,000 sessions): a batch loaded between sessions while a cancelled citizen's card still printed
+    lost one decrement, and the hopper held one card more than the journal's stock. Each change is one
+    read-modify-write now; many at once from many threads end where the arithmetic says."""
+    import threading
+
+    cups = SimCups(tmp_path)
+    q = cups.add_queue("card", hopper=100)
+
+    def move(delta: int) -> None:
+        for _ in range(100):
+            q.add_to_hopper(delta)
+
+    threads = [threading.Thread(target=move, args=(d,)) for d in (-1, -1, -1, +1, +1, -1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert q.hopper == 100 - 200
