@@ -81,6 +81,11 @@ class BlankCards:
     def in_stock(self, kind: str) -> int:
         return int(self.store.query_one("SELECT COUNT(*) FROM blank_cards WHERE kind=? AND state='stock'", (kind,))[0])
 
+    def state_of(self, serial: str) -> str | None:
+        """The journal's state of the blank ``serial`` (None: no such blank was ever loaded)."""
+        row = self.store.query_one("SELECT state FROM blank_cards WHERE serial=?", (serial,))
+        return None if row is None else str(row[0])
+
     def any_loaded(self) -> bool:
         """Whether this journal ever had a blank (a simulated kiosk's first start seeds one batch per kind)."""
         return self.store.query_one("SELECT 1 FROM blank_cards LIMIT 1") is not None

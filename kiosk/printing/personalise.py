@@ -152,6 +152,24 @@ class Personaliser:
         finally:
             self._station.release()
 
+    def clear_for_feed(self, job: JobRecord) -> None:
+        """Before a card job without a chip (KIA) takes its blank: the printer feeds whatever card is at the station.
+        A written card left there (its blank journaled printed or spoiled: a print stopped before its feed) is
+        ejected first; one an open job consumed (a print not confirmed) may yet be fed for that job, so this job
+        fails with nothing taken (``ChipRefused``). Nothing at the station, or no answer: nothing to clear."""
+        try:
+            serial = self._bounded(self.encoder.blank_serial)
+        except DeviceError:
+            return
+        state = self.jobs.blanks.state_of(serial)
+        if state == "consumed":
+            self.store.audit("print", "station-busy", job=job.id, serial=serial)
+            self.jobs.finish(job.id, False, "encoder: card of an open job at the station", reached_printer=False)
+            raise ChipRefused(f"blank {serial} of an open job is at the station", STATION_BUSY)
+        if state in ("printed", "spoiled"):
+            ejected = self._reject()
+            self.store.audit("print", "written-card-ejected", job=job.id, serial=serial, ejected=ejected)
+
     def blank_serial(self, job: JobRecord) -> str:
         """The serial of the blank at the station; on failure the job fails with nothing taken."""
         try:

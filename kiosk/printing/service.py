@@ -368,6 +368,8 @@ class PrintService:
             if chip:  # the blank at the encoder, and no other, is the one taken
                 serial: str | None = chip.take_blank(job, lambda s: self.jobs.submit(job.id, kinds, serial=s))
             else:
+                if doc.medium is Medium.CARD and self.personaliser is not None:
+                    self.personaliser.clear_for_feed(job)  # no written card left where the printer feeds from
                 serial = self.jobs.submit(job.id, kinds)
         except SessionEnded:
             self.jobs.finish(job.id, False, "cancelled", reached_printer=False)
