@@ -254,13 +254,9 @@ def test_a_card_job_waits_while_another_card_is_at_the_station(kiosk: SimulatedK
     balanced(kiosk)
 
 
-def test_a_crash_after_the_chip_was_written_never_puts_that_blank_back_in_stock(make_kiosk: Any, tmp_path: Any) -> None:
-    """Killed after personalising, before the printer received the job: recovery finds the job unseen by the
-    printer, which used to mean "back to stock"; the card holds a citizen's locked chip, so it is spoiled, and
-    the next citizen's job ejects it from the station and prints on the next blank."""
-    from tests.unit.test_printing import crash
-
-    k = make_kiosk(tmp_path / "k")
+def _written_card_at_the_station(k: SimulatedKiosk) -> tuple[Any, str, str]:
+    """A KTP-el personalised at the station whose print has not happened (its job still open): (job, serial,
+    the session's id)."""
     issued = k.central_server.sim.issue_pin(BUDI, KTP)
     s = k.sessions.start(issued.nik, "nik")
     assert k.sessions.submit_pin(s.id, issued.pin).ok
@@ -269,6 +265,17 @@ def test_a_crash_after_the_chip_was_written_never_puts_that_blank_back_in_stock(
     chip = k.printing.personaliser
     serial = chip.take_blank(job, lambda sn: k.printing.jobs.submit(job.id, ["ktp-el"], serial=sn))
     chip.personalise(job, plan.documents[0], serial)
+    return job, serial, s.id
+
+
+def test_a_crash_after_the_chip_was_written_never_puts_that_blank_back_in_stock(make_kiosk: Any, tmp_path: Any) -> None:
+    """Killed after personalising, before the printer received the job: recovery finds the job unseen by the
+    printer, which used to mean "back to stock"; the card holds a citizen's locked chip, so it is spoiled, and
+    the next citizen's job ejects it from the station and prints on the next blank."""
+    from tests.unit.test_printing import crash
+
+    k = make_kiosk(tmp_path / "k")
+    _job, serial, _sid = _written_card_at_the_station(k)
     assert k.sim.chips.top().locked  # written and locked, at the station: then the power cut
     crash(k)
     k2 = make_kiosk(tmp_path / "k", start=False)
@@ -310,20 +317,6 @@ def test_another_process_at_the_station_makes_the_job_wait_then_fail_with_nothin
     balanced(kiosk)
 
 
-def _written_card_at_the_station(k: SimulatedKiosk) -> tuple[Any, str]:
-    """A KTP-el personalised at the station whose print has not happened (its job still open)."""
-    issued = k.central_server.sim.issue_pin(BUDI, KTP)
-    s = k.sessions.start(issued.nik, "nik")
-    assert k.sessions.submit_pin(s.id, issued.pin).ok
-    plan = k.printing.plan(s.documents)
-    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
-    chip = k.printing.personaliser
-    serial = chip.take_blank(job, lambda sn: k.printing.jobs.submit(job.id, ["ktp-el"], serial=sn))
-    chip.personalise(job, plan.documents[0], serial)
-    k.sessions.end(s.id)
-    return job, serial
-
-
 def _print_kia(k: SimulatedKiosk) -> dict[str, Any]:
     issued = k.central_server.sim.issue_pin("3201011203150003", [DocumentKind.KIA])
     c = Citizen(create_app(k).test_client())
@@ -339,7 +332,8 @@ def test_a_kia_never_takes_a_written_ktp_el_card_left_at_the_station(kiosk: Simu
     the feed" and its blank spoiled; its written card still sat at the station, and the next KIA job's feed took
     that card: the hopper one card over the journal. The written card is ejected first; while its job is still
     open, the KIA waits for another time (nothing taken)."""
-    job, serial = _written_card_at_the_station(kiosk)
+    job, serial, sid = _written_card_at_the_station(kiosk)
+    kiosk.sessions.end(sid)
     status = _print_kia(kiosk)  # its job still open: that card may yet be fed for it
     assert status["rows"][0]["state"] == "failed"
     assert kiosk.printing.blanks_in_stock("kia") == 20 and kiosk.sim.chips.rejected == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,17 @@ def crash(k: Kiosk) -> None:
     k.monitor.stop()
     k.central_server.stop()
     k.store.close()
+
+
+def _card_job_taken(k: Kiosk, tmp_path: Path) -> tuple[Any, str, Path]:
+    """A citizen's card job that took its blank, and a face to send the printer by hand: (job, serial, file)."""
+    s, _ = authenticated(k)
+    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
+    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
+    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
+    path = tmp_path / "face.pdf"
+    path.write_bytes(b"%PDF-1.4\n")
+    return job, str(serial), path
 
 
 def blanks(k: Kiosk) -> dict[str, int]:
@@ -162,12 +174,7 @@ def test_a_job_recovery_cannot_ask_about_is_settled_once_the_printer_answers(mak
                                                                             tmp_path: Path) -> None:
     """Recovery with cupsd still down left the job open until the next start; now the background tick asks again."""
     k = make_kiosk(tmp_path / "c")
-    s, _ = authenticated(k)
-    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
-    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
-    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
-    path = tmp_path / "face.pdf"
-    path.write_bytes(b"%PDF-1.4\n")
+    job, serial, path = _card_job_taken(k, tmp_path)
     k.sim.queue("card_printer").seconds_per_job = 0  # it prints at once (the test must not race the printer)
     k.sim.cups.printFile("card", str(path), job.title, {})  # at the printer, then a power cut
     crash(k)
@@ -194,12 +201,7 @@ def test_an_unconfirmed_job_the_printer_stopped_before_the_feed_returns_its_blan
 
     k = make_kiosk(tmp_path / "u", **{"status.heartbeat_interval_s": 0})
     k.background.stop()
-    s, _ = authenticated(k)
-    plan = k.printing.plan([d for d in s.documents if d.medium.value == "card"])
-    (job,) = k.printing.journal_plan(s.id, s.redemption_id, plan)
-    serial = k.printing.jobs.submit(job.id, [plan.documents[0].kind.value])
-    path = tmp_path / "face.pdf"
-    path.write_bytes(b"%PDF-1.4\n")
+    job, serial, path = _card_job_taken(k, tmp_path)
     q = k.sim.queue("card_printer")
     q.seconds_per_job = 0
     q.jam_on(1, "media-empty")  # refused as it begins: no card moves
