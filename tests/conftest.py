@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,9 +74,24 @@ def _one_pcscd_module_at_a_time(request: pytest.FixtureRequest) -> Iterator[None
                 if time.monotonic() > deadline:
                     pytest.fail(f"another test module held {PCSCD_LOCK} (the machine's one pcscd) for {PCSCD_WAIT_S:g} s")
                 time.sleep(0.2)
+        _vpcd_ports_free()
         yield
     finally:
         os.close(fd)  # drops the lock
+
+
+def _vpcd_ports_free(wait_s: float = 70.0) -> None:
+    """Until no socket at all is on vpcd's ports: the last module's pcscd connections may linger (TIME-WAIT, up to
+    a minute) and the next pcscd then fails its bind ("Address already in use"), seen with modules back to back."""
+    from hardware_sim.pcscd import DEFAULT_PORT
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ss", "-Htan", f"( sport = :{DEFAULT_PORT} or sport = :{DEFAULT_PORT + 1} )"],
+                             capture_output=True, text=True, check=False).stdout
+        if not out.strip():
+            return
+        time.sleep(0.5)
 
 
 @pytest.fixture
