@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from drivers.base import N_, AdmError, DeviceError
 from kiosk.journal.blanks import BlankNotInStock
@@ -163,12 +163,16 @@ class Personaliser:
             return
         state = self.jobs.blanks.state_of(serial)
         if state == "consumed":
-            self.store.audit("print", "station-busy", job=job.id, serial=serial)
-            self.jobs.finish(job.id, False, "encoder: card of an open job at the station", reached_printer=False)
-            raise ChipRefused(f"blank {serial} of an open job is at the station", STATION_BUSY)
+            self._open_jobs_card(job, serial)
         if state in ("printed", "spoiled"):
             ejected = self._reject()
             self.store.audit("print", "written-card-ejected", job=job.id, serial=serial, ejected=ejected)
+
+    def _open_jobs_card(self, job: JobRecord, serial: str) -> NoReturn:
+        """The card at the station is one an open job consumed: ``job`` fails with nothing taken."""
+        self.store.audit("print", "station-busy", job=job.id, serial=serial)
+        self.jobs.finish(job.id, False, "encoder: card of an open job at the station", reached_printer=False)
+        raise ChipRefused(f"blank {serial} of an open job is at the station", STATION_BUSY)
 
     def blank_serial(self, job: JobRecord) -> str:
         """The serial of the blank at the station; on failure the job fails with nothing taken."""
@@ -194,10 +198,7 @@ class Personaliser:
                 return serial
             except BlankNotInStock as exc:
                 if exc.state == "consumed":  # an open job's card, its print not confirmed: it may yet feed
-                    self.store.audit("print", "station-busy", job=job.id, serial=exc.serial)
-                    self.jobs.finish(job.id, False, "encoder: card of an open job at the station",
-                                     reached_printer=False)
-                    raise ChipRefused(str(exc), STATION_BUSY) from exc
+                    self._open_jobs_card(job, exc.serial)
                 ejected = self._reject()
                 self.store.audit("print", "blank-set-aside", job=job.id, serial=exc.serial, reason=exc.why,
                                  ejected=ejected)
